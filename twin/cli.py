@@ -1,0 +1,240 @@
+"""``python -m twin …``: one command group; errors become one clear line at this edge."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from twin.config import PROJECT_ROOT, Settings
+from twin.errors import TwinError
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def friendly(fn):
+    """Turn the twin's own errors into `error: …` and exit status 1."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TwinError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Village Twin: a 3D digital twin of a county's villages for grassroots governance."""
+    ctx.ensure_object(dict)
+    ctx.obj.setdefault("settings", Settings())
+
+
+# --- db -----------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Manage the database: the project's own PostGIS, or TWIN_DATABASE_URL."""
+
+
+def _cluster(settings: Settings):
+    from twin.cluster import Cluster
+
+    if settings.database_url:
+        raise click.UsageError(
+            "TWIN_DATABASE_URL is set: the twin uses that external database and manages no "
+            "cluster of its own (unset it to use the embedded one)"
+        )
+    return Cluster(settings.data_dir, settings.db_port)
+
+
+@db.command("start")
+@click.pass_context
+@friendly
+def db_start(ctx: click.Context) -> None:
+    """Create (once) and start the project's PostGIS, then apply migrations."""
+    from twin import db as twin_db
+
+    settings = _settings(ctx)
+    cluster = _cluster(settings)
+    click.echo(f"database {cluster.start()} on port {cluster.port} ({cluster.data})")
+    engine = twin_db.make_engine(settings, cluster.url())
+    twin_db.upgrade(engine)
+    click.echo(f"schema at revision {twin_db.current_revision(engine)}")
+
+
+@db.command("stop")
+@click.pass_context
+@friendly
+def db_stop(ctx: click.Context) -> None:
+    """Stop the project's PostGIS cleanly."""
+    click.echo(f"database {_cluster(_settings(ctx)).stop()}")
+
+
+@db.command("status")
+@click.pass_context
+@friendly
+def db_status(ctx: click.Context) -> None:
+    """Say whether the database runs, where, and at which schema revision."""
+    from twin import db as twin_db
+
+    settings = _settings(ctx)
+    if settings.database_url:
+        engine = twin_db.make_engine(settings)
+        click.echo(f"external database {twin_db.safe_url(settings.database_url)}: PostGIS "
+                   f"{twin_db.check(engine)}, revision {twin_db.current_revision(engine)}")
+        return
+    st = _cluster(settings).status()
+    if not st.initialised:
+        click.echo("database not created yet: run `python -m twin db start`")
+        sys.exit(3)
+    if not st.running:
+        click.echo(f"database stopped ({st.data})")
+        sys.exit(3)
+    engine = twin_db.make_engine(settings)
+    click.echo(f"database running, pid {st.pid}, port {st.port}, data {st.data}, PostGIS "
+               f"{twin_db.check(engine)}, revision {twin_db.current_revision(engine)}")
+
+
+@db.command("url")
+@click.pass_context
+@friendly
+def db_url(ctx: click.Context) -> None:
+    """Print the SQLAlchemy URL of the running database."""
+    from twin import db as twin_db
+
+    settings = _settings(ctx)
+    click.echo(twin_db.database_url(settings) if not settings.database_url
+               else twin_db.safe_url(settings.database_url))
+
+
+@db.command("upgrade")
+@click.option("--to", "revision", default="head", show_default=True)
+@click.pass_context
+@friendly
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply schema migrations."""
+    from twin import db as twin_db
+
+    engine = twin_db.make_engine(_settings(ctx))
+    twin_db.check(engine)
+    twin_db.upgrade(engine, revision)
+    click.echo(f"schema at revision {twin_db.current_revision(engine)}")
+
+
+@db.command("downgrade")
+@click.option("--to", "revision", default="base", show_default=True)
+@click.confirmation_option(prompt="This drops the twin's tables and their data. Continue?")
+@click.pass_context
+@friendly
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Undo schema migrations (drops data)."""
+    from twin import db as twin_db
+
+    engine = twin_db.make_engine(_settings(ctx))
+    twin_db.downgrade(engine, revision)
+    click.echo(f"schema at revision {twin_db.current_revision(engine)}")
+
+
+# --- sample -------------------------------------------------------------------------------
+@main.command()
+@click.option("--scale", default="town", show_default=True,
+              help="village (tests), town (demo) or county (benchmarks).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366),
+              help="Days of hourly observations.")
+@click.option("--replace", is_flag=True, help="Replace the data the twin holds.")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the twin already holds data.")
+@click.pass_context
+@friendly
+def sample(ctx: click.Context, scale: str, seed: int, days: int, replace: bool,
+           if_empty: bool) -> None:
+    """Generate a deterministic sample county and load it."""
+    from tqdm import tqdm
+
+    from geodata.sample import SCALES, SampleError, generate
+    from twin import db as twin_db
+    from twin.load import is_empty, write_sample
+    from twin.pii import PiiKey
+
+    if scale not in SCALES:
+        raise click.BadParameter(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}",
+                                 param_hint="--scale")
+    settings = _settings(ctx)
+    engine = twin_db.make_engine(settings)
+    twin_db.check(engine)
+    if if_empty:
+        with engine.connect() as conn:
+            if not is_empty(conn):
+                click.echo("the twin already holds data; nothing generated")
+                return
+    t0 = time.perf_counter()
+    with tqdm(desc="generating", unit=" steps", disable=None) as bar:
+        def step(stage: str, n: int) -> None:
+            bar.set_postfix_str(stage)
+            bar.update(1)
+
+        try:
+            twin = generate(scale, seed, days=days, progress=step)
+        except SampleError as exc:
+            raise click.BadParameter(str(exc), param_hint="--scale") from None
+    t1 = time.perf_counter()
+    total = sum(twin.counts().values())
+    with tqdm(total=total, desc="loading", unit=" rows", unit_scale=True, disable=None) as bar:
+        def loaded(table: str, n: int) -> None:
+            bar.set_postfix_str(table)
+            bar.update(n)
+
+        counts = write_sample(engine, twin, PiiKey.from_settings(settings), replace=replace,
+                              progress=loaded)
+    t2 = time.perf_counter()
+    click.echo(f"{scale} sample (seed {seed}): generated in {t1 - t0:.1f} s, loaded in "
+               f"{t2 - t1:.1f} s")
+    for table, n in counts.items():
+        click.echo(f"  {table:22} {n:>10,}")
+
+
+# --- roll-up ------------------------------------------------------------------------------
+@main.command()
+@click.argument("code", required=False)
+@click.pass_context
+@friendly
+def rollup(ctx: click.Context, code: str | None) -> None:
+    """Print the six-element summary of a unit (by official code; none = the county)."""
+    from twin import db as twin_db
+    from twin.summary import rollup as do_rollup
+    from twin.summary import unit_by_code
+
+    engine = twin_db.make_engine(_settings(ctx))
+    unit_id = unit_by_code(engine, code) if code else None
+    click.echo(json.dumps(do_rollup(engine, unit_id), ensure_ascii=False, indent=2))
+
+
+# --- serve --------------------------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8501, show_default=True, type=int)
+@click.pass_context
+@friendly
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the map application."""
+    from twin import db as twin_db
+
+    twin_db.check(twin_db.make_engine(_settings(ctx)))
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    click.echo(f"Village Twin: open http://{shown}:{port}/", err=True)
+    argv = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+            "--server.address", host, "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    os.chdir(Path(PROJECT_ROOT))
+    os.execv(sys.executable, argv)

@@ -1,0 +1,42 @@
+"""Settings: one pydantic-settings object, read from ``TWIN_*`` variables and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a twin installation."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an external PostGIS; unset = the project's own cluster.",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".twin",
+        description="Folder of the embedded cluster and local secrets.",
+    )
+    db_port: int = Field(
+        default=0, description="Loopback port of the embedded cluster; 0 = choose a free one once."
+    )
+    pii_key: str | None = Field(
+        default=None,
+        description="Key of the keyed hash of ID-card and phone numbers; unset = a key generated "
+        "once and kept in the data folder.",
+    )
+    pool_size: int = 5
+    statement_timeout_ms: int = 30_000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` and pass it in)."""
+    return Settings()

@@ -1,0 +1,92 @@
+"""Personal data: ID-card and phone numbers become a keyed hash (for matching) and a mask
+(for display) before anything is stored. The plain number never reaches the database."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from pathlib import Path
+
+from twin.config import Settings
+
+_ID_RE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_PHONE_RE = re.compile(r"^1\d{10}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+class PiiKey:
+    """The secret key of the keyed hash (HMAC-SHA256)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the personal-data key must be at least 16 bytes")
+        self._key = key
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PiiKey:
+        """``TWIN_PII_KEY`` if set, else a key made once and kept (mode 600) in the data folder."""
+        if settings.pii_key:
+            return cls(settings.pii_key.encode())
+        path = Path(settings.data_dir) / "pii.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return cls(path.read_text().strip().encode())
+
+    def digest(self, kind: str, value: str) -> str:
+        """Hex HMAC of a normalised value; ``kind`` keeps ID and phone hashes apart."""
+        return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def __repr__(self) -> str:  # never print the key
+        return "PiiKey(<hidden>)"
+
+
+def normalise_id(value: str) -> str:
+    """An 18-character resident ID in canonical form, or ValueError naming the reason."""
+    v = value.strip().upper()
+    if not _ID_RE.match(v):
+        raise ValueError("not an 18-character resident ID number")
+    total = sum(int(c) * w for c, w in zip(v[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != v[17]:
+        raise ValueError("resident ID number has a wrong check digit")
+    return v
+
+
+def normalise_phone(value: str) -> str:
+    """An 11-digit mainland mobile number (a +86/0086 prefix and separators are dropped)."""
+    v = re.sub(r"[\s\-()]", "", value)
+    v = re.sub(r"^(\+86|0086)", "", v)
+    if not _PHONE_RE.match(v):
+        raise ValueError("not an 11-digit mobile number")
+    return v
+
+
+def id_check_digit(first17: str) -> str:
+    """ISO 7064 MOD 11-2 check character of the first 17 digits of a resident ID."""
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def mask_id(value: str) -> str:
+    """330483********1234: region kept, birth date and sequence hidden."""
+    return value[:6] + "*" * 8 + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """138****5678."""
+    return value[:3] + "****" + value[-4:]
+
+
+def protect_id(key: PiiKey, value: str) -> tuple[str, str]:
+    """(hash, mask) of a resident ID number."""
+    v = normalise_id(value)
+    return key.digest("id", v), mask_id(v)
+
+
+def protect_phone(key: PiiKey, value: str) -> tuple[str, str]:
+    """(hash, mask) of a mobile number."""
+    v = normalise_phone(value)
+    return key.digest("phone", v), mask_phone(v)
