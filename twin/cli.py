@@ -127,7 +127,7 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     from twin import db as twin_db
 
     engine = twin_db.make_engine(_settings(ctx))
-    twin_db.check(engine)
+    twin_db.check(engine, schema=False)
     twin_db.upgrade(engine, revision)
     click.echo(f"schema at revision {twin_db.current_revision(engine)}")
 

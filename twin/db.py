@@ -63,8 +63,9 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
     )
 
 
-def check(engine: Engine) -> str:
-    """Connect once and confirm PostGIS; return the PostGIS version or raise one clear line."""
+def check(engine: Engine, *, schema: bool = True) -> str:
+    """Connect once and confirm PostGIS (and, with ``schema``, the twin's tables); return the
+    PostGIS version or raise one clear line saying what to do."""
     where = safe_url(engine.url.render_as_string(hide_password=False))
     try:
         with engine.connect() as conn:
@@ -74,20 +75,23 @@ def check(engine: Engine) -> str:
             installed = conn.execute(
                 sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
             ).scalar()
+            migrated = conn.execute(sa.text("SELECT to_regclass('alembic_version')")).scalar()
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         raise DatabaseError(
             f"cannot connect to {where}: {reason} — check TWIN_DATABASE_URL, or unset it to use "
             "the project's own database (`python -m twin db start`)"
         ) from None
-    if installed:
-        return installed
-    if not available:
+    if not available and not installed:
         raise DatabaseError(
             f"{where} has no PostGIS: install it on that server (Debian: apt-get install "
-            "postgresql-15-postgis-3) and run `python -m twin db upgrade`"
+            "postgresql-15-postgis-3), then run `python -m twin db upgrade`"
         )
-    return f"{available} (not yet enabled: run `python -m twin db upgrade`)"
+    if schema and not (installed and migrated):
+        raise DatabaseError(
+            f"{where} has no twin schema yet: run `python -m twin db upgrade`"
+        )
+    return installed or available
 
 
 def alembic_config(engine: Engine) -> Config:

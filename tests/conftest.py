@@ -1,0 +1,102 @@
+"""Test session: one throwaway PostGIS cluster, started here and removed at the end.
+
+Databases in it: ``sample`` (a village-scale sample loaded once, read-only for tests) and
+``scratch`` (emptied before each test that writes hand-made rows).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from twin import db as twin_db
+from twin.cluster import SUPERUSER, Cluster
+from twin.config import Settings
+from twin.load import TABLES
+from twin.pii import PiiKey
+
+TEST_PII_KEY = "test-only-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    root = Path(tempfile.mkdtemp(prefix="twin-test-"))
+    root.chmod(0o755)  # the postgres system user must reach it when we run as root
+    c = Cluster(root)
+    c.start()
+    yield c
+    c.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(cluster: Cluster) -> Settings:
+    return Settings(data_dir=cluster.root, pii_key=TEST_PII_KEY, database_url=None)
+
+
+@pytest.fixture(scope="session")
+def pii_key(settings: Settings) -> PiiKey:
+    return PiiKey.from_settings(settings)
+
+
+def create_database(cluster: Cluster, name: str) -> str:
+    """A fresh empty database in the test cluster; returns its URL."""
+    with psycopg.connect(host=str(cluster.run_dir), port=cluster.port, user=SUPERUSER,
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return cluster.url().replace("/twin?", f"/{name}?")
+
+
+@pytest.fixture(scope="session")
+def db_factory(cluster: Cluster, settings: Settings):
+    """Make a migrated database by name; engines are disposed at the end of the session."""
+    engines: list[Engine] = []
+
+    def make(name: str, migrate: bool = True) -> Engine:
+        engine = twin_db.make_engine(settings, create_database(cluster, name))
+        if migrate:
+            twin_db.upgrade(engine)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for e in engines:
+        e.dispose()
+
+
+@pytest.fixture(scope="session")
+def village_sample():
+    from geodata.sample import generate
+
+    return generate("village", seed=7)
+
+
+@pytest.fixture(scope="session")
+def sample_engine(db_factory, village_sample, pii_key) -> Engine:
+    """A database holding the village-scale sample (seed 7). Tests must not write to it."""
+    from twin.load import write_sample
+
+    engine = db_factory("sample")
+    write_sample(engine, village_sample, pii_key)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def _scratch_engine(db_factory) -> Engine:
+    return db_factory("scratch")
+
+
+@pytest.fixture
+def scratch(_scratch_engine: Engine) -> Engine:
+    """An empty migrated database for tests that write their own rows."""
+    with _scratch_engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    return _scratch_engine
