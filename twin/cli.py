@@ -160,9 +160,9 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
 def sample(ctx: click.Context, scale: str, seed: int, days: int, replace: bool,
            if_empty: bool) -> None:
     """Generate a deterministic sample county and load it."""
+    from geodata.sample import SCALES, SampleError, generate
     from tqdm import tqdm
 
-    from geodata.sample import SCALES, SampleError, generate
     from twin import db as twin_db
     from twin.load import is_empty, write_sample
     from twin.pii import PiiKey
@@ -171,8 +171,7 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, replace: bool,
         raise click.BadParameter(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}",
                                  param_hint="--scale")
     settings = _settings(ctx)
-    engine = twin_db.make_engine(settings)
-    twin_db.check(engine)
+    engine = twin_db.open_twin(settings)
     if if_empty:
         with engine.connect() as conn:
             if not is_empty(conn):
@@ -215,7 +214,7 @@ def rollup(ctx: click.Context, code: str | None) -> None:
     from twin.summary import rollup as do_rollup
     from twin.summary import unit_by_code
 
-    engine = twin_db.make_engine(_settings(ctx))
+    engine = twin_db.open_twin(_settings(ctx))
     unit_id = unit_by_code(engine, code) if code else None
     click.echo(json.dumps(do_rollup(engine, unit_id), ensure_ascii=False, indent=2))
 
@@ -230,7 +229,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the map application."""
     from twin import db as twin_db
 
-    twin_db.check(twin_db.make_engine(_settings(ctx)))
+    twin_db.open_twin(_settings(ctx)).dispose()
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(f"Village Twin: open http://{shown}:{port}/", err=True)
     argv = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),

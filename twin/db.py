@@ -94,6 +94,13 @@ def check(engine: Engine, *, schema: bool = True) -> str:
     return installed or available
 
 
+def open_twin(settings: Settings) -> Engine:
+    """An engine on the twin's database, checked: PostGIS present and schema migrated."""
+    engine = make_engine(settings)
+    check(engine)
+    return engine
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -1,0 +1,51 @@
+"""Streamlit entry: widgets in, one call into twin/ or layers/ out, the result drawn."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from layers.units import units_deck
+from twin.config import Settings
+from twin.db import open_twin
+from twin.errors import TwinError
+from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from twin.summary import rollup
+from twin.units import LEVELS, units_geojson
+
+
+@st.cache_resource
+def engine():
+    return open_twin(Settings())
+
+
+def main() -> None:
+    lang = st.query_params.get("lang", DEFAULT_LANGUAGE)
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    st.set_page_config(page_title=t("app.title", lang), layout="wide")
+    st.title(t("app.title", lang))
+    st.caption(t("app.subtitle", lang))
+    try:
+        eng = engine()
+        summary = rollup(eng, None)
+    except TwinError as exc:
+        st.error(f"{t('app.db_error', lang)}: {exc}")
+        return
+    with st.sidebar:
+        choice = st.radio(t("app.language", lang), LANGUAGES, index=LANGUAGES.index(lang),
+                          format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+                          horizontal=True)
+        if choice != lang:
+            st.query_params["lang"] = choice
+            st.rerun()
+        level = st.selectbox(t("app.level", lang), LEVELS, index=1,
+                             format_func=lambda lv: t(f"level.{lv}", lang))
+        for key in ("residents", "households", "buildings", "events_open",
+                    "stations_in_alarm", "organizations"):
+            st.metric(t(f"kpi.{key}", lang), f"{summary[key]:,}")
+    if not summary["child_units"]:
+        st.info(t("app.no_data", lang))
+        return
+    st.pydeck_chart(units_deck(units_geojson(eng, level), level), height=720)
+
+
+main()

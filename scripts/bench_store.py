@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""Benchmark of the twin store: sample generate + load, load vs plain COPY, roll-ups.
+
+Runs in its own database (``twin_bench``) in the project's embedded cluster (started if
+needed), or in TWIN_DATABASE_URL's server if set — never in the demo's data. Prints a
+Markdown table: median, p95 and the ratio against the issue's target.
+
+    .venv/bin/python scripts/bench_store.py [--scale county] [--repeat 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from geodata.sample import generate  # noqa: E402
+
+from twin import db as twin_db  # noqa: E402
+from twin.cluster import Cluster  # noqa: E402
+from twin.config import Settings  # noqa: E402
+from twin.load import COLUMNS, clear, write_sample  # noqa: E402
+from twin.pii import PiiKey  # noqa: E402
+from twin.summary import rollup  # noqa: E402
+
+BENCH_DB = "twin_bench"
+
+
+def bench_engine(settings: Settings):
+    """A fresh, migrated bench database beside the twin's own."""
+    base = settings.database_url or (lambda c: (c.start(), c.url())[1])(
+        Cluster(settings.data_dir, settings.db_port))
+    admin = twin_db.make_engine(settings, base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{BENCH_DB}"'))
+    admin.dispose()
+    url = sa.engine.make_url(base).set(database=BENCH_DB).render_as_string(hide_password=False)
+    engine = twin_db.make_engine(settings, url)
+    twin_db.upgrade(engine)
+    return engine
+
+
+def plain_copy_seconds(engine) -> float:
+    """Time a plain COPY of the very rows the loader wrote back into the same tables."""
+    dumps: list[tuple[str, tuple[str, ...], bytes]] = []
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        for table, cols in COLUMNS.items():
+            order = ("array_position(ARRAY['town','village','grid','microgrid'], level), id"
+                     if table == "units" else "1")
+            buf = io.BytesIO()
+            with raw.cursor() as cur, cur.copy(  # noqa: S608 - names from COLUMNS
+                f"COPY (SELECT {', '.join(cols)} FROM {table} ORDER BY {order}) TO STDOUT"
+            ) as copy:
+                for chunk in copy:
+                    buf.write(chunk)
+            dumps.append((table, cols, buf.getvalue()))
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
+        clear(conn)
+        raw = conn.connection.driver_connection
+        t0 = time.perf_counter()
+        for table, cols, data in dumps:
+            with raw.cursor() as cur, cur.copy(
+                    f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for i in range(0, len(data), 1 << 20):
+                    copy.write(data[i:i + (1 << 20)])
+        elapsed = time.perf_counter() - t0
+    return elapsed
+
+
+def timings(fn, repeat: int) -> tuple[float, float]:
+    fn()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+
+
+def busiest_unit(engine, level: str) -> tuple[int, str]:
+    col = {"town": "town_id", "village": "village_id", "microgrid": "microgrid_id"}[level]
+    with engine.connect() as conn:
+        uid = conn.execute(sa.text(  # noqa: S608 - col from the fixed map above
+            f"SELECT {col} FROM buildings GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+        name = conn.execute(sa.text("SELECT name FROM units WHERE id = :i"), {"i": uid}).scalar()
+    return uid, name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="county", choices=("village", "town", "county"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+
+    settings = Settings()
+    engine = bench_engine(settings)
+    t0 = time.perf_counter()
+    sample = generate(args.scale, args.seed)
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    counts = write_sample(engine, sample, PiiKey(b"bench-only-key-0123456789"))
+    t_load = time.perf_counter() - t0
+    del sample
+    t_copy = plain_copy_seconds(engine)
+    rows = sum(counts.values())
+
+    lines = [
+        f"Store benchmark, {args.scale} sample (seed {args.seed}), {date.today()}, "
+        f"{platform.machine()} {platform.processor() or ''} {_cores()} cores, "
+        f"{_mem_gb()} GB RAM",
+        "",
+        "| measure | value | target | ratio to target |",
+        "|---|---|---|---|",
+        f"| generate + load ({rows:,} rows) | {t_gen + t_load:.1f} s "
+        f"(generate {t_gen:.1f} s, load {t_load:.1f} s) | < 300 s | "
+        f"{(t_gen + t_load) / 300:.2f} |",
+        f"| load vs plain COPY of the same rows | {t_load:.1f} s vs {t_copy:.1f} s = "
+        f"{t_load / t_copy:.2f}× | ≤ 1.5× | {t_load / t_copy / 1.5:.2f} |",
+    ]
+    table_rows = []
+    for level in ("microgrid", "village", "town", None):
+        if level is None:
+            uid, label = None, "county"
+        else:
+            uid, name = busiest_unit(engine, level)
+            label = f"{level} ({name})"
+        med, p95 = timings(lambda uid=uid: rollup(engine, uid), args.repeat)
+        table_rows.append(f"| roll-up, {label}: median / p95 | {med:.1f} ms / {p95:.1f} ms | "
+                          f"median < 50 ms | {med / 50:.2f} |")
+    lines += table_rows
+    lines += ["", "Rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
+    print("\n".join(lines))
+    engine.dispose()
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def _mem_gb() -> int:
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        return round(kb / 1024 / 1024)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+if __name__ == "__main__":
+    main()

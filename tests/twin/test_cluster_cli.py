@@ -1,0 +1,127 @@
+"""The embedded cluster's lifecycle and the command line's answers to bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from twin import db as twin_db
+from twin.cli import main
+from twin.cluster import Cluster
+from twin.config import Settings
+
+
+@pytest.fixture(scope="module")
+def own_cluster():
+    """A second cluster this module may stop, crash and restart at will."""
+    root = Path(tempfile.mkdtemp(prefix="twin-life-"))
+    root.chmod(0o755)
+    c = Cluster(root)
+    yield c
+    c.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(settings: Settings, *args: str):
+    return CliRunner().invoke(main, list(args), obj={"settings": settings})
+
+
+def test_start_twice_is_harmless_and_status_url_answer(own_cluster):
+    settings = Settings(data_dir=own_cluster.root)
+    first = _run(settings, "db", "start")
+    assert first.exit_code == 0, first.output
+    assert "started" in first.output and "revision 0001" in first.output
+    again = _run(settings, "db", "start")
+    assert again.exit_code == 0 and "already running" in again.output
+    status = _run(settings, "db", "status")
+    assert status.exit_code == 0 and "PostGIS 3" in status.output
+    url = _run(settings, "db", "url").output.strip()
+    engine = twin_db.make_engine(settings, url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT postgis_lib_version()")).scalar().startswith("3")
+    engine.dispose()
+
+
+def test_stale_pid_file_and_crash_are_recovered(own_cluster):
+    settings = Settings(data_dir=own_cluster.root)
+    assert _run(settings, "db", "start").exit_code == 0
+    pid = own_cluster.status().pid
+    os.kill(pid, signal.SIGKILL)  # a crash: the pid file stays behind
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    pid_file = own_cluster.data / "postmaster.pid"
+    assert pid_file.exists()
+    assert not own_cluster.status().running
+    restarted = _run(settings, "db", "start")
+    assert restarted.exit_code == 0, restarted.output
+    assert own_cluster.status().running
+    # a stale pid file pointing at no process at all
+    assert _run(settings, "db", "stop").output.strip() == "database stopped"
+    pid_file.write_text("999999\n" + str(own_cluster.data) + "\n")
+    assert _run(settings, "db", "start").exit_code == 0
+    assert own_cluster.status().running
+
+
+def test_stopped_database_says_how_to_start_it(own_cluster):
+    settings = Settings(data_dir=own_cluster.root)
+    _run(settings, "db", "stop")
+    out = _run(settings, "rollup")
+    assert out.exit_code == 1
+    assert out.output.strip().splitlines() == [
+        "error: the twin's database is not running: start it with `python -m twin db start` "
+        "(or set TWIN_DATABASE_URL to an external PostGIS)"
+    ]
+    _run(settings, "db", "start")
+
+
+def test_wrong_database_url_gives_one_clear_line(settings):
+    bad = settings.model_copy(update={
+        "database_url": "postgresql://someone:s3cret@127.0.0.1:1/nowhere"})
+    out = _run(bad, "db", "status")
+    assert out.exit_code == 1
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot connect to ")
+    assert "s3cret" not in out.output and "***" in out.output
+
+
+def test_database_without_schema_says_run_upgrade(cluster, settings):
+    from tests.conftest import create_database
+
+    url = create_database(cluster, "bare")
+    out = _run(settings.model_copy(update={"database_url": url}), "rollup")
+    assert out.exit_code == 1
+    assert "has no twin schema yet: run `python -m twin db upgrade`" in out.output
+    up = _run(settings.model_copy(update={"database_url": url}), "db", "upgrade")
+    assert up.exit_code == 0 and "revision 0001" in up.output
+
+
+def test_unknown_scale_lists_the_valid_ones(settings):
+    out = _run(settings, "sample", "--scale", "province")
+    assert out.exit_code == 2
+    assert "choose one of village, town, county" in out.output
+
+
+def test_migrations_down_and_up(db_factory):
+    engine = db_factory("migrations")
+    tables = sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+                     "AND tablename IN ('units', 'people', 'events', 'event_log')")
+    with engine.connect() as conn:
+        assert conn.execute(tables).scalar() == 4
+    twin_db.downgrade(engine, "base")
+    with engine.connect() as conn:
+        assert conn.execute(tables).scalar() == 0
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM pg_proc WHERE proname LIKE 'twin\\_%'")).scalar() == 0
+    assert twin_db.current_revision(engine) is None
+    twin_db.upgrade(engine)
+    assert twin_db.current_revision(engine) == "0001"
