@@ -1,0 +1,214 @@
+"""The twin's tables as SQLAlchemy Core objects, for queries written in Python.
+
+The schema itself is made by the Alembic migrations; a test checks that these
+definitions and the migrated database agree.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CHAR,
+    REAL,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData()
+
+SRID = 4326
+
+
+def _id() -> Column:
+    return Column("id", BigInteger, primary_key=True, autoincrement=True)
+
+
+def _cells() -> list[Column]:
+    return [
+        Column("microgrid_id", BigInteger, ForeignKey("units.id"), nullable=False),
+        Column("grid_id", BigInteger, nullable=False),
+        Column("village_id", BigInteger, nullable=False),
+        Column("town_id", BigInteger, nullable=False),
+    ]
+
+
+def _point() -> Column:
+    return Column("geom", Geometry("POINT", SRID, spatial_index=False), nullable=False)
+
+
+def _area() -> Column:
+    return Column("geom", Geometry("MULTIPOLYGON", SRID, spatial_index=False), nullable=False)
+
+
+layer_versions = Table(
+    "layer_versions", metadata,
+    Column("layer", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+units = Table(
+    "units", metadata, _id(),
+    Column("level", Text, nullable=False),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("parent_id", BigInteger, ForeignKey("units.id")),
+    Column("town_id", BigInteger, nullable=False),
+    Column("village_id", BigInteger),
+    Column("grid_id", BigInteger),
+    Column("area_m2", Float, nullable=False),
+    _area(),
+)
+
+buildings = Table(
+    "buildings", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("use", Text, nullable=False),
+    Column("floors", SmallInteger, nullable=False),
+    Column("height_m", REAL, nullable=False),
+    Column("year_built", SmallInteger),
+    Column("footprint_m2", REAL, nullable=False),
+    _area(), *_cells(),
+)
+
+households = Table(
+    "households", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("building_id", BigInteger, ForeignKey("buildings.id")),
+    Column("address", Text),
+    _point(), *_cells(),
+)
+
+people = Table(
+    "people", metadata, _id(),
+    Column("household_id", BigInteger, ForeignKey("households.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("sex", CHAR(1)),
+    Column("birth_date", Date),
+    Column("relation", Text),
+    Column("tags", ARRAY(Text), nullable=False),
+    Column("id_hash", CHAR(64)),
+    Column("id_masked", Text),
+    Column("phone_hash", CHAR(64)),
+    Column("phone_masked", Text),
+    *_cells(),
+)
+
+land_parcels = Table(
+    "land_parcels", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("use_class", Text, nullable=False),
+    Column("area_m2", Float, nullable=False),
+    _area(), *_cells(),
+)
+
+facilities = Table(
+    "facilities", metadata, _id(),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("props", JSONB, nullable=False),
+    _point(), *_cells(),
+)
+
+parameters = Table(
+    "parameters", metadata,
+    Column("code", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("warn_above", Float),
+    Column("warn_below", Float),
+    Column("standard", Text),
+)
+
+stations = Table(
+    "stations", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    _point(), *_cells(),
+)
+
+observations = Table(
+    "observations", metadata,
+    Column("station_id", BigInteger, ForeignKey("stations.id"), primary_key=True),
+    Column("parameter", Text, ForeignKey("parameters.code"), primary_key=True),
+    Column("observed_at", DateTime(timezone=True), primary_key=True),
+    Column("value", Float, nullable=False),
+    *_cells(),
+)
+
+station_latest = Table(
+    "station_latest", metadata,
+    Column("station_id", BigInteger, ForeignKey("stations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("parameter", Text, ForeignKey("parameters.code"), primary_key=True),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("value", Float, nullable=False),
+)
+
+event_categories = Table(
+    "event_categories", metadata,
+    Column("code", Text, primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+)
+
+events = Table(
+    "events", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("category", Text, ForeignKey("event_categories.code"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("status", Text, nullable=False),
+    Column("owner_level", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+    Column("deadline_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("escalations", SmallInteger, nullable=False),
+    Column("satisfaction", SmallInteger),
+    Column("client_key", Text, unique=True),
+    Column("version", Integer, nullable=False),
+    _point(), *_cells(),
+)
+
+event_log = Table(
+    "event_log", metadata, _id(),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("note", Text),
+)
+
+organizations = Table(
+    "organizations", metadata, _id(),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("members", Integer, nullable=False),
+    Column("unit_id", BigInteger, ForeignKey("units.id")),
+    _point(), *_cells(),
+)
+
+organization_members = Table(
+    "organization_members", metadata,
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("people.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role", Text, nullable=False),
+)
