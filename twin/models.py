@@ -212,3 +212,11 @@ organization_members = Table(
            primary_key=True),
     Column("role", Text, nullable=False),
 )
+
+unit_counts = Table(
+    "unit_counts", metadata,
+    Column("unit_id", BigInteger, primary_key=True),
+    Column("family", Text, nullable=False),
+    Column("measure", Text, primary_key=True),
+    Column("value", Float, nullable=False),
+)

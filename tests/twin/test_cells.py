@@ -150,3 +150,36 @@ def test_event_log_is_append_only(scratch):
     for stmt in ("UPDATE event_log SET note = 'x'", "DELETE FROM event_log"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), scratch.begin() as conn:
             conn.execute(sa.text(stmt))
+
+
+def test_counters_follow_inserts_updates_deletes_and_truncate(scratch):
+    from twin.summary import rollup
+
+    with scratch.begin() as conn:
+        _grid(conn)
+        for i in range(3):
+            _facility(conn, 120.495, 30.7051 + i * 0.001, f"监控{i}")
+        _facility(conn, 120.505, 30.705)
+        conn.execute(sa.text(
+            "INSERT INTO events (code, category, title, status, owner_level, source, "
+            "reported_at, deadline_at, geom) VALUES ('E1', 'sanitation', '垃圾', 'reported', "
+            "'microgrid', 'resident', now() - interval '2 days', now() - interval '1 day', "
+            "ST_SetSRID(ST_MakePoint(120.495, 30.705), 4326))"))
+    west, county = rollup(scratch, 4), rollup(scratch, None)
+    assert (west["facilities"], county["facilities"]) == (3, 4)
+    assert west["facilities_by_kind"] == {"camera": 3}
+    assert (west["events_open"], west["events_overdue"], west["events_closed"]) == (1, 1, 0)
+    with scratch.begin() as conn:
+        # move one camera east, close the event, delete another camera
+        conn.execute(sa.text("UPDATE facilities SET geom = ST_SetSRID(ST_MakePoint("
+                             "120.506, 30.706), 4326) WHERE name = '监控0'"))
+        conn.execute(sa.text("UPDATE events SET status = 'closed'"))
+        conn.execute(sa.text("DELETE FROM facilities WHERE name = '监控1'"))
+    west, east = rollup(scratch, 4), rollup(scratch, 5)
+    assert (west["facilities"], east["facilities"]) == (1, 2)
+    assert (west["events_open"], west["events_overdue"], west["events_closed"]) == (0, 0, 1)
+    assert rollup(scratch, 1)["facilities"] == 3
+    with scratch.begin() as conn:
+        conn.execute(sa.text("TRUNCATE facilities"))
+    assert rollup(scratch, None)["facilities"] == 0
+    assert rollup(scratch, None)["facilities_by_kind"] == {}

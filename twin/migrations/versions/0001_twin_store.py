@@ -409,10 +409,10 @@ CREATE INDEX organization_members_person_idx ON organization_members (person_id)
 DOWNGRADE = """
 DROP TABLE IF EXISTS organization_members, organizations, event_log, events, event_categories,
     station_latest, observations, stations, parameters, facilities, land_parcels, people,
-    households, buildings, units, layer_versions CASCADE;
+    households, buildings, units, layer_versions, unit_counts CASCADE;
 DROP FUNCTION IF EXISTS twin_bump_version(), twin_unit_fill(), twin_assign_cell(),
     twin_footprint(), twin_cell_from_household(), twin_land_area(), twin_cell_from_station(),
-    twin_station_latest(), twin_append_only(), twin_rollup(bigint);
+    twin_station_latest(), twin_append_only(), twin_rollup(bigint), twin_unit_counts();
 """
 
 
@@ -449,6 +449,8 @@ def _per_table_sql() -> str:
 def upgrade() -> None:
     op.execute(UPGRADE)
     op.execute(_per_table_sql())
+    op.execute(COUNTERS)
+    op.execute(_counter_triggers())
     op.execute(ROLLUP)
 
 
@@ -456,9 +458,88 @@ def downgrade() -> None:
     op.execute(DOWNGRADE)
 
 
-# Roll-up of one unit (or the whole county for NULL) in one round trip. The filter column
-# comes from a fixed CASE, never from the caller.
-ROLLUP = """
+# Counters per unit (every level, and 0 for the county) kept by statement triggers: each
+# table names what one of its rows contributes. Roll-ups then read a few rows instead of
+# scanning half a million; a test checks the counters against independent counts.
+OPEN_STATUSES = "('reported', 'triaged', 'warned', 'dispatched', 'handling', 'escalated', 'reopened')"
+CONTRIBUTIONS = {
+    "people": "VALUES ('residents', 1.0), ('elderly', (tags @> '{elderly}')::int)",
+    "households": "VALUES ('households', 1.0)",
+    "buildings": "VALUES ('buildings', 1.0), ('floor_area_m2', footprint_m2 * floors)",
+    "land_parcels": "VALUES ('land_parcels', 1.0), ('land_m2:' || use_class, area_m2)",
+    "facilities": "VALUES ('facilities', 1.0), ('facility:' || kind, 1.0)",
+    "stations": "VALUES ('stations', 1.0)",
+    "events": "VALUES ('events', 1.0), "
+              f"('events_open', (status IN {OPEN_STATUSES})::int), "
+              "('events_closed', (status IN ('resolved', 'closed'))::int)",
+    "organizations": "VALUES ('organizations', 1.0)",
+}
+
+COUNTERS = """
+CREATE TABLE unit_counts (
+    unit_id bigint NOT NULL,            -- a unit's id, or 0 for the whole county
+    family  text NOT NULL,              -- the table the rows are in
+    measure text NOT NULL,
+    value   double precision NOT NULL,
+    PRIMARY KEY (unit_id, measure)
+);
+CREATE INDEX unit_counts_family_idx ON unit_counts (family);
+
+-- TG_ARGV[0]: a VALUES list of (measure, value) that one row contributes.
+CREATE FUNCTION twin_unit_counts() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    src text;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM unit_counts WHERE family = TG_TABLE_NAME;
+        RETURN NULL;
+    END IF;
+    src := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT r.*, 1 AS sign FROM new_rows r'
+        WHEN 'DELETE' THEN 'SELECT r.*, -1 AS sign FROM old_rows r'
+        ELSE 'SELECT r.*, 1 AS sign FROM new_rows r UNION ALL SELECT r.*, -1 FROM old_rows r'
+    END;
+    EXECUTE format($q$
+        INSERT INTO unit_counts AS c (unit_id, family, measure, value)
+        SELECT u.unit_id, %L, m.measure, sum(m.value * r.sign)
+          FROM (%s) r
+         CROSS JOIN LATERAL (%s) AS m (measure, value)
+         CROSS JOIN LATERAL unnest(ARRAY[0, r.town_id, r.village_id, r.grid_id,
+                                         r.microgrid_id]) AS u (unit_id)
+         GROUP BY u.unit_id, m.measure
+        HAVING sum(m.value * r.sign) <> 0
+         ORDER BY u.unit_id, m.measure
+        ON CONFLICT (unit_id, measure) DO UPDATE SET value = c.value + EXCLUDED.value
+    $q$, TG_TABLE_NAME, src, TG_ARGV[0]);
+    RETURN NULL;
+END $fn$;
+"""
+
+
+def _counter_triggers() -> str:
+    parts = []
+    for table, contribution in CONTRIBUTIONS.items():
+        arg = contribution.replace("'", "''")
+        call = f"FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('{arg}');"
+        parts += [
+            f"CREATE TRIGGER {table}_count_ins AFTER INSERT ON {table} "
+            f"REFERENCING NEW TABLE AS new_rows {call}",
+            f"CREATE TRIGGER {table}_count_del AFTER DELETE ON {table} "
+            f"REFERENCING OLD TABLE AS old_rows {call}",
+            f"CREATE TRIGGER {table}_count_upd AFTER UPDATE ON {table} "
+            f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {call}",
+            f"CREATE TRIGGER {table}_count_trunc AFTER TRUNCATE ON {table} {call}",
+        ]
+    return "\n".join(parts)
+
+
+# Roll-up of one unit (or the whole county for NULL) in one round trip: counters for the
+# additive measures, live indexed queries for what depends on the clock or on latest
+# readings. The filter column comes from a fixed CASE, never from the caller.
+ROLLUP = f"""
+CREATE INDEX events_open_deadline_idx ON events (deadline_at)
+    WHERE status IN {OPEN_STATUSES};
+
 CREATE FUNCTION twin_rollup(unit bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
     lvl text;
@@ -484,46 +565,43 @@ BEGIN
                    ELSE format('%I = $1 AND id <> $1', col) END;
     END IF;
     EXECUTE replace(replace(replace($q$
+        WITH c AS (SELECT measure, value FROM unit_counts WHERE unit_id = coalesce($1, 0))
         SELECT jsonb_build_object(
-            'residents', (SELECT count(*) FROM people WHERE @F),
-            'elderly', (SELECT count(*) FROM people WHERE @F AND tags @> '{elderly}'),
-            'households', (SELECT count(*) FROM households WHERE @F),
-            'buildings', (SELECT count(*) FROM buildings WHERE @F),
-            'floor_area_m2', (SELECT coalesce(round(sum(footprint_m2 * floors)), 0)
-                                FROM buildings WHERE @F),
-            'land_parcels', (SELECT count(*) FROM land_parcels WHERE @F),
-            'land_area_m2_by_use', (SELECT coalesce(jsonb_object_agg(use_class, a), '{}')
-                                      FROM (SELECT use_class, round(sum(area_m2)) AS a
-                                              FROM land_parcels WHERE @F
-                                             GROUP BY use_class) s),
-            'facilities', (SELECT count(*) FROM facilities WHERE @F),
-            'facilities_by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}')
-                                     FROM (SELECT kind, count(*) AS n FROM facilities
-                                            WHERE @F GROUP BY kind) s),
-            'stations', (SELECT count(*) FROM stations WHERE @F),
+            'residents', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'residents'),
+            'elderly', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'elderly'),
+            'households', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'households'),
+            'buildings', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'buildings'),
+            'floor_area_m2', (SELECT round(coalesce(sum(value), 0)) FROM c
+                               WHERE measure = 'floor_area_m2'),
+            'land_parcels', (SELECT coalesce(sum(value), 0)::bigint FROM c
+                              WHERE measure = 'land_parcels'),
+            'land_area_m2_by_use', (SELECT coalesce(jsonb_object_agg(substr(measure, 9),
+                                                                     round(value)), '{{}}')
+                                      FROM c WHERE measure LIKE 'land\\_m2:%' AND value > 0.5),
+            'facilities', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'facilities'),
+            'facilities_by_kind', (SELECT coalesce(jsonb_object_agg(substr(measure, 10),
+                                                                    value::bigint), '{{}}')
+                                     FROM c WHERE measure LIKE 'facility:%' AND value > 0.5),
+            'stations', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'stations'),
             'stations_in_alarm', (SELECT count(DISTINCT s.id)
                                     FROM stations s
                                     JOIN station_latest l ON l.station_id = s.id
                                     JOIN parameters p ON p.code = l.parameter
                                    WHERE (l.value > p.warn_above OR l.value < p.warn_below)
                                      AND @S),
-            'organizations', (SELECT count(*) FROM organizations WHERE @F),
-            'events', e.total,
-            'events_open', e.open,
-            'events_closed', e.closed,
-            'events_overdue', e.overdue,
-            'child_units', (SELECT coalesce(jsonb_object_agg(level, n), '{}')
+            'organizations', (SELECT coalesce(sum(value), 0)::bigint FROM c
+                               WHERE measure = 'organizations'),
+            'events', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'events'),
+            'events_open', (SELECT coalesce(sum(value), 0)::bigint FROM c
+                             WHERE measure = 'events_open'),
+            'events_closed', (SELECT coalesce(sum(value), 0)::bigint FROM c
+                               WHERE measure = 'events_closed'),
+            'events_overdue', (SELECT count(*) FROM events
+                                WHERE status IN {OPEN_STATUSES} AND deadline_at < now() AND @F),
+            'child_units', (SELECT coalesce(jsonb_object_agg(level, n), '{{}}')
                               FROM (SELECT level, count(*) AS n FROM units
                                      WHERE @U GROUP BY level) s)
         )
-        FROM (SELECT count(*) AS total,
-                     count(*) FILTER (WHERE status NOT IN ('resolved', 'closed', 'rejected',
-                                                           'duplicate')) AS open,
-                     count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS closed,
-                     count(*) FILTER (WHERE status NOT IN ('resolved', 'closed', 'rejected',
-                                                           'duplicate')
-                                        AND deadline_at < now()) AS overdue
-                FROM events WHERE @F) e
     $q$, '@F', f), '@S', sf), '@U', uf)
     INTO result USING unit;
     RETURN result;
