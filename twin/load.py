@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import pandas as pd
 import psycopg
 import shapely
 import sqlalchemy as sa
+from geopandas.array import GeometryDtype
 from sqlalchemy.engine import Connection, Engine
 
 from twin.errors import LoadError
@@ -63,6 +65,12 @@ def _escape(s: pd.Series) -> pd.Series:
     return out.fillna("\\N")
 
 
+def _first(values: pd.Series) -> Any:
+    """The first non-null value of a column (None if there is none)."""
+    present = values.dropna()
+    return present.iloc[0] if len(present) else None
+
+
 def _text_column(values: pd.Series) -> pd.Series:
     """One frame column as COPY text, by its kind."""
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(
@@ -70,12 +78,13 @@ def _text_column(values: pd.Series) -> pd.Series:
     ):
         ts = pd.to_datetime(values, utc=True)
         return ts.dt.strftime("%Y-%m-%dT%H:%M:%S%z").astype("string").fillna("\\N")
+    if isinstance(values.dtype, GeometryDtype) or (
+            values.dtype == object and isinstance(_first(values), shapely.Geometry)):
+        geoms = shapely.set_srid(np.asarray(values, dtype=object), STORAGE_SRID)
+        return pd.Series(shapely.to_wkb(geoms, hex=True, include_srid=True),
+                         index=values.index, dtype="string").fillna("\\N")
     if values.dtype == object and len(values):
-        first = values.dropna().iloc[0] if values.notna().any() else None
-        if isinstance(first, shapely.Geometry):
-            geoms = shapely.set_srid(np.asarray(values, dtype=object), STORAGE_SRID)
-            return pd.Series(shapely.to_wkb(geoms, hex=True, include_srid=True),
-                             index=values.index, dtype="string")
+        first = _first(values)
         if isinstance(first, (list, tuple)):
             return _escape(values.map(lambda v: "{" + ",".join(v) + "}", na_action="ignore"))
         if isinstance(first, dict):
@@ -151,11 +160,14 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame,
                 if progress:
                     progress(table, rows)
     except psycopg.Error as exc:
-        diag = exc.diag
-        detail = diag.message_primary or str(exc).splitlines()[0]
-        where = f" ({diag.context.splitlines()[-1]})" if diag.context and "COPY" in (
-            diag.context.splitlines()[-1]) else ""
-        raise LoadError(f"{table}: {detail}{where}; nothing was written") from None
+        # The message and the line number only: COPY's context quotes the whole row, which
+        # may hold personal data.
+        detail = exc.diag.message_primary or str(exc).splitlines()[0]
+        if not detail.startswith(f"{table}:"):
+            detail = f"{table}: {detail}"
+        line = re.search(r"COPY \w+, line (\d+)", exc.diag.context or "")
+        where = f" (input row {line.group(1)})" if line else ""
+        raise LoadError(f"{detail}{where}; nothing was written") from None
     return done
 
 
