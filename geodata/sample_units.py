@@ -9,7 +9,6 @@ import shapely
 from shapely import Geometry
 
 from geodata.sample_common import (
-    GRID,
     as_multipolygons,
     lonlat_to_xy,
     rng_for,
@@ -99,7 +98,7 @@ def county_outline() -> Geometry:
     poly = max(shapely.get_parts(poly), key=lambda g: g.area)
     s = np.sqrt(COUNTY_AREA_M2 / poly.area)
     ring = c + (np.asarray(poly.exterior.coords) - c) * s
-    return shapely.set_precision(shapely.Polygon(ring), GRID)
+    return shapely.set_precision(shapely.Polygon(ring), 0.01)
 
 
 def _largest_remainder(weights: np.ndarray, total: int, minimum: int = 1) -> np.ndarray:

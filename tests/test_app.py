@@ -17,6 +17,10 @@ def app(sample_engine, monkeypatch):
     return AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
 
 
+def charts_json(at: AppTest) -> str:
+    return "".join(c.proto.json for c in at.get("deck_gl_json_chart"))
+
+
 def _deck(at: AppTest) -> dict:
     charts = at.get("deck_gl_json_chart")
     assert len(charts) == 1
@@ -28,7 +32,8 @@ def test_map_draws_the_sample_units_offline(app, village_sample):
     assert not at.exception
     assert at.title[0].value == "乡村数字孪生"
     deck = _deck(at)
-    assert deck["mapProvider"] is None or "mapProvider" not in deck or not deck["mapProvider"]
+    assert not deck.get("mapStyle") and not deck.get("mapProvider")  # no outside basemap
+    assert "http" not in charts_json(at)
     layer = deck["layers"][0]
     villages = village_sample.units[village_sample.units["level"] == "village"]
     assert layer["id"] == "units-village"
