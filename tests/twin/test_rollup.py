@@ -103,3 +103,22 @@ def test_rollup_of_unknown_unit(sample_engine):
         rollup(sample_engine, 10**9)
     with pytest.raises(NotFound):
         unit_by_code(sample_engine, "000000000")
+
+
+def test_units_tile_their_parents_in_postgis(sample_engine):
+    """Children cover their parent with no gap and no overlap (areas in EPSG:4549 m²)."""
+    with sample_engine.connect() as conn:
+        rows = conn.execute(sa.text("""
+            SELECT p.code,
+                   ST_Area(ST_Transform(ST_SymDifference(p.geom, ST_Union(c.geom)), 4549)) AS gap,
+                   sum(c.area_m2) - p.area_m2 AS overlap
+              FROM units p JOIN units c ON c.parent_id = p.id
+             GROUP BY p.id""")).all()
+        pairs = conn.execute(sa.text("""
+            SELECT count(*) FROM units a JOIN units b
+              ON a.level = b.level AND a.id < b.id AND a.geom && b.geom
+             AND ST_Area(ST_Transform(ST_Intersection(a.geom, b.geom), 4549)) > 1""")).scalar()
+    assert rows, "the sample has parents with children"
+    for code, gap, overlap in rows:
+        assert gap < 1.0 and abs(overlap) < 1.0, code
+    assert pairs == 0
