@@ -24,7 +24,6 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geodata.sample import generate  # noqa: E402
-
 from twin import db as twin_db  # noqa: E402
 from twin.cluster import Cluster  # noqa: E402
 from twin.config import Settings  # noqa: E402

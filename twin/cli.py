@@ -160,9 +160,9 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
 def sample(ctx: click.Context, scale: str, seed: int, days: int, replace: bool,
            if_empty: bool) -> None:
     """Generate a deterministic sample county and load it."""
-    from geodata.sample import SCALES, SampleError, generate
     from tqdm import tqdm
 
+    from geodata.sample import SCALES, SampleError, generate
     from twin import db as twin_db
     from twin.load import is_empty, write_sample
     from twin.pii import PiiKey
