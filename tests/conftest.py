@@ -32,7 +32,7 @@ def cluster() -> Iterator[Cluster]:
     c = Cluster(root)
     c.start()
     yield c
-    c.stop()
+    c.remove()
     shutil.rmtree(root, ignore_errors=True)
 
 

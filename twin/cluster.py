@@ -73,8 +73,10 @@ class Cluster:
     # --- paths -----------------------------------------------------------------------
     @property
     def home(self) -> Path:
-        """Folder holding data/, run/, log/ — ``root/pg`` or the place it links to."""
-        return self.root / "pg"
+        """Folder holding data/, run/, log/: ``root/pg``, or the real folder that link points
+        to (the server must be given real paths it can reach)."""
+        link = self.root / "pg"
+        return link.resolve() if link.is_symlink() else link
 
     @property
     def data(self) -> Path:
@@ -176,6 +178,14 @@ class Cluster:
         self.ensure_database()
         return "created and started" if created else "started"
 
+    def remove(self) -> None:
+        """Stop the cluster and delete its files (tests and throwaway clusters only)."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+        link = self.root / "pg"
+        if link.is_symlink():
+            link.unlink()
+
     def stop(self) -> str:
         if not self.status().running:
             return "not running"
@@ -207,13 +217,15 @@ class Cluster:
     # --- helpers ---------------------------------------------------------------------
     def _make_home(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        if not self.home.exists():
+        link = self.root / "pg"
+        if not link.exists():
             target = self._home_target()
-            if target != self.home:
+            if target != link:
                 target.mkdir(parents=True, exist_ok=True)
-                self.home.symlink_to(target, target_is_directory=True)
+                link.unlink(missing_ok=True)  # a dangling link from a removed target
+                link.symlink_to(target, target_is_directory=True)
             else:
-                self.home.mkdir()
+                link.mkdir()
         for sub in (self.home, self.data, self.run_dir, self.log_file.parent):
             sub.mkdir(exist_ok=True)
             self._own(sub)
@@ -223,7 +235,7 @@ class Cluster:
     def _home_target(self) -> Path:
         """Where the cluster's files go: under the data folder when the server user can
         reach it and the socket path fits, else in a private folder under /var/lib or /tmp."""
-        home = self.home
+        home = self.root / "pg"
         too_long = len(str(home / "run")) > _MAX_SOCKET_DIR
         if not too_long and (not self._as_root or self._service_user_can_reach(self.root)):
             return home
