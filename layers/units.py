@@ -49,7 +49,8 @@ def units_deck(collection: dict[str, Any], level: str) -> pdk.Deck:
     return pdk.Deck(
         layers=[units_layer(collection, level)],
         initial_view_state=view_for(collection.get("bbox")),
+        # No provider and pydeck's default style sentinel: Streamlit draws no basemap and
+        # fetches no style (map_style=None would make it load Carto's).
         map_provider=None,
-        map_style=None,
         tooltip={"text": "{name}\n{code}"},
     )

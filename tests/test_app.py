@@ -32,7 +32,8 @@ def test_map_draws_the_sample_units_offline(app, village_sample):
     assert not at.exception
     assert at.title[0].value == "乡村数字孪生"
     deck = _deck(at)
-    assert not deck.get("mapStyle") and not deck.get("mapProvider")  # no outside basemap
+    # no outside basemap: pydeck's sentinel tells Streamlit to draw none
+    assert deck.get("mapStyle") == "__MAP_STYLE__" and not deck.get("mapProvider")
     assert "http" not in charts_json(at)
     layer = deck["layers"][0]
     villages = village_sample.units[village_sample.units["level"] == "village"]
