@@ -79,6 +79,13 @@ def _points(df: pd.DataFrame) -> np.ndarray:
     return shapely.points(df["x"].to_numpy(float), df["y"].to_numpy(float))
 
 
+def _codes_by_cell(cell_idx: np.ndarray, mg_ids: np.ndarray, mg_code, fmt: str) -> np.ndarray:
+    """Codes "<micro-grid code><fmt(n)>", numbering features 1, 2, … within each micro-grid."""
+    prefix = np.array([mg_code[i] for i in mg_ids[cell_idx]], dtype=object)
+    seq = pd.Series(cell_idx).groupby(cell_idx).cumcount().to_numpy() + 1
+    return prefix + pd.Series(seq).map(fmt.format).to_numpy(object)
+
+
 def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | None = None,
              progress: Progress | None = None) -> SampleTwin:
     """Generate the sample twin of Tongxiang at ``scale`` (village, town or county).
@@ -136,23 +143,19 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
     keep = ~shapely.is_empty(parcels)  # a sliver may collapse on the output grid
     land.parcel_geom, land.parcel_class, land.parcel_mg = (
         parcels[keep], land.parcel_class[keep], land.parcel_mg[keep])
-    parcel_mg_code = np.array([mg_code[i] for i in units.mg_ids[land.parcel_mg]], dtype=object)
-    pseq = pd.Series(land.parcel_mg).groupby(land.parcel_mg).cumcount().to_numpy() + 1
     land_gdf = _gdf(
         {
             "id": np.arange(1, len(land.parcel_geom) + 1, dtype=np.int64),
-            "code": parcel_mg_code + pd.Series(pseq).map("-{:03d}".format).to_numpy(object),
+            "code": _codes_by_cell(land.parcel_mg, units.mg_ids, mg_code, "-{:03d}"),
             "use_class": land.parcel_class.astype(object),
         },
         land.parcel_geom,
     )
 
-    b_mg_code = np.array([mg_code[i] for i in units.mg_ids[land.b_mg]], dtype=object)
-    bseq = pd.Series(land.b_mg).groupby(land.b_mg).cumcount().to_numpy() + 1
     buildings_gdf = _gdf(
         {
             "id": np.arange(1, len(land.b_geom) + 1, dtype=np.int64),
-            "code": b_mg_code + pd.Series(bseq).map("B{:04d}".format).to_numpy(object),
+            "code": _codes_by_cell(land.b_mg, units.mg_ids, mg_code, "B{:04d}"),
             "use": land.b_use.astype(object),
             "floors": land.b_floors.astype(np.int64),
             "height_m": land.b_height.astype(float),
