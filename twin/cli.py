@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -153,11 +154,14 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366),
               help="Days of hourly observations.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last day of the sample's time series (UTC; default 2026-11-01, fixed so "
+                   "that the same seed gives the same rows).")
 @click.option("--replace", is_flag=True, help="Replace the data the twin holds.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the twin already holds data.")
 @click.pass_context
 @friendly
-def sample(ctx: click.Context, scale: str, seed: int, days: int, replace: bool,
+def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: bool,
            if_empty: bool) -> None:
     """Generate a deterministic sample county and load it."""
     from tqdm import tqdm
@@ -184,7 +188,8 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, replace: bool,
             bar.update(1)
 
         try:
-            twin = generate(scale, seed, days=days, progress=step)
+            twin = generate(scale, seed, days=days, progress=step,
+                            end=end.replace(tzinfo=dt.UTC) if end else None)
         except SampleError as exc:
             raise click.BadParameter(str(exc), param_hint="--scale") from None
     t1 = time.perf_counter()

@@ -128,3 +128,33 @@ def test_migrations_down_and_up(db_factory):
     assert twin_db.current_revision(engine) is None
     twin_db.upgrade(engine)
     assert twin_db.current_revision(engine) == "0001"
+
+
+def test_sample_command_loads_once_and_refuses_to_overwrite(db_factory, settings):
+    engine = db_factory("cli_sample")
+    cfg = settings.model_copy(update={
+        "database_url": engine.url.render_as_string(hide_password=False)})
+    first = _run(cfg, "sample", "--scale", "village", "--seed", "3", "--days", "2",
+                 "--end", "2026-06-01")
+    assert first.exit_code == 0, first.output
+    assert "village sample (seed 3)" in first.output and "people" in first.output
+    digest = sa.text(
+        "SELECT md5(string_agg(code || ST_AsEWKB(geom)::text || microgrid_id, ',' ORDER BY id))"
+        " || (SELECT md5(string_agg(id_hash || name, ',' ORDER BY id)) FROM people) FROM buildings")
+    with engine.connect() as conn:
+        last = conn.execute(sa.text("SELECT max(observed_at) FROM observations")).scalar()
+        buildings = conn.execute(sa.text("SELECT count(*) FROM buildings")).scalar()
+        before = conn.execute(digest).scalar()
+    assert last.isoformat() == "2026-05-31T23:00:00+00:00"
+    assert _run(cfg, "sample", "--scale", "village", "--if-empty").output.startswith(
+        "the twin already holds data")
+    again = _run(cfg, "sample", "--scale", "village", "--seed", "4")
+    assert again.exit_code == 1
+    assert "already holds data: use --replace" in again.output
+    replaced = _run(cfg, "sample", "--scale", "village", "--seed", "3", "--days", "2",
+                    "--end", "2026-06-01", "--replace")
+    assert replaced.exit_code == 0, replaced.output
+    with engine.connect() as conn:  # same seed: the very same rows, cells and hashes
+        assert conn.execute(digest).scalar() == before
+    rollup = _run(cfg, "rollup")
+    assert rollup.exit_code == 0 and f'"buildings": {buildings}' in rollup.output
