@@ -122,6 +122,20 @@ def test_polygons_children_and_observations_inherit_cells(scratch):
     assert latest == {"nh3n": 1.6, "do": 6.1}
 
 
+def test_household_must_lie_in_its_building(scratch):
+    with scratch.begin() as conn:
+        _grid(conn)
+        conn.execute(sa.text(
+            "INSERT INTO buildings (code, use, floors, height_m, geom) VALUES ('B1', "
+            "'residential', 3, 10, ST_Multi(ST_MakeEnvelope(120.5051, 30.7051, 120.5052, "
+            "30.7052, 4326)))"))
+    with pytest.raises(sa.exc.DBAPIError, match="households: row H9 is not inside its "
+                       "building 1"), scratch.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO households (code, building_id, geom) VALUES ('H9', 1, "
+            "ST_SetSRID(ST_MakePoint(120.506, 30.706), 4326))"))
+
+
 def test_every_write_bumps_the_layer_version(scratch):
     def version(conn, layer):
         return conn.execute(sa.text("SELECT version FROM layer_versions WHERE layer = :l"),
