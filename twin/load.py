@@ -86,14 +86,22 @@ def _text_column(values: pd.Series) -> pd.Series:
     if values.dtype == object and len(values):
         first = _first(values)
         if isinstance(first, (list, tuple)):
-            return _escape(values.map(lambda v: "{" + ",".join(v) + "}", na_action="ignore"))
+            return _escape(values.map(_array_literal, na_action="ignore"))
         if isinstance(first, dict):
             return _escape(values.map(lambda v: json.dumps(v, ensure_ascii=False),
                                       na_action="ignore"))
     if pd.api.types.is_float_dtype(values.dtype):
         return values.map(repr, na_action="ignore").astype("string").fillna("\\N")
-    return _escape(values.astype("string") if values.dtype != object else values.map(
-        lambda v: v if v is None else str(v)))
+    if values.dtype == object:
+        return _escape(values.map(lambda v: None if v is None or v is pd.NA or (
+            isinstance(v, float) and v != v) else str(v)))
+    return _escape(values.astype("string"))
+
+
+def _array_literal(items: Iterable[Any]) -> str:
+    """A PostgreSQL text[] literal with every element quoted."""
+    quoted = (str(i).replace("\\", "\\\\").replace('"', '\\"') for i in items)
+    return "{" + ",".join(f'"{q}"' for q in quoted) + "}"
 
 
 def copy_text(frame: pd.DataFrame, columns: Iterable[str]) -> Iterator[tuple[int, str]]:

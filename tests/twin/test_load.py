@@ -62,3 +62,13 @@ def test_feature_outside_is_named_and_nothing_is_written(scratch):
 def test_missing_field_is_named(scratch):
     with pytest.raises(LoadError, match="units: missing field"), scratch.begin() as conn:
         copy_frame(conn, "units", _units().drop(columns=["code"]))
+
+
+def test_array_literals_survive_awkward_elements(scratch):
+    from twin.load import _array_literal
+
+    items = ["party_member", 'a,"b"', "back\\slash", "{brace}", "空 格"]
+    with scratch.connect() as conn:
+        back = conn.execute(sa.text("SELECT CAST(:lit AS text[])"),
+                            {"lit": _array_literal(items)}).scalar()
+    assert back == items
