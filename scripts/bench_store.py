@@ -49,6 +49,14 @@ def bench_engine(settings: Settings):
     return engine
 
 
+def drop_bench(settings: Settings) -> None:
+    base = settings.database_url or Cluster(settings.data_dir, settings.db_port).url()
+    admin = twin_db.make_engine(settings, base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def plain_copy_seconds(engine) -> float:
     """Time a plain COPY of the very rows the loader wrote back into the same tables."""
     dumps: list[tuple[str, tuple[str, ...], bytes]] = []
@@ -103,6 +111,8 @@ def main() -> None:
     parser.add_argument("--scale", default="county", choices=("village", "town", "county"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--keep", action="store_true",
+                        help=f"keep the {BENCH_DB} database afterwards (to explore the sample)")
     args = parser.parse_args()
 
     settings = Settings()
@@ -144,6 +154,8 @@ def main() -> None:
     lines += ["", "Rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
     print("\n".join(lines))
     engine.dispose()
+    if not args.keep:
+        drop_bench(settings)
 
 
 def _cores() -> int:
