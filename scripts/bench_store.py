@@ -129,7 +129,7 @@ def main() -> None:
 
     lines = [
         f"Store benchmark, {args.scale} sample (seed {args.seed}), {date.today()}, "
-        f"{platform.machine()} {platform.processor() or ''} {_cores()} cores, "
+        f"{_cpu()}, {_cores()} cores, "
         f"{_mem_gb()} GB RAM",
         "",
         "| measure | value | target | ratio to target |",
@@ -156,6 +156,16 @@ def main() -> None:
     engine.dispose()
     if not args.keep:
         drop_bench(settings)
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def _cores() -> int:
