@@ -12,6 +12,7 @@ from sqlalchemy import (
     REAL,
     BigInteger,
     Column,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -27,6 +28,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 metadata = MetaData()
 
 SRID = 4326
+# Areas in m² are computed by the database in CGCS2000 / 3-degree Gauss-Kruger CM 120E.
+_METRIC_AREA = "ST_Area(ST_Transform(geom, 4549))"
 
 
 def _id() -> Column:
@@ -66,8 +69,8 @@ units = Table(
     Column("town_id", BigInteger, nullable=False),
     Column("village_id", BigInteger),
     Column("grid_id", BigInteger),
-    Column("area_m2", Float, nullable=False),
     _area(),
+    Column("area_m2", Float, Computed(_METRIC_AREA), nullable=False),
 )
 
 buildings = Table(
@@ -77,8 +80,9 @@ buildings = Table(
     Column("floors", SmallInteger, nullable=False),
     Column("height_m", REAL, nullable=False),
     Column("year_built", SmallInteger),
-    Column("footprint_m2", REAL, nullable=False),
-    _area(), *_cells(),
+    _area(),
+    Column("footprint_m2", REAL, Computed(_METRIC_AREA), nullable=False),
+    *_cells(),
 )
 
 households = Table(
@@ -108,8 +112,9 @@ land_parcels = Table(
     "land_parcels", metadata, _id(),
     Column("code", Text, nullable=False, unique=True),
     Column("use_class", Text, nullable=False),
-    Column("area_m2", Float, nullable=False),
-    _area(), *_cells(),
+    _area(),
+    Column("area_m2", Float, Computed(_METRIC_AREA), nullable=False),
+    *_cells(),
 )
 
 facilities = Table(

@@ -38,6 +38,14 @@ def _facility(conn, x: float, y: float, name: str = "监控") -> dict:
     ).mappings().one()
 
 
+def _building(conn) -> None:
+    """Building 1: a ~9.6 m × 11.1 m box in the east micro-grid."""
+    conn.execute(sa.text(
+        "INSERT INTO buildings (code, use, floors, height_m, geom) VALUES ('B1', "
+        "'residential', 3, 10, ST_Multi(ST_MakeEnvelope(120.5051, 30.7051, 120.5052, "
+        "30.7052, 4326)))"))
+
+
 def test_unit_ancestry_and_area_filled(scratch):
     with scratch.begin() as conn:
         _grid(conn)
@@ -95,10 +103,7 @@ def test_feature_outside_every_cell_is_refused_and_nothing_written(scratch):
 def test_polygons_children_and_observations_inherit_cells(scratch):
     with scratch.begin() as conn:
         _grid(conn)
-        conn.execute(sa.text(
-            "INSERT INTO buildings (code, use, floors, height_m, geom) VALUES ('B1', "
-            "'residential', 3, 10, ST_Multi(ST_MakeEnvelope(120.5051, 30.7051, 120.5052, "
-            "30.7052, 4326)))"))
+        _building(conn)
         conn.execute(sa.text(
             "INSERT INTO households (code, building_id, geom) VALUES ('H1', 1, "
             "ST_SetSRID(ST_MakePoint(120.50515, 30.70515), 4326))"))
@@ -125,10 +130,7 @@ def test_polygons_children_and_observations_inherit_cells(scratch):
 def test_household_must_lie_in_its_building(scratch):
     with scratch.begin() as conn:
         _grid(conn)
-        conn.execute(sa.text(
-            "INSERT INTO buildings (code, use, floors, height_m, geom) VALUES ('B1', "
-            "'residential', 3, 10, ST_Multi(ST_MakeEnvelope(120.5051, 30.7051, 120.5052, "
-            "30.7052, 4326)))"))
+        _building(conn)
     with pytest.raises(sa.exc.DBAPIError, match="households: row H9 is not inside its "
                        "building 1"), scratch.begin() as conn:
         conn.execute(sa.text(
