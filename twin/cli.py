@@ -236,9 +236,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     twin_db.open_twin(_settings(ctx)).dispose()
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    click.echo(f"Village Twin: open http://{shown}:{port}/", err=True)
-    argv = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-            "--server.address", host, "--server.port", str(port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    click.echo(f"Village Twin: open http://{shown}:{port}/ (API at /api)", err=True)
+    argv = [sys.executable, str(PROJECT_ROOT / "server.py"), "--host", host, "--port", str(port)]
     os.chdir(Path(PROJECT_ROOT))
     os.execv(sys.executable, argv)

@@ -176,6 +176,8 @@ CREATE TABLE households (
     {CELLS}
 );
 
+CREATE INDEX households_building_idx ON households (building_id);
+
 -- A household's point must lie in its building (when it names one).
 CREATE FUNCTION twin_household_in_building() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

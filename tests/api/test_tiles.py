@@ -1,0 +1,135 @@
+"""Vector tiles: content, budgets, privacy, caching by data version, and bad requests."""
+
+from __future__ import annotations
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+import sqlalchemy as sa
+from shapely import box
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+def _busiest_tile(sample, z: int) -> morecantile.Tile:
+    """The z tile holding the most buildings of the sample."""
+    pts = sample.buildings.geometry.representative_point()
+    tiles = [TMS.tile(p.x, p.y, z) for p in pts]
+    return max(set(tiles), key=tiles.count)
+
+
+def _decode(content: bytes) -> dict:
+    return mapbox_vector_tile.decode(content) if content else {}
+
+
+def _current(client, layer: str) -> tuple[str, str]:
+    meta = client.get(f"/tiles/{layer}.json").json()
+    return meta["tiles"][0], meta["data_version"]
+
+
+def test_buildings_tile_has_3d_attributes_and_matches_the_sample(client, village_sample):
+    t = _busiest_tile(village_sample, 15)
+    r = client.get(f"/tiles/buildings/{t.z}/{t.x}/{t.y}.mvt")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    features = _decode(r.content)["buildings"]["features"]
+    b = TMS.bounds(t)
+    inside = village_sample.buildings.geometry.within(box(b.left, b.bottom, b.right, b.top)).sum()
+    touching = village_sample.buildings.geometry.intersects(
+        box(b.left - 0.001, b.bottom - 0.001, b.right + 0.001, b.top + 0.001)).sum()
+    assert inside <= len(features) <= touching
+    props = features[0]["properties"]
+    assert {"id", "code", "use", "floors", "height_m"} <= props.keys()
+    assert props["height_m"] > 0
+
+
+def test_low_zoom_buildings_keep_to_the_budget(client, village_sample):
+    from twin.tiles import LAYERS
+
+    t = _busiest_tile(village_sample, 13)
+    r = client.get(f"/tiles/buildings/{t.z}/{t.x}/{t.y}.mvt")
+    assert len(_decode(r.content)["buildings"]["features"]) <= LAYERS["buildings"].budget_at(13)
+    assert len(r.content) < 500_000
+
+
+def test_residents_only_as_counts_per_building(client, village_sample):
+    t = _busiest_tile(village_sample, 15)
+    r = client.get(f"/tiles/residents/{t.z}/{t.x}/{t.y}.mvt")
+    features = _decode(r.content)["residents"]["features"]
+    assert features
+    assert all(set(f["properties"]) == {"building_id", "residents", "elderly"} for f in features)
+    hh = village_sample.households.set_index("id")["building_id"]
+    per_building = village_sample.people["household_id"].map(hh).value_counts()
+    for f in features[:50]:
+        assert f["properties"]["residents"] == per_building[f["properties"]["building_id"]]
+
+
+@pytest.mark.parametrize("layer", ["towns", "villages", "grids", "microgrids", "land",
+                                   "facilities", "stations", "events", "organizations"])
+def test_every_layer_serves_its_features(client, village_sample, layer):
+    from twin.tiles import LAYERS
+
+    z = max(LAYERS[layer].minzoom, 13)
+    t = _busiest_tile(village_sample, z)
+    r = client.get(f"/tiles/{layer}/{t.z}/{t.x}/{t.y}.mvt")
+    assert r.status_code == 200, r.text
+    assert _decode(r.content)[layer]["features"]
+
+
+def test_stations_carry_latest_reading_and_alarm(client, village_sample):
+    st = village_sample.stations.geometry.iloc[0]
+    t = TMS.tile(st.x, st.y, 12)
+    features = _decode(client.get(f"/tiles/stations/12/{t.x}/{t.y}.mvt").content)[
+        "stations"]["features"]
+    props = features[0]["properties"]
+    assert {"code", "kind", "latest", "observed_at", "alarm"} <= props.keys()
+    assert isinstance(props["alarm"], bool)
+
+
+def test_version_in_url_gives_immutable_cached_tiles_and_304(client, api, village_sample):
+    t = _busiest_tile(village_sample, 15)
+    template, version = _current(client, "buildings")
+    assert template.endswith(f"/tiles/buildings/{{z}}/{{x}}/{{y}}.mvt?v={version}")
+    url = f"/tiles/buildings/{t.z}/{t.x}/{t.y}.mvt?v={version}"
+    first = client.get(url)
+    assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+    hits = api.state.tile_cache.hits
+    second = client.get(url)
+    assert second.content == first.content and api.state.tile_cache.hits == hits + 1
+    again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    plain = client.get(f"/tiles/buildings/{t.z}/{t.x}/{t.y}.mvt")
+    assert plain.headers["cache-control"] == "no-cache" and plain.headers["etag"]
+
+
+def test_a_write_moves_the_version_in_tilejson(client, sample_engine):
+    _, before = _current(client, "organizations")
+    with sample_engine.begin() as conn:  # a no-op write still counts as a write
+        conn.execute(sa.text("UPDATE organizations SET members = members WHERE id = 1"))
+    _, after = _current(client, "organizations")
+    assert after != before
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/tiles/buildings/23/0/0.mvt", 400),
+    ("/tiles/buildings/14/16384/0.mvt", 400),
+    ("/tiles/buildings/14/-1/0.mvt", 400),
+    ("/tiles/buildings/14/a/0.mvt", 400),
+    ("/tiles/buildings/3/0/0.mvt", 404),
+    ("/tiles/people/14/0/0.mvt", 404),
+    ("/tiles/nope.json", 404),
+    ("/tiles/buildings;DROP TABLE units/14/0/0.mvt", 400),
+    ("/tiles/buildings/14/0/0.mvt?v=1;DROP", 400),
+    ("/tiles/buildings/14/0/0.mvt?v=' OR 1=1", 400),
+])
+def test_bad_tile_requests_get_a_short_json_4xx(client, url, status):
+    r = client.get(url)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["status"] == status and body["detail"]
+    assert "SELECT" not in r.text and "Traceback" not in r.text
+
+
+def test_tables_survive_the_injection_attempts(sample_engine, village_sample):
+    with sample_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM units")).scalar() == len(
+            village_sample.units)

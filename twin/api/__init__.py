@@ -1,0 +1,107 @@
+"""The HTTP API under ``/api``: a FastAPI app over ``twin`` (no Streamlit here).
+
+``create_api`` builds it; routers register themselves in ``ROUTERS`` below. Errors of the
+twin become HTTP statuses only here, at the edge; a database that is down becomes 503
+with ``Retry-After`` and the API recovers by itself when it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twin.config import Settings
+from twin.errors import DatabaseError, NotFound, TwinError
+
+log = logging.getLogger("twin.api")
+
+RETRY_AFTER_S = 5
+
+
+class BadRequest(TwinError):
+    """A request parameter is out of range or malformed."""
+
+
+def get_engine(request: Request) -> Engine:
+    """The pooled engine of this API (a FastAPI dependency)."""
+    engine = request.app.state.engine
+    if engine is None:
+        from twin.db import make_engine
+
+        engine = request.app.state.engine = make_engine(request.app.state.settings)
+    return engine
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"status": status, "detail": message}, status_code=status,
+                        headers=headers or None)
+
+
+def _unavailable() -> JSONResponse:
+    return _error(503, "database unavailable, retry shortly",
+                  **{"Retry-After": str(RETRY_AFTER_S)})
+
+
+def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The API app; ``engine`` defaults to one made from ``settings`` on first use."""
+    from twin.api import health, ogc, raster, tiles
+
+    api = FastAPI(title="Village Twin API", version="1", docs_url="/docs",
+                  openapi_url="/openapi.json", redoc_url=None)
+    api.state.settings = settings
+    api.state.engine = engine
+    for module in (health, tiles, raster, ogc):
+        api.include_router(module.router)
+
+    @api.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @api.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("path", "query"))
+        return _error(400, f"invalid {where or 'request'}: {first.get('msg', 'bad value')}")
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @api.exception_handler(DatabaseError)
+    async def db_down(request: Request, exc: DatabaseError) -> JSONResponse:
+        return _unavailable()
+
+    @api.exception_handler(sa.exc.OperationalError)
+    async def db_operational(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return _unavailable()
+
+    @api.exception_handler(sa.exc.DBAPIError)
+    async def db_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return _unavailable()
+        log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
+        return _error(500, "internal error")
+
+    @api.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return api

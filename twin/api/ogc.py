@@ -1,0 +1,5 @@
+"""Placeholder: the ogc routes arrive in their own change."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,124 @@
+"""``/api/tiles``: Mapbox vector tiles and their TileJSON.
+
+A tile URL carries its layer's data version (``?v=``). A request for the current version is
+answered with a year-long immutable ``Cache-Control`` and kept in the in-process cache;
+any other request gets ``no-cache`` with an ``ETag``, so no HTTP cache is ever stale.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.engine import Engine
+
+from twin import tiles
+from twin.api import BadRequest, get_engine
+
+router = APIRouter(tags=["tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+Version = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9]+(-[0-9]+)*$",
+                                      description="the layer's data version")]
+LayerName = Annotated[str, Path(max_length=40, pattern=r"^[a-z_]+$")]
+
+
+def _cache(request: Request) -> tiles.TileCache:
+    state = request.app.state
+    if getattr(state, "tile_cache", None) is None:
+        state.tile_cache = tiles.TileCache()
+    return state.tile_cache
+
+
+def _etag(spec: tiles.TileLayer, version: str, z: int, x: int, y: int) -> str:
+    return f'"{spec.name}-{version}-{z}-{x}-{y}"'
+
+
+def _tile_response(data: bytes, etag: str, cache_control: str, request: Request) -> Response:
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(content=data, media_type=MVT, headers=headers)
+
+
+@router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", name="tile",
+            responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
+def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Version = None,
+         engine: Engine = Depends(get_engine)) -> Response:
+    """One vector tile of a layer (EPSG:3857 tiling, extent 4096)."""
+    spec = tiles.layer(layer)
+    try:
+        tiles.check_tile(spec, z, x, y)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    cache = _cache(request)
+    if v is not None:
+        etag = _etag(spec, v, z, x, y)
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMMUTABLE})
+        hit = cache.get((spec.name, v, z, x, y))
+        if hit is not None:
+            return _tile_response(hit, etag, IMMUTABLE, request)
+    version, data = tiles.render(engine, spec, z, x, y)
+    etag = _etag(spec, version, z, x, y)
+    if v == version:
+        cache.put((spec.name, version, z, x, y), data)
+        return _tile_response(data, etag, IMMUTABLE, request)
+    return _tile_response(data, etag, REVALIDATE, request)
+
+
+@router.get("/tiles/{layer}.json", name="tilejson")
+def tilejson(request: Request, layer: LayerName,
+             engine: Engine = Depends(get_engine)) -> dict:
+    """TileJSON 3.0 of a layer; its tile URL carries the current data version."""
+    spec = tiles.layer(layer)
+    version = tiles.current_version(engine, spec)
+    prefix = str(request.url_for("tilejson", layer=spec.name)).removesuffix(f"{spec.name}.json")
+    bounds = _bounds(engine)
+    return {
+        "tilejson": "3.0.0",
+        "name": spec.name,
+        "description": f"{spec.title_zh} / {spec.title_en}",
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [f"{prefix}{spec.name}/{{z}}/{{x}}/{{y}}.mvt?v={version}"],
+        "minzoom": spec.minzoom,
+        "maxzoom": spec.maxzoom,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, spec.minzoom],
+        "data_version": version,
+        "vector_layers": [{
+            "id": spec.name,
+            "description": spec.title_en,
+            "minzoom": spec.minzoom,
+            "maxzoom": spec.maxzoom,
+            "fields": {p.split(" AS ")[-1].split(".")[-1]: "" for p in spec.properties},
+        }],
+    }
+
+
+@router.get("/tiles", name="tile_layers")
+def tile_layers(request: Request) -> dict:
+    """The tile layers, with links to their TileJSON."""
+    return {"layers": [
+        {"name": spec.name, "title": spec.title_zh, "title_en": spec.title_en,
+         "minzoom": spec.minzoom, "maxzoom": spec.maxzoom,
+         "tilejson": str(request.url_for("tilejson", layer=spec.name))}
+        for spec in tiles.LAYERS.values()
+    ]}
+
+
+def _bounds(engine: Engine) -> list[float]:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT ST_Extent(geom) AS e FROM units WHERE level = 'town') s")).one()
+    if row[0] is None:
+        return [-180.0, -85.0511, 180.0, 85.0511]
+    return [round(float(c), 6) for c in row]
