@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from layers.units import units_deck
+from layers.basemap import buildings_layer
+from layers.units import units_deck, view_from_params
 from twin.config import Settings
 from twin.db import open_twin
 from twin.errors import TwinError
 from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from twin.summary import rollup
+from twin.tiles import LAYERS, current_version
 from twin.units import LEVELS, units_geojson
 
 
@@ -45,7 +47,10 @@ def main() -> None:
     if not summary["child_units"]:
         st.info(t("app.no_data", lang))
         return
-    st.pydeck_chart(units_deck(units_geojson(eng, level), level), height=720)
+    buildings = buildings_layer(current_version(eng, LAYERS["buildings"]))
+    view = view_from_params(st.query_params.to_dict())
+    st.pydeck_chart(units_deck(units_geojson(eng, level), level, above=[buildings], view=view),
+                    height=720)
 
 
 main()

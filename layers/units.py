@@ -44,13 +44,29 @@ def view_for(bbox: list[float] | None) -> pdk.ViewState:
                          zoom=zoom, pitch=45, bearing=0)
 
 
-def units_deck(collection: dict[str, Any], level: str) -> pdk.Deck:
-    """The first map: one level of units over no basemap (the twin is the basemap)."""
+def view_from_params(params: dict[str, str]) -> pdk.ViewState | None:
+    """A camera from URL parameters lon, lat, zoom[, pitch, bearing]; None if absent or bad."""
+    try:
+        lon, lat, zoom = float(params["lon"]), float(params["lat"]), float(params["zoom"])
+        pitch = float(params.get("pitch", 50))
+        bearing = float(params.get("bearing", 0))
+    except (KeyError, ValueError):
+        return None
+    if not (-180 <= lon <= 180 and -85 <= lat <= 85 and 0 <= zoom <= 22 and 0 <= pitch <= 85):
+        return None
+    return pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom, pitch=pitch, bearing=bearing)
+
+
+def units_deck(collection: dict[str, Any], level: str,
+               above: list[pdk.Layer] | tuple[pdk.Layer, ...] = (),
+               view: pdk.ViewState | None = None) -> pdk.Deck:
+    """The map: one level of units, then ``above`` (e.g. 3D buildings), over no outside
+    basemap (the twin is the basemap)."""
     return pdk.Deck(
-        layers=[units_layer(collection, level)],
-        initial_view_state=view_for(collection.get("bbox")),
+        layers=[units_layer(collection, level), *above],
+        initial_view_state=view or view_for(collection.get("bbox")),
         # No provider and pydeck's default style sentinel: Streamlit draws no basemap and
         # fetches no style (map_style=None would make it load Carto's).
         map_provider=None,
-        tooltip={"text": "{name}\n{code}"},
+        tooltip={"text": "{name} {code} {use} {height_m}"},
     )

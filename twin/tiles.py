@@ -71,9 +71,9 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
         source="buildings t",
         properties=("t.id", "t.code", "t.use", "t.floors", "round(t.height_m::numeric, 1)::float8 "
                     "AS height_m", "t.microgrid_id"),
-        versions=("buildings",), minzoom=13, maxzoom=16,
+        versions=("buildings",), minzoom=12, maxzoom=16,
         order="t.footprint_m2 DESC, t.id",
-        budget={13: 6000},
+        budget={12: 5000, 13: 8000},
     ),
     TileLayer(
         name="land", title_zh="土地", title_en="Land use",

@@ -37,3 +37,33 @@ def test_phone_width_has_no_horizontal_scroll(browser, server):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     assert outside == []
+
+
+def test_3d_buildings_from_local_tiles(browser, server, village_sample, tmp_path):
+    """Zoomed into the busiest micro-grid, deck.gl draws extruded buildings from /api/tiles,
+    with its MVT worker from /api/static, and asks no other host."""
+    import io
+
+    from PIL import Image
+
+    b = village_sample.buildings
+    busiest = b.geometry.representative_point().groupby(b["code"].str[:18]).count().idxmax()
+    centre = b[b["code"].str.startswith(busiest)].geometry.union_all().centroid
+    outside: list[str] = []
+    tile_status: list[int] = []
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.on("response", lambda r: tile_status.append(r.status)
+            if "/api/tiles/buildings/" in r.url else None)
+    page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname not in (
+        None, "127.0.0.1") and r.url.startswith(("http", "ws")) else None)
+    worker: list[str] = []
+    page.on("request", lambda r: worker.append(r.url) if "mvt-worker.js" in r.url else None)
+    page.goto(f"{server}/?lon={centre.x:.5f}&lat={centre.y:.5f}&zoom=16&pitch=55")
+    page.wait_for_selector("canvas", timeout=60_000)
+    page.wait_for_timeout(6000)
+    shot = page.locator("canvas").first.screenshot(path=str(tmp_path / "buildings.png"))
+    colours = Image.open(io.BytesIO(shot)).convert("RGB").getcolors(maxcolors=1 << 20)
+    assert tile_status and all(s in (200, 204) for s in tile_status) and 200 in tile_status
+    assert worker and all(urlparse(u).hostname == "127.0.0.1" for u in worker)
+    assert len(colours) > 300  # shaded 3D walls and roofs, not a flat fill
+    assert outside == []
