@@ -1,0 +1,48 @@
+"""When PostGIS goes away every endpoint answers 503 with Retry-After, and recovers alone."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from twin import db as twin_db
+from twin.api import create_api
+from twin.cluster import Cluster
+from twin.config import Settings
+
+
+@pytest.fixture(scope="module")
+def flaky():
+    root = Path(tempfile.mkdtemp(prefix="twin-flaky-"))
+    root.chmod(0o755)
+    cluster = Cluster(root)
+    cluster.start()
+    settings = Settings(data_dir=root, pii_key="x" * 32)
+    engine = twin_db.make_engine(settings, cluster.url())
+    twin_db.upgrade(engine)
+    with TestClient(create_api(settings, engine=engine)) as client:
+        yield cluster, client
+    engine.dispose()
+    cluster.remove()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_down_means_503_and_back_means_200(flaky):
+    cluster, client = flaky
+    ok = client.get("/health")
+    assert ok.status_code == 200 and ok.json()["database"] == "up"
+    cluster.stop()
+    try:
+        for url in ("/health", "/tiles/buildings.json", "/tiles/villages/10/853/418.mvt"):
+            r = client.get(url)
+            assert r.status_code == 503, (url, r.text)
+            assert r.headers["retry-after"] == "5"
+            assert "password" not in r.text and "SELECT" not in r.text
+    finally:
+        cluster.start()
+    assert client.get("/health").status_code == 200
+    assert client.get("/tiles/villages/10/853/418.mvt").status_code in (200, 204)
