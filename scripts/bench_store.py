@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import platform
-import statistics
 import sys
 import time
 from datetime import date
@@ -21,40 +19,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import BENCH_DB, bench_engine, drop_bench, machine, timings  # noqa: E402
 
 from geodata.sample import generate  # noqa: E402
-from twin import db as twin_db  # noqa: E402
-from twin.cluster import Cluster  # noqa: E402
 from twin.config import Settings  # noqa: E402
 from twin.load import COLUMNS, clear, write_sample  # noqa: E402
 from twin.pii import PiiKey  # noqa: E402
 from twin.summary import rollup  # noqa: E402
-
-BENCH_DB = "twin_bench"
-
-
-def bench_engine(settings: Settings):
-    """A fresh, migrated bench database beside the twin's own."""
-    base = settings.database_url or (lambda c: (c.start(), c.url())[1])(
-        Cluster(settings.data_dir, settings.db_port))
-    admin = twin_db.make_engine(settings, base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{BENCH_DB}"'))
-    admin.dispose()
-    url = sa.engine.make_url(base).set(database=BENCH_DB).render_as_string(hide_password=False)
-    engine = twin_db.make_engine(settings, url)
-    twin_db.upgrade(engine)
-    return engine
-
-
-def drop_bench(settings: Settings) -> None:
-    base = settings.database_url or Cluster(settings.data_dir, settings.db_port).url()
-    admin = twin_db.make_engine(settings, base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def plain_copy_seconds(engine) -> float:
@@ -86,15 +59,6 @@ def plain_copy_seconds(engine) -> float:
     return elapsed
 
 
-def timings(fn, repeat: int) -> tuple[float, float]:
-    fn()  # warm-up
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
 
 
 def busiest_unit(engine, level: str) -> tuple[int, str]:
@@ -128,9 +92,7 @@ def main() -> None:
     rows = sum(counts.values())
 
     lines = [
-        f"Store benchmark, {args.scale} sample (seed {args.seed}), {date.today()}, "
-        f"{_cpu()}, {_cores()} cores, "
-        f"{_mem_gb()} GB RAM",
+        f"Store benchmark, {args.scale} sample (seed {args.seed}), {date.today()}, {machine()}",
         "",
         "| measure | value | target | ratio to target |",
         "|---|---|---|---|",
@@ -158,28 +120,10 @@ def main() -> None:
         drop_bench(settings)
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
-def _mem_gb() -> int:
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        return round(kb / 1024 / 1024)
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 if __name__ == "__main__":

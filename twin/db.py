@@ -58,7 +58,10 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": 10,
-            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
+            # Parallel workers cost ~10 ms to start and two cores are shared by all
+            # requests: the twin's queries are many and small (tiles, pages, counters).
+            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC "
+                       "-c max_parallel_workers_per_gather=0",
         },
     )
 

@@ -69,8 +69,9 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
     TileLayer(
         name="buildings", title_zh="房屋", title_en="Buildings",
         source="buildings t",
-        properties=("t.id", "t.code", "t.use", "t.floors", "round(t.height_m::numeric, 1)::float8 "
-                    "AS height_m", "t.microgrid_id"),
+        # Small, repeated values only: a unique code per feature would double the tile.
+        properties=("t.id", "t.use", "t.floors",
+                    "round(t.height_m::numeric, 1)::float8 AS height_m"),
         versions=("buildings",), minzoom=12, maxzoom=16,
         order="t.footprint_m2 DESC, t.id",
         budget={12: 5000, 13: 8000},
@@ -78,7 +79,7 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
     TileLayer(
         name="land", title_zh="土地", title_en="Land use",
         source="land_parcels t",
-        properties=("t.id", "t.code", "t.use_class", "round(t.area_m2) AS area_m2"),
+        properties=("t.id", "t.use_class", "round(t.area_m2) AS area_m2"),
         versions=("land",), minzoom=11, maxzoom=16,
         order="t.area_m2 DESC, t.id",
         budget={11: 4000, 13: 8000},
@@ -154,14 +155,13 @@ def tile_sql(spec: TileLayer, z: int) -> str:
     versions = ", ".join(f"'{v}'" for v in spec.versions)
     # Specs are code, not input: every identifier above comes from LAYERS.
     return f"""
-        WITH env AS (
-            SELECT ST_TileEnvelope(:z, :x, :y) AS e3857,
-                   ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT!r}),
-                                4326) AS e4326
-        ), features AS (
-            SELECT ST_AsMVTGeom({geom}, env.e3857, {EXTENT}, {BUFFER}, true) AS geom, {props}
-              FROM {spec.source}, env
-             WHERE t.geom && env.e4326 AND {spec.where}
+        WITH features AS (
+            SELECT ST_AsMVTGeom({geom}, ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true)
+                   AS geom, {props}
+              FROM {spec.source}
+             WHERE t.geom && ST_Transform(
+                       ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT!r}), 4326)
+               AND {spec.where}
              {limit}
         )
         SELECT (SELECT string_agg(version::text, '-' ORDER BY layer) FROM layer_versions

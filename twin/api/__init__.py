@@ -28,8 +28,9 @@ class BadRequest(TwinError):
     """A request parameter is out of range or malformed."""
 
 
-def get_engine(request: Request) -> Engine:
-    """The pooled engine of this API (a FastAPI dependency)."""
+async def get_engine(request: Request) -> Engine:
+    """The pooled engine of this API (a FastAPI dependency; async so that it needs no thread
+    hop — it does no I/O, the engine connects lazily)."""
     engine = request.app.state.engine
     if engine is None:
         from twin.db import make_engine
@@ -97,11 +98,26 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
         log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
         return _error(500, "internal error")
 
-    @api.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    api.add_middleware(SecurityHeaders)
     return api
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (no per-request task or body buffering) adding safe headers."""
+
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

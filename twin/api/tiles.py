@@ -12,6 +12,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from twin import tiles
 from twin.api import BadRequest, get_engine
@@ -49,9 +50,10 @@ def _tile_response(data: bytes, etag: str, cache_control: str, request: Request)
 
 @router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", name="tile",
             responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
-def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Version = None,
-         engine: Engine = Depends(get_engine)) -> Response:
-    """One vector tile of a layer (EPSG:3857 tiling, extent 4096)."""
+async def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Version = None,
+               engine: Engine = Depends(get_engine)) -> Response:
+    """One vector tile of a layer (EPSG:3857 tiling, extent 4096). Cache hits and 304s are
+    answered on the event loop; rendering runs in the thread pool."""
     spec = tiles.layer(layer)
     try:
         tiles.check_tile(spec, z, x, y)
@@ -65,7 +67,7 @@ def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Version 
         hit = cache.get((spec.name, v, z, x, y))
         if hit is not None:
             return _tile_response(hit, etag, IMMUTABLE, request)
-    version, data = tiles.render(engine, spec, z, x, y)
+    version, data = await run_in_threadpool(tiles.render, engine, spec, z, x, y)
     etag = _etag(spec, version, z, x, y)
     if v == version:
         cache.put((spec.name, version, z, x, y), data)

@@ -1,0 +1,93 @@
+"""Shared pieces of the benchmark scripts: the bench database, timing, machine facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from twin import db as twin_db  # noqa: E402
+from twin.cluster import Cluster  # noqa: E402
+from twin.config import Settings  # noqa: E402
+
+BENCH_DB = "twin_bench"
+
+
+def server_url(settings: Settings) -> str:
+    """URL of the server that holds the bench database (the embedded cluster by default)."""
+    if settings.database_url:
+        return settings.database_url
+    cluster = Cluster(settings.data_dir, settings.db_port)
+    cluster.start()
+    return cluster.url()
+
+
+def bench_url(settings: Settings) -> str:
+    return sa.engine.make_url(server_url(settings)).set(database=BENCH_DB).render_as_string(
+        hide_password=False)
+
+
+def _admin(settings: Settings):
+    return twin_db.make_engine(settings, server_url(settings)).execution_options(
+        isolation_level="AUTOCOMMIT")
+
+
+def bench_engine(settings: Settings, *, fresh: bool = True):
+    """A migrated bench database beside the twin's own (emptied first when ``fresh``)."""
+    admin = _admin(settings)
+    with admin.connect() as conn:
+        if fresh:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                              {"d": BENCH_DB}).scalar()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{BENCH_DB}"'))
+    admin.dispose()
+    engine = twin_db.make_engine(settings, bench_url(settings))
+    twin_db.upgrade(engine)
+    return engine
+
+
+def drop_bench(settings: Settings) -> None:
+    admin = _admin(settings)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def timings(fn: Callable[[], object], repeat: int, warm: bool = True) -> tuple[float, float]:
+    """(median, p95) in milliseconds of ``repeat`` calls."""
+    if warm:
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return median_p95(samples)
+
+
+def median_p95(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def machine() -> str:
+    cpu = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024)
+    except (OSError, ValueError, IndexError):
+        mem = 0
+    return f"{cpu}, {os.cpu_count()} cores, {mem} GB RAM"
