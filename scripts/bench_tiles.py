@@ -190,7 +190,7 @@ def floor_vs_endpoint(engine, base: str, chosen: dict[int, list]) -> list[str]:
                 params = {"z": t.z, "x": t.x, "y": t.y}
                 floor.append(timings(lambda p=params, q=sql: conn.execute(q, p).one(), 3)[0])
                 url = f"{base}/tiles/buildings/{t.z}/{t.x}/{t.y}.mvt"
-                api.append(timings(lambda u=url: fetch(u), 3)[0])
+                api.append(timings(lambda u=url: fetch_keepalive(u), 3)[0])
         fm, fp = median_p95(floor)
         am, ap = median_p95(api)
         all_floor += floor
@@ -211,8 +211,8 @@ def cache_rows(engine, base: str, chosen: dict[int, list]) -> list[str]:
     for zoom_tiles in chosen.values():
         for t in zoom_tiles:
             url = f"{base}/tiles/buildings/{t.z}/{t.x}/{t.y}.mvt?v={version}"
-            miss.append(fetch(url)[2])
-            hit.append(timings(lambda u=url: fetch(u), 5, warm=False)[0])
+            miss.append(fetch_keepalive(url)[2])
+            hit.append(timings(lambda u=url: fetch_keepalive(u), 5, warm=False)[0])
     mm, _ = median_p95(miss)
     hm, hp = median_p95(hit)
     return [f"| cache: miss vs hit, median (hit p95) | {mm:.1f} ms vs {hm:.2f} ms ({hp:.2f}) "
