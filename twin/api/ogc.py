@@ -1,5 +1,208 @@
-"""Placeholder: the ogc routes arrive in their own change."""
+"""``/ogc``: OGC API – Features Part 1 Core (GeoJSON) over the twin (a thin adapter).
 
-from fastapi import APIRouter
+What is published and how it is queried lives in :mod:`twin.ogc`; this module parses the
+request, turns :class:`twin.ogc.InvalidParameter` into 400 and builds the links, always
+from the request so they stay right behind a proxy or under the ``/api`` mount.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+
+from twin import ogc
+from twin.api import BadRequest, get_engine
+from twin.errors import NotFound
+
+router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+
+FormatQuery = Query(None, description="Response format: json (the only one served).")
+
+
+@contextmanager
+def _client_errors() -> Iterator[None]:
+    """Turn a bad query parameter into the API's 400."""
+    try:
+        yield
+    except ogc.InvalidParameter as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _json(doc: Any, media_type: str = JSON) -> Response:
+    return Response(json.dumps(doc, ensure_ascii=False), media_type=media_type)
+
+
+def _link(href: Any, rel: str, type_: str = JSON, title: str | None = None) -> dict[str, str]:
+    link = {"href": str(href), "rel": rel, "type": type_}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _collection(collection_id: str) -> ogc.Collection:
+    c = ogc.get_collection(collection_id)
+    if c is None:
+        raise NotFound(f"no collection {collection_id[:60]!r}")
+    return c
+
+
+def _extents(request: Request, engine: Engine, collections: list[ogc.Collection]):
+    cache = getattr(request.app.state, "ogc_extents", None)
+    if cache is None:
+        cache = request.app.state.ogc_extents = ogc.ExtentCache()
+    with engine.connect() as conn:
+        return cache.get(conn, collections)
+
+
+def _collection_links(request: Request, c: ogc.Collection) -> list[dict[str, str]]:
+    here = request.url_for("ogc_collection", collection_id=c.id)
+    return [
+        _link(here, "self", title=c.title),
+        _link(request.url_for("ogc_items", collection_id=c.id), "items", GEOJSON,
+              title=f"{c.title} features"),
+        _link(request.url_for("ogc_queryables", collection_id=c.id),
+              "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json"),
+    ]
+
+
+@router.get("", name="ogc_landing", summary="OGC API – Features landing page")
+@router.get("/", include_in_schema=False)
+def landing(request: Request, f: str | None = FormatQuery) -> Response:
+    """The landing page: links to the API definition, conformance and the collections."""
+    with _client_errors():
+        ogc.check_format(f)
+    return _json({
+        "title": "乡村数字孪生 OGC API – Features",
+        "description": "Village Twin: units, buildings, land, facilities, stations, "
+                       "observations, events, organizations, households and resident counts.",
+        "links": [
+            _link(request.url_for("ogc_landing"), "self", title="this document"),
+            _link(request.url_for("openapi"), "service-desc", OPENAPI,
+                  title="the API definition (OpenAPI)"),
+            _link(request.url_for("ogc_conformance"), "conformance"),
+            _link(request.url_for("ogc_collections"), "data", title="the collections"),
+        ],
+    })
+
+
+@router.get("/conformance", name="ogc_conformance", summary="Conformance classes")
+def conformance(f: str | None = FormatQuery) -> Response:
+    """The conformance classes this API implements."""
+    with _client_errors():
+        ogc.check_format(f)
+    return _json({"conformsTo": list(ogc.CONFORMANCE)})
+
+
+@router.get("/collections", name="ogc_collections", summary="The feature collections")
+def collections(request: Request, f: str | None = FormatQuery,
+                engine: Engine = Depends(get_engine)) -> Response:
+    """Every collection with its extent and links."""
+    with _client_errors():
+        ogc.check_format(f)
+    all_ = list(ogc.COLLECTIONS.values())
+    extents = _extents(request, engine, all_)
+    return _json({
+        "links": [_link(request.url_for("ogc_collections"), "self")],
+        "collections": [ogc.collection_document(c, extents[c.id], _collection_links(request, c))
+                        for c in all_],
+    })
+
+
+@router.get("/collections/{collection_id}", name="ogc_collection",
+            summary="One feature collection")
+def collection(collection_id: str, request: Request, f: str | None = FormatQuery,
+               engine: Engine = Depends(get_engine)) -> Response:
+    """The metadata of one collection."""
+    c = _collection(collection_id)
+    with _client_errors():
+        ogc.check_format(f)
+    extent = _extents(request, engine, [c])[c.id]
+    return _json(ogc.collection_document(c, extent, _collection_links(request, c)))
+
+
+@router.get("/collections/{collection_id}/queryables", name="ogc_queryables",
+            summary="The properties a collection can be filtered on")
+def queryables(collection_id: str, request: Request, f: str | None = FormatQuery) -> Response:
+    """A JSON Schema of the filterable properties (``?name=value`` on items)."""
+    c = _collection(collection_id)
+    with _client_errors():
+        ogc.check_format(f)
+    doc = {"$id": str(request.url_for("ogc_queryables", collection_id=c.id)),
+           **c.queryables()}
+    return _json(doc, "application/schema+json")
+
+
+@router.get("/collections/{collection_id}/items", name="ogc_items",
+            summary="Features of a collection (GeoJSON), paged")
+def items(
+    collection_id: str,
+    request: Request,
+    bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat (CRS84)"),
+    datetime: str | None = Query(  # noqa: B008 - the OGC parameter's name
+        None, description="RFC 3339 instant or interval (`..` = open end); events and "
+                          "observations only"),
+    limit: int = Query(ogc.DEFAULT_LIMIT, ge=1, le=ogc.MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    f: str | None = FormatQuery,
+    engine: Engine = Depends(get_engine),
+) -> Response:
+    """A page of features; other query parameters filter on the collection's queryables."""
+    c = _collection(collection_id)
+    params = {name: request.query_params.getlist(name) for name in request.query_params}
+    with _client_errors():
+        q = ogc.parse_items_query(c, params)
+    with engine.connect() as conn:
+        page = ogc.fetch_page(conn, q)
+    url = request.url
+    links = [
+        _link(url, "self", GEOJSON, "this page"),
+        _link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
+    ]
+    if q.offset + page.number_returned < page.number_matched:
+        links.append(_link(url.include_query_params(offset=q.offset + q.limit, limit=q.limit),
+                           "next", GEOJSON, "next page"))
+    if q.offset > 0:
+        links.append(_link(url.include_query_params(offset=max(q.offset - q.limit, 0),
+                                                    limit=q.limit), "prev", GEOJSON,
+                           "previous page"))
+    meta = {
+        "numberMatched": page.number_matched,
+        "numberReturned": page.number_returned,
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00",
+                                                                                   "Z"),
+        "links": links,
+    }
+    return Response(ogc.feature_collection_json(meta, page.features_json), media_type=GEOJSON,
+                    headers={"Content-Crs": f"<{ogc.CRS84}>"})
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", name="ogc_item",
+            summary="One feature (GeoJSON)")
+def item(collection_id: str, feature_id: str, request: Request, f: str | None = FormatQuery,
+         engine: Engine = Depends(get_engine)) -> Response:
+    """One feature by its id; 404 when there is none."""
+    c = _collection(collection_id)
+    with _client_errors():
+        ogc.check_format(f)
+    with engine.connect() as conn:
+        feature = ogc.fetch_feature(conn, c, feature_id)
+    if feature is None:
+        raise NotFound(f"no feature {feature_id[:60]!r} in {c.id}")
+    doc = json.loads(feature)
+    doc["links"] = [
+        _link(request.url_for("ogc_item", collection_id=c.id, feature_id=feature_id), "self",
+              GEOJSON),
+        _link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
+    ]
+    return _json(doc, GEOJSON)
