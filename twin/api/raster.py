@@ -97,10 +97,6 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _version_string(key: tuple[str, int, int]) -> str:
-    return f"{key[1]:x}-{key[2]:x}"
-
-
 def _tile(layer: RasterLayer, request: Request, z: int, x: int, y: int,
           v: str | None) -> Response:
     _check_tile(z, x, y)
@@ -108,7 +104,7 @@ def _tile(layer: RasterLayer, request: Request, z: int, x: int, y: int,
     key = _version(layer, path)
     etag = _etag(layer, key, z, x, y)
     headers = {"ETag": etag,
-               "Cache-Control": IMMUTABLE if v == _version_string(key) else SHORT}
+               "Cache-Control": IMMUTABLE if v == raster.version_tag(key) else SHORT}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     try:
