@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from layers.basemap import buildings_layer
+from layers.basemap import buildings_layer, twin_basemap
 from layers.units import units_deck, view_from_params
 from twin.config import Settings
 from twin.db import open_twin
@@ -16,8 +16,13 @@ from twin.units import LEVELS, units_geojson
 
 
 @st.cache_resource
+def settings() -> Settings:
+    return Settings()
+
+
+@st.cache_resource
 def engine():
-    return open_twin(Settings())
+    return open_twin(settings())
 
 
 def main() -> None:
@@ -47,10 +52,12 @@ def main() -> None:
     if not summary["child_units"]:
         st.info(t("app.no_data", lang))
         return
-    buildings = buildings_layer(current_version(eng, LAYERS["buildings"]))
+    basemap, on_terrain = twin_basemap(settings().data_dir)
+    buildings = buildings_layer(current_version(eng, LAYERS["buildings"]), on_terrain)
     view = view_from_params(st.query_params.to_dict())
-    st.pydeck_chart(units_deck(units_geojson(eng, level), level, above=[buildings], view=view),
-                    height=720)
+    deck = units_deck(units_geojson(eng, level), level, below=basemap, above=[buildings],
+                      view=view, on_terrain=on_terrain)
+    st.pydeck_chart(deck, height=720)
 
 
 main()

@@ -16,7 +16,7 @@ STYLE = {
 }
 
 
-def units_layer(collection: dict[str, Any], level: str) -> pdk.Layer:
+def units_layer(collection: dict[str, Any], level: str, on_terrain: bool = False) -> pdk.Layer:
     """A GeoJSON layer of one level's units, pickable, with a name tooltip."""
     fill, line, width = STYLE[level]
     return pdk.Layer(
@@ -30,6 +30,7 @@ def units_layer(collection: dict[str, Any], level: str) -> pdk.Layer:
         get_line_color=line,
         line_width_min_pixels=width,
         auto_highlight=True,
+        extensions=[{"@@type": "_TerrainExtension"}] if on_terrain else None,
     )
 
 
@@ -58,12 +59,13 @@ def view_from_params(params: dict[str, str]) -> pdk.ViewState | None:
 
 
 def units_deck(collection: dict[str, Any], level: str,
+               below: list[pdk.Layer] | tuple[pdk.Layer, ...] = (),
                above: list[pdk.Layer] | tuple[pdk.Layer, ...] = (),
-               view: pdk.ViewState | None = None) -> pdk.Deck:
-    """The map: one level of units, then ``above`` (e.g. 3D buildings), over no outside
-    basemap (the twin is the basemap)."""
+               view: pdk.ViewState | None = None, on_terrain: bool = False) -> pdk.Deck:
+    """The map: ``below`` (the twin's terrain), one level of units, then ``above`` (e.g. 3D
+    buildings); no outside basemap — the twin is the basemap."""
     return pdk.Deck(
-        layers=[units_layer(collection, level), *above],
+        layers=[*below, units_layer(collection, level, on_terrain), *above],
         initial_view_state=view or view_for(collection.get("bbox")),
         # No provider and pydeck's default style sentinel: Streamlit draws no basemap and
         # fetches no style (map_style=None would make it load Carto's).

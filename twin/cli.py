@@ -167,6 +167,7 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
     from tqdm import tqdm
 
     from geodata.sample import SCALES, SampleError, generate
+    from geodata.sample_raster import write_sample_rasters
     from twin import db as twin_db
     from twin.load import is_empty, write_sample
     from twin.pii import PiiKey
@@ -201,11 +202,14 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
 
         counts = write_sample(engine, twin, PiiKey.from_settings(settings), replace=replace,
                               progress=loaded)
+    rasters = write_sample_rasters(twin, Path(settings.data_dir) / "rasters")
     t2 = time.perf_counter()
     click.echo(f"{scale} sample (seed {seed}): generated in {t1 - t0:.1f} s, loaded in "
                f"{t2 - t1:.1f} s")
     for table, n in counts.items():
         click.echo(f"  {table:22} {n:>10,}")
+    click.echo(f"  rasters: {rasters['dem'].name}, {rasters['imagery'].name} in "
+               f"{rasters['dem'].parent}")
 
 
 # --- roll-up ------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def items(
     collection_id: str,
     request: Request,
     bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat (CRS84)"),
-    datetime: str | None = Query(  # noqa: B008 - the OGC parameter's name
+    datetime: str | None = Query(  # the OGC name; the module imports datetime as dt
         None, description="RFC 3339 instant or interval (`..` = open end); events and "
                           "observations only"),
     limit: int = Query(ogc.DEFAULT_LIMIT, ge=1, le=ogc.MAX_LIMIT),

@@ -1,0 +1,397 @@
+"""``/ogc``: OGC API – Features on the village sample, through TestClient and real clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from twin.ogc import COLLECTIONS, MAX_LIMIT
+
+ALL_IDS = {"towns", "villages", "grids", "microgrids", "buildings", "land", "facilities",
+           "stations", "observations", "events", "organizations", "households", "residents"}
+# Inside the sample's extent (120.4857..120.5070, 30.7261..30.7485), cutting through it.
+BOX = (120.490, 30.730, 120.500, 30.740)
+PERSONAL = {"name", "id_hash", "id_masked", "phone", "phone_hash", "phone_masked", "id_number",
+            "birth_date", "sex", "person_id"}
+
+
+def _items(client, cid: str, **params):
+    r = client.get(f"/ogc/collections/{cid}/items", params=params)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/geo+json")
+    return r.json()
+
+
+def _rel(doc: dict, rel: str) -> str | None:
+    return next((link["href"] for link in doc["links"] if link["rel"] == rel), None)
+
+
+def _in_box(geoms, box) -> int:
+    return int(shapely.intersects(np.asarray(geoms), shapely.box(*box)).sum())
+
+
+# --- discovery ------------------------------------------------------------------------
+def test_landing_links_built_from_the_request(client):
+    r = client.get("/ogc")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/json")
+    doc = r.json()
+    assert _rel(doc, "self") == "http://testserver/ogc"
+    assert _rel(doc, "service-desc") == "http://testserver/openapi.json"
+    assert _rel(doc, "conformance") == "http://testserver/ogc/conformance"
+    assert _rel(doc, "data") == "http://testserver/ogc/collections"
+    assert client.get("/ogc/", params={"f": "json"}).json() == doc
+    assert client.get("/ogc", params={"f": "html"}).status_code == 400
+
+
+def test_conformance(client):
+    classes = client.get("/ogc/conformance").json()["conformsTo"]
+    for c in ("core", "geojson", "oas30"):
+        assert f"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{c}" in classes
+
+
+def test_collections_list_every_collection_with_extent(client, village_sample):
+    doc = client.get("/ogc/collections").json()
+    by_id = {c["id"]: c for c in doc["collections"]}
+    assert set(by_id) == ALL_IDS == set(COLLECTIONS)
+    b = by_id["buildings"]
+    assert b["itemType"] == "feature"
+    assert b["crs"] == ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
+    assert b["extent"]["spatial"]["bbox"][0] == pytest.approx(
+        list(village_sample.buildings.total_bounds), abs=1e-6)
+    assert _rel(b, "items") == "http://testserver/ogc/collections/buildings/items"
+    lo, hi = by_id["events"]["extent"]["temporal"]["interval"][0]
+    assert pd.Timestamp(lo) == village_sample.events["reported_at"].min()
+    assert pd.Timestamp(hi) == village_sample.events["reported_at"].max()
+    assert "temporal" in by_id["observations"]["extent"]
+    assert "temporal" not in b["extent"]
+    one = client.get("/ogc/collections/events").json()
+    assert one["id"] == "events" and one["extent"] == by_id["events"]["extent"]
+
+
+# --- items ----------------------------------------------------------------------------
+def test_items_paging_with_next_and_prev(client, village_sample):
+    n = len(village_sample.buildings)
+    first = _items(client, "buildings", limit=1000)
+    assert first["type"] == "FeatureCollection"
+    assert first["numberMatched"] == n and first["numberReturned"] == 1000
+    assert first["timeStamp"].endswith("Z")
+    assert _rel(first, "prev") is None
+    seen = [f["id"] for f in first["features"]]
+    page = first
+    while (nxt := _rel(page, "next")) is not None:
+        assert nxt.startswith("http://testserver/ogc/collections/buildings/items?")
+        page = client.get(nxt).json()
+        assert _rel(page, "prev") is not None
+        seen += [f["id"] for f in page["features"]]
+    assert page["numberReturned"] == n - 2000
+    assert seen == sorted(seen) and len(set(seen)) == n
+    f = first["features"][0]
+    assert f["type"] == "Feature" and f["geometry"]["type"] == "MultiPolygon"
+    assert {"code", "use", "floors", "height_m", "footprint_m2", "microgrid_code"} <= set(
+        f["properties"])
+
+
+def test_items_default_limit_and_offset(client, village_sample):
+    doc = _items(client, "land")
+    assert doc["numberReturned"] == 100 and doc["numberMatched"] == len(village_sample.land)
+    tail = _items(client, "land", offset=len(village_sample.land) - 5)
+    assert tail["numberReturned"] == 5 and _rel(tail, "next") is None
+    assert _items(client, "land", offset=10**6)["features"] == []
+
+
+def test_bbox_filter_matches_shapely(client, village_sample):
+    doc = _items(client, "buildings", bbox=",".join(map(str, BOX)), limit=MAX_LIMIT)
+    expected = _in_box(village_sample.buildings.geometry, BOX)
+    assert 0 < expected < len(village_sample.buildings)
+    assert doc["numberMatched"] == doc["numberReturned"] == expected
+    hh = _items(client, "households", bbox=",".join(map(str, BOX)), limit=1)
+    assert hh["numberMatched"] == _in_box(village_sample.households.geometry, BOX)
+
+
+def test_datetime_on_events(client, village_sample):
+    ev = village_sample.events
+    lo, hi = pd.Timestamp("2026-03-01T00:00:00Z"), pd.Timestamp("2026-06-30T12:00:00Z")
+    doc = _items(client, "events", datetime="2026-03-01T00:00:00Z/2026-06-30T12:00:00Z",
+                 limit=MAX_LIMIT)
+    expected = ev[(ev.reported_at >= lo) & (ev.reported_at <= hi)]
+    assert doc["numberMatched"] == len(expected) > 0
+    assert sorted(f["properties"]["code"] for f in doc["features"]) == sorted(expected.code)
+    open_start = _items(client, "events", datetime="../2026-03-01T00:00:00Z")
+    assert open_start["numberMatched"] == int((ev.reported_at <= lo).sum())
+    open_end = _items(client, "events", datetime="2026-03-01T00:00:00Z/..")
+    assert open_end["numberMatched"] == int((ev.reported_at >= lo).sum())
+    day = _items(client, "events", datetime="2025-11-07")
+    assert day["numberMatched"] == int((ev.reported_at.dt.date.astype(str) == "2025-11-07").sum())
+    first = ev.sort_values("id").iloc[0]
+    instant = first.reported_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _items(client, "events", datetime=instant)["features"][0]["properties"]["code"] == (
+        first.code)
+
+
+def test_datetime_on_observations(client, village_sample):
+    obs = village_sample.observations
+    at = obs.observed_at.max()
+    doc = _items(client, "observations", datetime=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 parameter="pm25")
+    expected = obs[(obs.observed_at == at) & (obs.parameter == "pm25")]
+    assert doc["numberMatched"] == len(expected) > 0
+    f = doc["features"][0]
+    assert f["geometry"]["type"] == "Point"
+    assert f["properties"]["unit"] == "µg/m³"
+    one = client.get(f"/ogc/collections/observations/items/{f['id']}")
+    assert one.status_code == 200 and one.json()["properties"] == f["properties"]
+
+
+def test_property_filters(client, village_sample):
+    ev, b = village_sample.events, village_sample.buildings
+    doc = _items(client, "events", status="closed", category="livelihood", limit=MAX_LIMIT)
+    assert doc["numberMatched"] == int(((ev.status == "closed")
+                                        & (ev.category == "livelihood")).sum())
+    assert {f["properties"]["status"] for f in doc["features"]} <= {"closed"}
+    assert _items(client, "buildings", use="residential")["numberMatched"] == int(
+        (b.use == "residential").sum())
+    code = village_sample.units.query("level == 'village'").code.iloc[0]
+    villages = _items(client, "villages", code=code)
+    assert villages["numberMatched"] == 1
+    assert villages["features"][0]["properties"]["code"] == code
+    station = village_sample.stations.code.iloc[0]
+    obs = _items(client, "observations", station_code=station, limit=1)
+    sid = village_sample.stations.id.iloc[0]
+    assert obs["numberMatched"] == int((village_sample.observations.station_id == sid).sum())
+    kind = village_sample.facilities.kind.iloc[0]
+    assert _items(client, "facilities", kind=kind)["numberMatched"] == int(
+        (village_sample.facilities.kind == kind).sum())
+    assert _items(client, "land", use_class="no_such_class")["numberMatched"] == 0
+
+
+def test_queryables_list_the_filters(client):
+    doc = client.get("/ogc/collections/events/queryables").json()
+    assert {"status", "category", "owner_level", "source"} <= set(doc["properties"])
+
+
+def test_stations_carry_latest_readings_and_alarm(client, village_sample, sample_engine):
+    doc = _items(client, "stations")
+    assert doc["numberMatched"] == len(village_sample.stations)
+    with sample_engine.connect() as conn:
+        alarmed = set(conn.execute(sa.text(
+            "SELECT DISTINCT s.code FROM stations s JOIN station_latest l ON l.station_id = s.id"
+            " JOIN parameters p ON p.code = l.parameter"
+            " WHERE l.value > p.warn_above OR l.value < p.warn_below")).scalars())
+    assert {f["properties"]["code"] for f in doc["features"]
+            if f["properties"]["in_alarm"]} == alarmed
+    latest = doc["features"][0]["properties"]["latest"]
+    assert latest and {"parameter", "value", "unit", "observed_at", "alarm"} <= set(latest[0])
+
+
+def test_single_item_and_404s(client, village_sample):
+    b = village_sample.buildings.iloc[5]
+    r = client.get(f"/ogc/collections/buildings/items/{b.id}")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/geo+json")
+    f = r.json()
+    assert f["id"] == b.id and f["properties"]["code"] == b.code
+    assert shapely.geometry.shape(f["geometry"]).equals_exact(b.geometry, 1e-7)
+    assert _rel(f, "collection") == "http://testserver/ogc/collections/buildings"
+    for path in ("/ogc/collections/buildings/items/99999999",
+                 "/ogc/collections/buildings/items/abc",
+                 "/ogc/collections/observations/items/1:pm25:bad",
+                 "/ogc/collections/nope", "/ogc/collections/nope/items",
+                 "/ogc/collections/nope/items/1"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["detail"]
+    # a town is not a village
+    town = village_sample.units.query("level == 'town'").id.iloc[0]
+    assert client.get(f"/ogc/collections/villages/items/{town}").status_code == 404
+
+
+@pytest.mark.parametrize(("cid", "params", "mentions"), [
+    ("buildings", {"bbox": "1,2,3"}, "bbox"),
+    ("buildings", {"bbox": "a,b,c,d"}, "bbox"),
+    ("buildings", {"bbox": "121,30,120,31"}, "bbox"),
+    ("buildings", {"bbox": "0,0,200,10"}, "bbox"),
+    ("buildings", {"bbox": "nan,30,121,31"}, "bbox"),
+    ("buildings", {"limit": "0"}, "limit"),
+    ("buildings", {"limit": "10001"}, "limit"),
+    ("buildings", {"limit": "ten"}, "limit"),
+    ("buildings", {"offset": "-1"}, "offset"),
+    ("events", {"datetime": "yesterday"}, "datetime"),
+    ("events", {"datetime": "2026-01-01T00:00:00"}, "datetime"),  # no offset
+    ("events", {"datetime": "2026-13-01"}, "datetime"),
+    ("events", {"datetime": "2026-02-01/2026-01-01"}, "datetime"),
+    ("events", {"datetime": "a/b/c"}, "datetime"),
+    ("buildings", {"datetime": "2026-01-01"}, "datetime"),
+    ("buildings", {"colour": "red"}, "colour"),
+    ("events", {"use": "residential"}, "use"),
+    ("residents", {"name": "x"}, "name"),
+    ("buildings", {"f": "html"}, "f="),
+])
+def test_bad_parameters_are_400(client, cid, params, mentions):
+    r = client.get(f"/ogc/collections/{cid}/items", params=params)
+    assert r.status_code == 400, r.text
+    assert mentions in r.json()["detail"]
+
+
+def test_injection_attempts_never_reach_sql(client, sample_engine, village_sample):
+    attempts = [
+        ("events", {"status": "' OR 1=1--"}),
+        ("events", {"status": "closed'; DROP TABLE events; --"}),
+        ("buildings", {"use": "residential' OR 'a'='a"}),
+        ("buildings", {"bbox": "1,2,3,4);DROP TABLE buildings;--"}),
+        ("buildings", {"limit": "1; DROP TABLE buildings"}),
+        ("events", {"datetime": "2026-01-01T00:00:00Z'; DROP TABLE events;--"}),
+        ("buildings", {"t.id) OR (1": "1"}),
+        ("buildings; DROP TABLE buildings", {}),
+        ("buildings' OR '1'='1", {}),
+    ]
+    for cid, params in attempts:
+        r = client.get(f"/ogc/collections/{cid}/items", params=params)
+        assert r.status_code in (200, 400, 404), (cid, params, r.text)
+        if r.status_code == 200:
+            assert r.json()["numberMatched"] == 0
+    r = client.get("/ogc/collections/buildings/items/1 OR 1=1")
+    assert r.status_code == 404
+    with sample_engine.connect() as conn:
+        for table, frame in (("events", village_sample.events),
+                             ("buildings", village_sample.buildings)):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == len(frame)
+
+
+def test_residents_are_aggregates_only(client, village_sample):
+    doc = _items(client, "residents", limit=MAX_LIMIT)
+    mgs = village_sample.units.query("level == 'microgrid'")
+    assert doc["numberMatched"] == len(mgs)
+    props = pd.DataFrame([f["properties"] for f in doc["features"]])
+    assert not PERSONAL & (set(props.columns) - {"name"})
+    # "name" is the micro-grid's own name, never a person's
+    assert set(props["name"]) <= set(mgs.name)
+    assert not set(props["name"]) & set(village_sample.people.name)
+    people = village_sample.people
+    assert props["residents"].sum() == len(people)
+    assert props["households"].sum() == len(village_sample.households)
+    assert props["elderly"].sum() == sum("elderly" in t for t in people.tags)
+    assert {f["geometry"]["type"] for f in doc["features"]} == {"MultiPolygon"}
+    assert "id_hash" not in client.get("/ogc/collections/residents/items").text
+
+
+def test_every_collection_serves_a_page(client):
+    for cid in COLLECTIONS:
+        doc = _items(client, cid, limit=3)
+        assert doc["numberReturned"] == min(3, doc["numberMatched"]) > 0, cid
+        for f in doc["features"]:
+            assert f["geometry"]["type"] in ("Point", "MultiPolygon")
+            assert not {"id_hash", "id_masked", "phone_hash", "phone_masked"} & set(
+                f["properties"])
+
+
+# --- real clients over HTTP -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(settings, sample_engine) -> Iterator[str]:
+    """The API served by uvicorn on a free loopback port; yields the OGC base URL."""
+    import uvicorn
+
+    from twin.api import create_api
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_api(settings, engine=sample_engine), host="127.0.0.1",
+                            port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/ogc"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """No proxy, no request leaving 127.0.0.1 (requests and GDAL/curl read these)."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def test_owslib_reads_collections_and_items(server, loopback_only, village_sample):
+    from owslib.ogcapi.features import Features
+
+    api = Features(server)
+    ids = {c["id"] for c in api.collections()["collections"]}
+    assert ids == ALL_IDS
+    assert api.feature_collections() and "buildings" in api.feature_collections()
+    doc = api.collection_items("buildings", bbox=list(BOX), limit=MAX_LIMIT)
+    assert doc["numberReturned"] == _in_box(village_sample.buildings.geometry, BOX)
+    small = api.collection_items("events", limit=7, status="closed")
+    assert small["numberReturned"] == 7
+    assert small["numberMatched"] == int((village_sample.events.status == "closed").sum())
+    assert api.collection_item("buildings", "1")["properties"]["code"] == (
+        village_sample.buildings.code.iloc[0])
+
+
+# GDAL runs in a child process: pyogrio holds the GIL while GDAL reads features, which
+# would starve the uvicorn thread serving them in this process.
+GDAL_CLIENT = """
+import json, sys
+import pyogrio
+source, box = "OAPIF:" + sys.argv[1], tuple(json.loads(sys.argv[2]))
+print(json.dumps({
+    "layers": [str(name) for name, _ in pyogrio.list_layers(source)],
+    "in_box": pyogrio.read_dataframe(source, layer="buildings", bbox=box)["code"].tolist(),
+    "microgrids": len(pyogrio.read_dataframe(source, layer="microgrids")),
+    "land": len(pyogrio.read_dataframe(source, layer="land", read_geometry=False, PAGE_SIZE=100)),
+}))
+"""
+
+
+def test_gdal_oapif_driver_reads_layers(server, loopback_only, village_sample):
+    env = {**os.environ, "GDAL_HTTP_TIMEOUT": "20", "GDAL_HTTP_MAX_RETRY": "0",
+           "CPL_DEBUG": "ON"}
+    run = subprocess.run([sys.executable, "-c", GDAL_CLIENT, server, json.dumps(BOX)],
+                         env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    fetched = re.findall(r"HTTP: Fetch\((\S+)\)", run.stderr)
+    origin = urlsplit(server).netloc
+    assert fetched and {urlsplit(url).netloc for url in fetched} == {origin}
+    assert any("offset=300" in url for url in fetched)  # GDAL followed the next links
+    got = json.loads(run.stdout)
+    assert set(got["layers"]) == ALL_IDS
+    b = village_sample.buildings
+    inside = shapely.intersects(np.asarray(b.geometry), shapely.box(*BOX))
+    assert sorted(got["in_box"]) == sorted(b.code[inside])
+    assert got["microgrids"] == int((village_sample.units.level == "microgrid").sum())
+    assert got["land"] == len(village_sample.land)  # every page, through the next links
+
+
+def test_links_follow_the_api_mount(api):
+    from fastapi.testclient import TestClient
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    with TestClient(Starlette(routes=[Mount("/api", app=api)])) as mounted:
+        doc = mounted.get("/api/ogc").json()
+        assert _rel(doc, "service-desc") == "http://testserver/api/openapi.json"
+        page = mounted.get("/api/ogc/collections/land/items", params={"limit": 5}).json()
+        assert _rel(page, "next").startswith("http://testserver/api/ogc/collections/land/items?")
+        assert mounted.get(_rel(page, "next")).json()["numberReturned"] == 5
