@@ -11,10 +11,18 @@ from twin.config import PROJECT_ROOT
 
 
 @pytest.fixture
-def app(sample_engine, monkeypatch):
+def app(sample_engine, monkeypatch, tmp_path):
     url = sample_engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("TWIN_DATABASE_URL", url)
+    monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path))  # no rasters unless a test writes them
+    from streamlit.runtime.caching import cache_resource_api
+
+    cache_resource_api.get_resource_cache_stats_provider().clear_all()
     return AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+
+
+def _layer(deck: dict, layer_id: str) -> dict:
+    return next(layer for layer in deck["layers"] if layer["id"] == layer_id)
 
 
 def charts_json(at: AppTest) -> str:
@@ -35,9 +43,8 @@ def test_map_draws_the_sample_units_offline(app, village_sample):
     # no outside basemap: pydeck's sentinel tells Streamlit to draw none
     assert deck.get("mapStyle") == "__MAP_STYLE__" and not deck.get("mapProvider")
     assert "http" not in charts_json(at)
-    layer = deck["layers"][0]
+    layer = _layer(deck, "units-village")
     villages = village_sample.units[village_sample.units["level"] == "village"]
-    assert layer["id"] == "units-village"
     assert sorted(f["properties"]["code"] for f in layer["data"]["features"]) == sorted(
         villages["code"])
     residents = next(m for m in at.metric if m.label == "居民")
@@ -55,6 +62,27 @@ def test_english_is_selectable_by_url(app):
 def test_microgrid_level(app, village_sample):
     at = app.run()
     at.selectbox[0].set_value("microgrid").run()
-    layer = _deck(at)["layers"][0]
+    layer = _layer(_deck(at), "units-microgrid")
     n = int((village_sample.units["level"] == "microgrid").sum())
-    assert layer["id"] == "units-microgrid" and len(layer["data"]["features"]) == n
+    assert len(layer["data"]["features"]) == n
+
+
+def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, village_sample,
+                                                                       tmp_path):
+    at = app.run()
+    deck = _deck(at)
+    buildings = _layer(deck, "buildings")
+    assert buildings["@@type"] == "MVTLayer" and buildings["extruded"] is True
+    assert buildings["data"].startswith("/api/tiles/buildings/{z}/{x}/{y}.mvt?v=")
+    assert buildings["loadOptions"]["mvt"]["workerUrl"].startswith("/api/static/loaders/")
+    assert not any(layer["id"] == "terrain" for layer in deck["layers"])
+
+    from geodata.sample_raster import write_sample_rasters
+
+    write_sample_rasters(village_sample, tmp_path / "rasters")
+    deck = _deck(app.run())
+    terrain = _layer(deck, "terrain")
+    assert terrain["elevationData"].startswith("/api/terrain/{z}/{x}/{y}.png?v=")
+    assert terrain["texture"].startswith("/api/imagery/{z}/{x}/{y}.png?v=")
+    assert terrain["operation"] == "terrain+draw"
+    assert _layer(deck, "buildings")["extensions"] == [{"@@type": "_TerrainExtension"}]

@@ -24,10 +24,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(sample_engine, tmp_path_factory) -> Iterator[str]:
+def server(sample_engine, village_sample, tmp_path_factory) -> Iterator[str]:
+    """The product's server on the village sample, with the sample's DEM and imagery."""
+    from geodata.sample_raster import write_sample_rasters
+
+    data_dir = tmp_path_factory.mktemp("data")
+    write_sample_rasters(village_sample, data_dir / "rasters")
     port = _free_port()
-    env = {**os.environ, "TWIN_DATABASE_URL": sample_engine.url.render_as_string(
-        hide_password=False)}
+    env = {**os.environ, "TWIN_DATA_DIR": str(data_dir),
+           "TWIN_DATABASE_URL": sample_engine.url.render_as_string(hide_password=False)}
     log = tmp_path_factory.mktemp("server") / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(

@@ -39,9 +39,10 @@ def test_phone_width_has_no_horizontal_scroll(browser, server):
     assert outside == []
 
 
-def test_3d_buildings_from_local_tiles(browser, server, village_sample, tmp_path):
-    """Zoomed into the busiest micro-grid, deck.gl draws extruded buildings from /api/tiles,
-    with its MVT worker from /api/static, and asks no other host."""
+def test_3d_buildings_on_terrain_from_local_tiles(browser, server, village_sample, tmp_path):
+    """Zoomed into the busiest micro-grid, deck.gl draws extruded buildings from /api/tiles
+    on the terrain from /api/terrain textured with /api/imagery, with its workers from
+    /api/static, and asks no other host."""
     import io
 
     from PIL import Image
@@ -52,18 +53,24 @@ def test_3d_buildings_from_local_tiles(browser, server, village_sample, tmp_path
     outside: list[str] = []
     tile_status: list[int] = []
     page = browser.new_page(viewport={"width": 1200, "height": 800})
+    raster_status: dict[str, list[int]] = {"terrain": [], "imagery": []}
     page.on("response", lambda r: tile_status.append(r.status)
             if "/api/tiles/buildings/" in r.url else None)
+    page.on("response", lambda r: [raster_status[k].append(r.status) for k in raster_status
+                                   if f"/api/{k}/" in r.url])
     page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname not in (
         None, "127.0.0.1") and r.url.startswith(("http", "ws")) else None)
     worker: list[str] = []
-    page.on("request", lambda r: worker.append(r.url) if "mvt-worker.js" in r.url else None)
+    page.on("request", lambda r: worker.append(r.url) if "-worker.js" in r.url else None)
     page.goto(f"{server}/?lon={centre.x:.5f}&lat={centre.y:.5f}&zoom=16&pitch=55")
     page.wait_for_selector("canvas", timeout=60_000)
     page.wait_for_timeout(6000)
     shot = page.locator("canvas").first.screenshot(path=str(tmp_path / "buildings.png"))
     colours = Image.open(io.BytesIO(shot)).convert("RGB").getcolors(maxcolors=1 << 20)
     assert tile_status and all(s in (200, 204) for s in tile_status) and 200 in tile_status
-    assert worker and all(urlparse(u).hostname == "127.0.0.1" for u in worker)
+    for kind, statuses in raster_status.items():
+        assert 200 in statuses and all(s in (200, 304, 404) for s in statuses), kind
+    assert {u.rsplit("/", 1)[1] for u in worker} == {"mvt-worker.js", "terrain-worker.js"}
+    assert all(urlparse(u).hostname == "127.0.0.1" for u in worker)
     assert len(colours) > 300  # shaded 3D walls and roofs, not a flat fill
     assert outside == []
