@@ -33,6 +33,8 @@ class Settings(BaseSettings):
         "once and kept in the data folder.",
     )
     pool_size: int = 5
+    tile_cache_mb: int = Field(default=256, ge=0,
+                               description="Memory bound of the in-process tile cache.")
     statement_timeout_ms: int = 30_000
 
 

@@ -7,6 +7,8 @@ any other request gets ``no-cache`` with an ``ETag``, so no HTTP cache is ever s
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -31,8 +33,17 @@ LayerName = Annotated[str, Path(max_length=40, pattern=r"^[a-z_]+$")]
 def _cache(request: Request) -> tiles.TileCache:
     state = request.app.state
     if getattr(state, "tile_cache", None) is None:
-        state.tile_cache = tiles.TileCache()
+        state.tile_cache = tiles.TileCache(state.settings.tile_cache_mb << 20)
     return state.tile_cache
+
+
+def _renders(request: Request) -> asyncio.Semaphore:
+    """At most a few tiles render at once: the database does its best work on as many
+    queries as it has cores, and the rest wait in line here instead of thrashing."""
+    state = request.app.state
+    if getattr(state, "tile_renders", None) is None:
+        state.tile_renders = asyncio.Semaphore(2 * (os.cpu_count() or 2))
+    return state.tile_renders
 
 
 def _etag(spec: tiles.TileLayer, version: str, z: int, x: int, y: int) -> str:
@@ -67,7 +78,8 @@ async def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Ve
         hit = cache.get((spec.name, v, z, x, y))
         if hit is not None:
             return _tile_response(hit, etag, IMMUTABLE, request)
-    version, data = await run_in_threadpool(tiles.render, engine, spec, z, x, y)
+    async with _renders(request):
+        version, data = await run_in_threadpool(tiles.render, engine, spec, z, x, y)
     etag = _etag(spec, version, z, x, y)
     if v == version:
         cache.put((spec.name, version, z, x, y), data)
