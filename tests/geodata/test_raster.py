@@ -1,7 +1,7 @@
 """Tests of the raster code: COG writing, terrain-RGB and imagery tiles, the sample rasters.
 
 Tiny rasters are built in the test (EPSG:4549, EPSG:4326, a WKT-only CRS); two small real
-files come from ``/work/shared/data/real``. No database, no web framework.
+files come from ``../shared/data/real`` beside the checkout. No database, no web framework.
 """
 
 from __future__ import annotations
@@ -44,12 +44,11 @@ from geodata.sample_raster import (
     render_imagery,
     write_sample_rasters,
 )
+from twin.config import PROJECT_ROOT
 
-REAL = Path("/work/shared/data/real")
+REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"  # ../shared beside the checkout
 ELEVATION_SF = REAL / "elevation_sf.tif"  # int16, EPSG:4326 (as WKT), nodata -32768
 LANDSAT = REAL / "landsat_rgb_utm18n.tif"  # uint8 RGB, EPSG:32618, nodata 0
-needs_real = pytest.mark.skipif(not ELEVATION_SF.exists() or not LANDSAT.exists(),
-                                reason="real sample files not present")
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 LOCAL_TM_WKT = (  # a CRS with no EPSG code: transverse Mercator on Tongxiang
@@ -169,7 +168,6 @@ def test_to_cog_dem_is_a_valid_float32_cog_keeping_crs_and_nodata(request, tmp_p
         np.testing.assert_array_equal(d.read(1), s.read(1).astype(np.float32))
 
 
-@needs_real
 def test_to_cog_real_files(tmp_path):
     dem = to_cog(ELEVATION_SF, tmp_path / "sf.tif", kind="dem")
     img = to_cog(LANDSAT, tmp_path / "landsat.tif", kind="imagery")
@@ -291,7 +289,6 @@ def test_terrain_tile_decodes_to_source_heights_4326(tmp_path, dem_4326):
     assert_tile_heights(cog, dem_4326, 120.4915, 30.7285, 17)
 
 
-@needs_real
 def test_terrain_tile_decodes_to_source_heights_real(tmp_path):
     cog = to_cog(ELEVATION_SF, tmp_path / "sf.tif", kind="dem")
     with rasterio.open(ELEVATION_SF) as src:  # the centres of a few known pixels
@@ -364,7 +361,6 @@ def test_imagery_tile_alpha_follows_the_alpha_band(tmp_path, rgba_4326):
     assert (rgba[:3, 128][:, row == 255] == 120).all()
 
 
-@needs_real
 def test_imagery_tile_alpha_is_zero_outside_data(tmp_path):
     img = to_cog(LANDSAT, tmp_path / "landsat.tif", kind="imagery")
     with rasterio.open(LANDSAT) as src:
