@@ -7,6 +7,8 @@ from typing import Any
 
 import pydeck as pdk
 
+from layers.base import ON_TERRAIN
+
 # RGBA fill and line per level: towns strong, micro-grids faint.
 STYLE = {
     "town": ([38, 110, 160, 40], [20, 60, 110, 255], 3),
@@ -30,7 +32,7 @@ def units_layer(collection: dict[str, Any], level: str, on_terrain: bool = False
         get_line_color=line,
         line_width_min_pixels=width,
         auto_highlight=True,
-        extensions=[{"@@type": "_TerrainExtension"}] if on_terrain else None,
+        extensions=ON_TERRAIN if on_terrain else None,
     )
 
 

@@ -86,3 +86,13 @@ def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, vill
     assert terrain["texture"].startswith("/api/imagery/{z}/{x}/{y}.png?v=")
     assert terrain["operation"] == "terrain+draw"
     assert _layer(deck, "buildings")["extensions"] == [{"@@type": "_TerrainExtension"}]
+
+
+def test_applications_from_the_url(app):
+    app.query_params["apps"] = "environment,tourism"
+    at = app.run()
+    assert not at.exception
+    ids = {layer["id"] for layer in _deck(at)["layers"]}
+    assert {"environment-stations", "tourism-pois"} <= ids
+    assert "governance-events" not in ids and "buildings" not in ids
+    assert at.query_params["apps"] == "environment,tourism"  # the view stays in the URL

@@ -1,0 +1,105 @@
+"""What a map application is: data in, pydeck layers plus legend and KPIs out (no UI).
+
+Each application is one module in ``layers/`` with one class on ``Application``; the
+registry in ``layers/registry.py`` is the only list of them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydeck as pdk
+
+from twin.api.assets import worker_url
+from twin.i18n import t
+
+RGBA = tuple[int, int, int, int]
+# Layers drawn on the terrain surface instead of at sea level.
+ON_TERRAIN = [{"@@type": "_TerrainExtension"}]
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What every application may use to build its layers."""
+
+    versions: dict[str, str]          # tile layer → data version (for cacheable URLs)
+    on_terrain: bool = False          # drape on the terrain surface
+    lang: str = "zh"
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    label: str
+    color: RGBA
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    value: float | int
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Legend:
+    title: str
+    entries: list[LegendEntry] = field(default_factory=list)
+
+
+class Application(ABC):
+    """One application of the one map (governance, environment, tourism, base …)."""
+
+    #: registry key and URL token
+    name: str = ""
+    #: catalog key of the title
+    title_key: str = ""
+    #: tile layers whose data versions the application's URLs carry
+    tile_layers: tuple[str, ...] = ()
+
+    def title(self, lang: str) -> str:
+        return t(self.title_key, lang)
+
+    @abstractmethod
+    def layers(self, ctx: MapContext) -> list[pdk.Layer]:
+        """The deck.gl layers of this application."""
+
+    @abstractmethod
+    def legend(self, lang: str) -> Legend:
+        """What the colours mean."""
+
+    @abstractmethod
+    def kpis(self, summary: dict[str, Any], lang: str) -> list[Kpi]:
+        """Key figures of the current unit, from its roll-up (``twin.summary.rollup``)."""
+
+
+def tile_url(layer: str, version: str) -> str:
+    """Relative XYZ template of a tile layer at a data version (no outside host)."""
+    return f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={version}"
+
+
+def color_expression(prop: str, colors: dict[str, RGBA], other: RGBA) -> str:
+    """A deck.gl expression choosing a colour by a tile property's value."""
+    expr = str(list(other))
+    for value, rgba in reversed(colors.items()):
+        expr = f"properties.{prop} === '{value}' ? {list(rgba)} : {expr}"
+    return expr
+
+
+def mvt_layer(layer: str, ctx: MapContext, **props: Any) -> pdk.Layer:
+    """An MVTLayer on /api/tiles with the local worker, draped on the terrain if any."""
+    return pdk.Layer(
+        "MVTLayer",
+        data=tile_url(layer, ctx.versions[layer]),
+        load_options={"mvt": {"workerUrl": worker_url("mvt")}},
+        extensions=ON_TERRAIN if ctx.on_terrain else None,
+        pickable=True,
+        **props,
+    )
+
+
+def legend_of(title_key: str, colors: dict[str, RGBA], prefix: str, lang: str) -> Legend:
+    """A legend whose labels are catalog entries ``prefix + value``."""
+    return Legend(t(title_key, lang), [LegendEntry(t(prefix + k, lang), c)
+                                       for k, c in colors.items()])

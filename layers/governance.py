@@ -1,0 +1,47 @@
+"""Governance: events by status on the grid (monitor → warn → dispose → feedback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydeck as pdk
+
+from layers.base import Application, Kpi, Legend, MapContext, color_expression, legend_of, mvt_layer
+from twin.i18n import t
+
+STATUS_COLORS = {
+    "reported": (230, 80, 60, 230),
+    "triaged": (240, 140, 40, 230),
+    "dispatched": (240, 190, 40, 230),
+    "handling": (70, 140, 230, 230),
+    "escalated": (180, 40, 160, 230),
+    "resolved": (90, 180, 90, 200),
+    "closed": (150, 150, 150, 160),
+}
+
+
+class Governance(Application):
+    name = "governance"
+    title_key = "app.governance"
+    tile_layers = ("events",)
+
+    def layers(self, ctx: MapContext) -> list[pdk.Layer]:
+        return [mvt_layer(
+            "events", ctx, id="governance-events", min_zoom=8, max_zoom=16,
+            point_type="circle", get_point_radius=6, point_radius_units="'pixels'",
+            get_fill_color=color_expression("status", STATUS_COLORS, (120, 120, 120, 160)),
+            get_line_color=[255, 255, 255], line_width_min_pixels=1, stroked=True,
+        )]
+
+    def legend(self, lang: str) -> Legend:
+        return legend_of("legend.event_status", STATUS_COLORS, "status.", lang)
+
+    def kpis(self, summary: dict[str, Any], lang: str) -> list[Kpi]:
+        total = summary["events"] or 0
+        closed = summary["events_closed"] or 0
+        return [
+            Kpi(t("kpi.events_open", lang), summary["events_open"]),
+            Kpi(t("kpi.events_overdue", lang), summary["events_overdue"]),
+            Kpi(t("kpi.resolution_rate", lang), round(100 * closed / total, 1) if total else 0,
+                "%"),
+        ]

@@ -1,0 +1,79 @@
+"""The applications of the one map: one registry, each a description of layers, legend, KPIs."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+
+import pydeck as pdk
+import pytest
+
+import layers
+from layers.base import Application, MapContext
+from layers.registry import APPLICATIONS, Registry, parse
+from twin.i18n import CATALOG
+from twin.summary import rollup
+
+CTX = MapContext(versions={name: "7" for name in ("events", "stations", "facilities",
+                                                   "buildings")}, on_terrain=True)
+
+
+def test_registry_lists_every_application_module_once():
+    found = set()
+    for info in pkgutil.iter_modules(layers.__path__):
+        module = importlib.import_module(f"layers.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Application) and cls is not Application and \
+                    cls.__module__ == module.__name__:
+                found.add(cls.name)
+    assert found == set(APPLICATIONS.names())
+    assert set(APPLICATIONS.names()) >= {"governance", "environment", "tourism", "base"}
+
+
+def test_registry_refuses_a_silent_overwrite():
+    reg = Registry()
+    reg.register(APPLICATIONS.get("tourism"))
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register(APPLICATIONS.get("tourism"))
+
+
+def test_url_token_parsing():
+    assert parse("tourism,nope,environment") == ["tourism", "environment"]
+    assert parse(None) == parse("nope") == ["governance", "base"]
+
+
+@pytest.mark.parametrize("name", APPLICATIONS.names())
+def test_application_layers_are_local_versioned_and_serialisable(name):
+    app = APPLICATIONS.get(name)
+    spec = json.loads(pdk.Deck(layers=app.layers(CTX), map_provider=None).to_json())
+    assert spec["layers"]
+    text = json.dumps(spec)
+    assert "http" not in text
+    for layer in spec["layers"]:
+        assert layer["@@type"] == "MVTLayer"
+        assert layer["data"].startswith("/api/tiles/") and layer["data"].endswith("?v=7")
+        assert layer["loadOptions"]["mvt"]["workerUrl"].startswith("/api/static/")
+        assert layer["extensions"] == [{"@@type": "_TerrainExtension"}]
+
+
+@pytest.mark.parametrize("name", APPLICATIONS.names())
+def test_legend_and_kpis_in_both_languages(name, sample_engine):
+    app = APPLICATIONS.get(name)
+    assert app.title_key in CATALOG
+    summary = rollup(sample_engine)
+    for lang in ("zh", "en"):
+        legend = app.legend(lang)
+        assert legend.entries and all(e.label and "." not in e.label for e in legend.entries)
+        kpis = app.kpis(summary, lang)
+        assert kpis and all(k.label and "." not in k.label for k in kpis)
+    assert app.legend("zh").entries[0].label != app.legend("en").entries[0].label
+
+
+def test_governance_resolution_rate_from_the_rollup(sample_engine, village_sample):
+    kpis = APPLICATIONS.get("governance").kpis(rollup(sample_engine), "en")
+    rate = next(k for k in kpis if k.label == "Resolution rate")
+    ev = village_sample.events
+    expected = round(100 * ev["status"].isin(["resolved", "closed"]).sum() / len(ev), 1)
+    assert rate.value == expected and rate.unit == "%"
