@@ -1,22 +1,27 @@
-"""Streamlit entry: widgets in, one call into twin/ or layers/ out, the result drawn."""
+"""Streamlit entry: widgets in, one call into twin/ or layers/ out, the result drawn.
+
+The view lives in the URL (`unit`, `apps`, `lang`, camera), so any view can be shared.
+"""
 
 from __future__ import annotations
 
 import html
 
+import pandas as pd
 import streamlit as st
 
 from layers.base import Application, MapContext
 from layers.basemap import twin_basemap
 from layers.registry import APPLICATIONS, parse
-from layers.units import units_deck, view_from_params
+from layers.units import units_deck, view_for, view_from_params
+from twin.access import ANONYMOUS, may_see_residents
 from twin.config import Settings
 from twin.db import open_twin
 from twin.errors import TwinError
 from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from twin.summary import rollup
 from twin.tiles import LAYERS, current_version
-from twin.units import LEVELS, units_geojson
+from twin.units import child_level, unit_path, units_geojson
 
 
 @st.cache_resource
@@ -29,15 +34,31 @@ def engine():
     return open_twin(settings())
 
 
-def main() -> None:
+def language() -> str:
     lang = st.query_params.get("lang", DEFAULT_LANGUAGE)
-    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def go_to(code: str | None) -> None:
+    """Drill to a unit (None = the county): the unit goes into the URL, the camera follows."""
+    if code:
+        st.query_params["unit"] = code
+    else:
+        st.query_params.pop("unit", None)
+    for key in ("lon", "lat", "zoom", "pitch", "bearing"):
+        st.query_params.pop(key, None)
+
+
+def main() -> None:
+    lang = language()
     st.set_page_config(page_title=t("app.title", lang), layout="wide")
     st.title(t("app.title", lang))
     st.caption(t("app.subtitle", lang))
     try:
         eng = engine()
-        summary = rollup(eng, None)
+        path = unit_path(eng, st.query_params.get("unit"))
+        current = path[-1] if path else None
+        summary = rollup(eng, current["id"] if current else None)
     except TwinError as exc:
         st.error(f"{t('app.db_error', lang)}: {exc}")
         return
@@ -52,26 +73,99 @@ def main() -> None:
                               default=parse(st.query_params.get("apps")),
                               format_func=lambda name: APPLICATIONS.get(name).title(lang))
         st.query_params["apps"] = ",".join(apps)
-        level = st.selectbox(t("app.level", lang), LEVELS, index=1,
-                             format_func=lambda lv: t(f"level.{lv}", lang))
-        for key in ("residents", "households", "buildings", "events_open",
-                    "stations_in_alarm", "organizations"):
-            st.metric(t(f"kpi.{key}", lang), f"{summary[key]:,}")
         chosen = [APPLICATIONS.get(name) for name in apps]
         for app in chosen:
             show_application(app, summary, lang)
-    if not summary["child_units"]:
+    if not summary["child_units"] and current is None:
         st.info(t("app.no_data", lang))
         return
-    basemap, on_terrain = twin_basemap(settings().data_dir)
-    needed = {layer for app in chosen for layer in app.tile_layers}
-    ctx = MapContext({layer: current_version(eng, LAYERS[layer]) for layer in needed},
-                     on_terrain, lang)
-    above = [layer for app in chosen for layer in app.layers(ctx)]
-    view = view_from_params(st.query_params.to_dict())
-    deck = units_deck(units_geojson(eng, level), level, below=basemap, above=above,
-                      view=view, on_terrain=on_terrain)
-    st.pydeck_chart(deck, height=720)
+    breadcrumb(path, lang)
+    level = child_level(current["level"] if current else None)
+    if level is None:  # a micro-grid: show it among its siblings
+        level, parent = "microgrid", current["parent_id"]
+    else:
+        parent = current["id"] if current else None
+    units = units_geojson(eng, level, parent)
+    children = {f["properties"]["code"]: f["properties"]["name"] for f in units["features"]}
+    if current is None or current["level"] != "microgrid":
+        target = st.selectbox(t("nav.children", lang), [""] + list(children),
+                              format_func=lambda c: children.get(c, t("nav.choose", lang)))
+        if target:
+            go_to(target)
+            st.rerun()
+
+    map_col, panel_col = st.columns([3, 1])
+    with map_col:
+        basemap, on_terrain = twin_basemap(settings().data_dir)
+        needed = {layer for app in chosen for layer in app.tile_layers}
+        ctx = MapContext({layer: current_version(eng, LAYERS[layer]) for layer in needed},
+                         on_terrain, lang)
+        above = [layer for app in chosen for layer in app.layers(ctx)]
+        view = view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
+        deck = units_deck(units, level, below=basemap, above=above, view=view,
+                          on_terrain=on_terrain)
+        event = st.pydeck_chart(deck, height=720, on_select="rerun",
+                                selection_mode="single-object", key="map")
+        picked = _picked_unit(event, level)
+        if picked and picked != (current or {}).get("code"):
+            go_to(picked)
+            st.rerun()
+    with panel_col:
+        six_elements(summary, current, lang)
+
+
+def breadcrumb(path: list[dict], lang: str) -> None:
+    """County › town › village › … as buttons; each one drills back up."""
+    steps = [(None, t("nav.county", lang))] + [(u["code"], u["name"]) for u in path]
+    cols = st.columns(len(steps))
+    for i, (col, (code, name)) in enumerate(zip(cols, steps, strict=True)):
+        last = i == len(steps) - 1
+        if col.button(name, key=f"crumb-{i}", disabled=last, use_container_width=True):
+            go_to(code)
+            st.rerun()
+
+
+def _picked_unit(event, level: str) -> str | None:
+    """The code of the unit clicked on the map, if a unit was clicked."""
+    try:
+        objects = event.selection["objects"].get(f"units-{level}") or []
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if not objects:
+        return None
+    props = objects[0].get("properties", objects[0])
+    return props.get("code")
+
+
+def six_elements(summary: dict, current: dict | None, lang: str) -> None:
+    """人、地、物、情、事、组织 of the current unit, with land use as a chart."""
+    st.subheader(t("panel.title", lang))
+    st.caption(current["name"] if current else t("nav.county", lang))
+    land = summary["land_area_m2_by_use"]
+    sections = [
+        ("panel.people", [("kpi.residents", summary["residents"]),
+                          ("kpi.households", summary["households"]),
+                          ("kpi.elderly", summary["elderly"])]),
+        ("panel.land", [("kpi.land_area", f"{sum(land.values()) / 1e6:,.2f} km²")]),
+        ("panel.objects", [("kpi.buildings", summary["buildings"]),
+                           ("kpi.facilities", summary["facilities"])]),
+        ("panel.conditions", [("kpi.stations", summary["stations"]),
+                              ("kpi.stations_in_alarm", summary["stations_in_alarm"])]),
+        ("panel.events", [("kpi.events_open", summary["events_open"]),
+                          ("kpi.events_overdue", summary["events_overdue"]),
+                          ("kpi.events_closed", summary["events_closed"])]),
+        ("panel.orgs", [("kpi.organizations", summary["organizations"])]),
+    ]
+    for title, figures in sections:
+        st.markdown(f"**{html.escape(t(title, lang))}**")
+        for key, value in figures:
+            st.metric(t(key, lang), f"{value:,}" if isinstance(value, int) else value)
+        if title == "panel.land" and land:
+            chart = pd.DataFrame({"km²": [v / 1e6 for v in land.values()]},
+                                 index=[t(f"landuse.{k}", lang) for k in land])
+            st.bar_chart(chart, horizontal=True, height=200)
+    if not may_see_residents(ANONYMOUS, current["code"] if current else ""):
+        st.caption(t("panel.residents_hidden", lang))
 
 
 def show_application(app: Application, summary: dict, lang: str) -> None:

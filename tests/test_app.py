@@ -43,10 +43,10 @@ def test_map_draws_the_sample_units_offline(app, village_sample):
     # no outside basemap: pydeck's sentinel tells Streamlit to draw none
     assert deck.get("mapStyle") == "__MAP_STYLE__" and not deck.get("mapProvider")
     assert "http" not in charts_json(at)
-    layer = _layer(deck, "units-village")
-    villages = village_sample.units[village_sample.units["level"] == "village"]
+    layer = _layer(deck, "units-town")  # the county shows its towns
+    towns = village_sample.units[village_sample.units["level"] == "town"]
     assert sorted(f["properties"]["code"] for f in layer["data"]["features"]) == sorted(
-        villages["code"])
+        towns["code"])
     residents = next(m for m in at.metric if m.label == "居民")
     assert residents.value == f"{len(village_sample.people):,}"
 
@@ -59,12 +59,28 @@ def test_english_is_selectable_by_url(app):
     assert any(m.label == "Residents" for m in at.metric)
 
 
-def test_microgrid_level(app, village_sample):
+def test_drill_down_to_a_micro_grid_and_back(app, village_sample):
+    units = village_sample.units
     at = app.run()
-    at.selectbox[0].set_value("microgrid").run()
+    town = units[units["level"] == "town"].iloc[0]
+    at.selectbox[0].set_value(town["code"]).run()
+    assert at.query_params["unit"] == town["code"]
+    villages = units[units["parent_id"] == town["id"]]
+    assert {f["properties"]["code"] for f in _layer(_deck(at), "units-village")["data"][
+        "features"]} == set(villages["code"])
+    # straight to a micro-grid by URL: its siblings are drawn, the panel is its own
+    micro = units[units["level"] == "microgrid"].iloc[-1]
+    app.query_params["unit"] = micro["code"]
+    at = app.run()
+    siblings = units[units["parent_id"] == micro["parent_id"]]
     layer = _layer(_deck(at), "units-microgrid")
-    n = int((village_sample.units["level"] == "microgrid").sum())
-    assert len(layer["data"]["features"]) == n
+    assert len(layer["data"]["features"]) == len(siblings)
+    assert micro["name"] in [c.value for c in at.caption]
+    labels = [b.label for b in at.button]
+    assert labels[0] == "全县" and labels[-1] == micro["name"] and len(labels) == 5
+    at.button[0].click().run()  # back to the county
+    assert "unit" not in at.query_params
+    assert _layer(_deck(at), "units-town")
 
 
 def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, village_sample,

@@ -16,7 +16,8 @@ _UNITS = sa.text("""
     SELECT jsonb_build_object(
         'type', 'FeatureCollection',
         'bbox', (SELECT jsonb_build_array(ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e))
-                   FROM (SELECT ST_Extent(geom) AS e FROM units WHERE level = :level) x),
+                   FROM (SELECT ST_Extent(geom) AS e FROM units WHERE level = :level
+                            AND (CAST(:parent AS bigint) IS NULL OR parent_id = :parent)) x),
         'features', coalesce(jsonb_agg(jsonb_build_object(
             'type', 'Feature',
             'id', id,
@@ -26,13 +27,44 @@ _UNITS = sa.text("""
                                              round((area_m2 / 1e6)::numeric, 2))
         ) ORDER BY code), '[]'::jsonb))
       FROM units WHERE level = :level
+       AND (CAST(:parent AS bigint) IS NULL OR parent_id = :parent)
 """)
 
 
-def units_geojson(engine: Engine, level: str) -> dict[str, Any]:
-    """All units of one level as a GeoJSON FeatureCollection (EPSG:4326, simplified)."""
+def units_geojson(engine: Engine, level: str, parent_id: int | None = None) -> dict[str, Any]:
+    """The units of one level (only the children of ``parent_id`` if given) as a GeoJSON
+    FeatureCollection (EPSG:4326, simplified for display)."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}: choose one of {', '.join(LEVELS)}")
     with engine.connect() as conn:
-        data = conn.execute(_UNITS, {"level": level, "tol": _TOLERANCE[level]}).scalar()
+        data = conn.execute(_UNITS, {"level": level, "tol": _TOLERANCE[level],
+                                     "parent": parent_id}).scalar()
     return data if isinstance(data, dict) else json.loads(data)
+
+
+def child_level(level: str | None) -> str | None:
+    """The level below ``level`` (None = the county, whose children are towns)."""
+    if level is None:
+        return LEVELS[0]
+    i = LEVELS.index(level)
+    return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
+
+
+_PATH = sa.text("""
+    WITH RECURSIVE up AS (
+        SELECT id, parent_id, level, code, name, 0 AS depth FROM units WHERE code = :code
+        UNION ALL
+        SELECT u.id, u.parent_id, u.level, u.code, u.name, up.depth + 1
+          FROM units u JOIN up ON u.id = up.parent_id
+    )
+    SELECT id, parent_id, level, code, name FROM up ORDER BY depth DESC
+""")
+
+
+def unit_path(engine: Engine, code: str | None) -> list[dict[str, Any]]:
+    """The unit with this code and its ancestors, town first ([] for the county or an
+    unknown code)."""
+    if not code:
+        return []
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(_PATH, {"code": code}).mappings()]
