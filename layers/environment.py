@@ -21,7 +21,7 @@ class Environment(Application):
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         return [mvt_layer(
             "stations", ctx, id="environment-stations", min_zoom=6, max_zoom=16,
-            point_type="circle", get_point_radius=9, point_radius_units="'pixels'",
+            point_type="'circle'", get_point_radius=9, point_radius_units="'pixels'",
             get_fill_color=f"properties.alarm ? {list(ALARM)} : {list(NORMAL)}",
             get_line_color=[255, 255, 255], line_width_min_pixels=2, stroked=True,
         )]

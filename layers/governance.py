@@ -28,7 +28,7 @@ class Governance(Application):
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         return [mvt_layer(
             "events", ctx, id="governance-events", min_zoom=8, max_zoom=16,
-            point_type="circle", get_point_radius=6, point_radius_units="'pixels'",
+            point_type="'circle'", get_point_radius=6, point_radius_units="'pixels'",
             get_fill_color=color_expression("status", STATUS_COLORS, (120, 120, 120, 160)),
             get_line_color=[255, 255, 255], line_width_min_pixels=1, stroked=True,
         )]

@@ -27,7 +27,7 @@ class Tourism(Application):
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         return [mvt_layer(
             "facilities", ctx, id="tourism-pois", min_zoom=12, max_zoom=16,
-            point_type="circle", get_point_radius=7, point_radius_units="'pixels'",
+            point_type="'circle'", get_point_radius=7, point_radius_units="'pixels'",
             get_fill_color=color_expression("kind", KIND_COLORS, HIDDEN),
             stroked=False,
         )]

@@ -62,7 +62,11 @@ def test_3d_buildings_on_terrain_from_local_tiles(browser, server, village_sampl
         None, "127.0.0.1") and r.url.startswith(("http", "ws")) else None)
     worker: list[str] = []
     page.on("request", lambda r: worker.append(r.url) if "-worker.js" in r.url else None)
-    page.goto(f"{server}/?lon={centre.x:.5f}&lat={centre.y:.5f}&zoom=16&pitch=55")
+    deck_errors: list[str] = []
+    page.on("console", lambda m: deck_errors.append(m.text)
+            if m.type == "error" and "deck" in m.text else None)
+    page.goto(f"{server}/?lon={centre.x:.5f}&lat={centre.y:.5f}&zoom=16&pitch=55"
+              "&apps=governance,environment,tourism,base")
     page.wait_for_selector("canvas", timeout=60_000)
     page.wait_for_timeout(6000)
     shot = page.locator("canvas").first.screenshot(path=str(tmp_path / "buildings.png"))
@@ -73,4 +77,5 @@ def test_3d_buildings_on_terrain_from_local_tiles(browser, server, village_sampl
     assert {u.rsplit("/", 1)[1] for u in worker} == {"mvt-worker.js", "terrain-worker.js"}
     assert all(urlparse(u).hostname == "127.0.0.1" for u in worker)
     assert len(colours) > 300  # shaded 3D walls and roofs, not a flat fill
+    assert deck_errors == []
     assert outside == []

@@ -56,6 +56,10 @@ def test_application_layers_are_local_versioned_and_serialisable(name):
         assert layer["data"].startswith("/api/tiles/") and layer["data"].endswith("?v=7")
         assert layer["loadOptions"]["mvt"]["workerUrl"].startswith("/api/static/")
         assert layer["extensions"] == [{"@@type": "_TerrainExtension"}]
+        # pydeck turns bare strings into JS expressions: only accessors may be expressions
+        for key, value in layer.items():
+            if isinstance(value, str) and value.startswith("@@="):
+                assert key.startswith("get"), (name, key, value)
 
 
 @pytest.mark.parametrize("name", APPLICATIONS.names())
@@ -77,3 +81,15 @@ def test_governance_resolution_rate_from_the_rollup(sample_engine, village_sampl
     ev = village_sample.events
     expected = round(100 * ev["status"].isin(["resolved", "closed"]).sum() / len(ev), 1)
     assert rate.value == expected and rate.unit == "%"
+
+
+def test_terrain_layer_has_literals_not_expressions():
+    from layers.basemap import terrain_layer
+
+    info = {"version": "3", "minzoom": 8, "maxzoom": 15, "bounds": [120.4, 30.6, 120.6, 30.8]}
+    spec = json.loads(pdk.Deck(layers=[terrain_layer(info, info)], map_provider=None).to_json())
+    layer = spec["layers"][0]
+    assert layer["operation"] == "terrain+draw"
+    assert layer["elevationData"] == "/api/terrain/{z}/{x}/{y}.png?v=3"
+    assert layer["texture"] == "/api/imagery/{z}/{x}/{y}.png?v=3"
+    assert not [k for k, v in layer.items() if isinstance(v, str) and v.startswith("@@=")]
