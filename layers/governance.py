@@ -1,4 +1,4 @@
-"""Governance: events by status on the grid (monitor → warn → dispose → feedback)."""
+"""Governance: open events by status on the grid (monitor → warn → dispose → feedback)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ STATUS_COLORS = {
     "dispatched": (240, 190, 40, 230),
     "handling": (70, 140, 230, 230),
     "escalated": (180, 40, 160, 230),
-    "resolved": (90, 180, 90, 200),
-    "closed": (150, 150, 150, 160),
 }
+# Closed and resolved events are counted in the KPIs, not drawn: the map shows what is open.
+DONE = (0, 0, 0, 0)
 
 
 class Governance(Application):
@@ -29,8 +29,10 @@ class Governance(Application):
         return [mvt_layer(
             "events", ctx, id="governance-events", min_zoom=8, max_zoom=16,
             point_type="'circle'", get_point_radius=6, point_radius_units="'pixels'",
-            get_fill_color=color_expression("status", STATUS_COLORS, (120, 120, 120, 160)),
-            get_line_color=[255, 255, 255], line_width_min_pixels=1, stroked=True,
+            get_fill_color=color_expression("status", STATUS_COLORS, DONE),
+            get_line_color=color_expression(
+                "status", {k: (255, 255, 255, 255) for k in STATUS_COLORS}, DONE),
+            line_width_min_pixels=1, stroked=True,
         )]
 
     def legend(self, lang: str) -> Legend:
