@@ -5,6 +5,7 @@ The view lives in the URL (`unit`, `apps`, `lang`, camera), so any view can be s
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 import pandas as pd
@@ -19,7 +20,7 @@ from twin.config import Settings
 from twin.db import open_twin
 from twin.errors import TwinError
 from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from twin.summary import rollup
+from twin.summary import events_period, rollup
 from twin.tiles import LAYERS, current_version
 from twin.units import child_level, unit_path, units_geojson
 
@@ -74,6 +75,7 @@ def main() -> None:
                               format_func=lambda name: APPLICATIONS.get(name).title(lang))
         st.query_params["apps"] = ",".join(apps)
         chosen = [APPLICATIONS.get(name) for name in apps]
+        window = time_window(eng, lang)
         for app in chosen:
             show_application(app, summary, lang)
     if not summary["child_units"] and current is None:
@@ -99,7 +101,7 @@ def main() -> None:
         basemap, on_terrain = twin_basemap(settings().data_dir)
         needed = {layer for app in chosen for layer in app.tile_layers}
         ctx = MapContext({layer: current_version(eng, LAYERS[layer]) for layer in needed},
-                         on_terrain, lang)
+                         on_terrain, lang, window)
         above = [layer for app in chosen for layer in app.layers(ctx)]
         view = view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
         deck = units_deck(units, level, below=basemap, above=above, view=view,
@@ -112,6 +114,58 @@ def main() -> None:
             st.rerun()
     with panel_col:
         six_elements(summary, current, lang)
+
+
+STEP = dt.timedelta(days=7)
+
+
+def _date_param(name: str, default: dt.date, first: dt.date, last: dt.date) -> dt.date:
+    try:
+        value = dt.date.fromisoformat(st.query_params.get(name, ""))
+    except ValueError:
+        return default
+    return min(max(value, first), last)
+
+
+def time_window(eng, lang: str) -> tuple[int, int] | None:
+    """The period whose events are drawn (URL ``from``/``to``), with a play button that
+    steps it a week at a time. Returns epoch seconds [from 00:00, to 24:00)."""
+    period = events_period(eng)
+    if period is None:
+        return None
+    first, last = period[0].date(), period[1].date()
+    # The player leaves its next step here: widget state may only change before the widget.
+    if "period_next" in st.session_state:
+        st.session_state["period"] = st.session_state.pop("period_next")
+    if st.session_state.pop("play_done", False):
+        st.session_state["playing"] = False
+    if "period" not in st.session_state:
+        st.session_state["period"] = (
+            _date_param("from", max(first, last - dt.timedelta(days=30)), first, last),
+            _date_param("to", last, first, last))
+    start, end = st.slider(t("time.period", lang), min_value=first, max_value=last,
+                           key="period", format="YYYY-MM-DD")
+    st.query_params["from"], st.query_params["to"] = start.isoformat(), end.isoformat()
+    st.toggle(t("time.play", lang), key="playing")
+    if st.session_state.get("playing"):
+        _play(last)
+    epoch = dt.datetime.combine(start, dt.time(), dt.UTC).timestamp()
+    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()
+    return int(epoch), int(stop)
+
+
+@st.fragment(run_every=dt.timedelta(seconds=2))
+def _play(last: dt.date) -> None:
+    """While playing, move the period on by a week every two seconds until the last day."""
+    if not st.session_state.get("playing"):
+        return
+    start, end = st.session_state["period"]
+    if end >= last:
+        st.session_state["play_done"] = True
+    else:
+        shift = min(STEP, last - end)
+        st.session_state["period_next"] = (start + shift, end + shift)
+    st.rerun()
 
 
 def breadcrumb(path: list[dict], lang: str) -> None:

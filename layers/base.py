@@ -27,6 +27,7 @@ class MapContext:
     versions: dict[str, str]          # tile layer → data version (for cacheable URLs)
     on_terrain: bool = False          # drape on the terrain surface
     lang: str = "zh"
+    time_range: tuple[int, int] | None = None  # epoch seconds shown by time-aware layers
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,15 @@ def color_expression(prop: str, colors: dict[str, RGBA], other: RGBA) -> str:
     return expr
 
 
-def mvt_layer(layer: str, ctx: MapContext, **props: Any) -> pdk.Layer:
+def mvt_layer(layer: str, ctx: MapContext, extensions: tuple[dict, ...] = (),
+              **props: Any) -> pdk.Layer:
     """An MVTLayer on /api/tiles with the local worker, draped on the terrain if any."""
+    chosen = [*extensions, *(ON_TERRAIN if ctx.on_terrain else [])]
     return pdk.Layer(
         "MVTLayer",
         data=tile_url(layer, ctx.versions[layer]),
         load_options={"mvt": {"workerUrl": worker_url("mvt")}},
-        extensions=ON_TERRAIN if ctx.on_terrain else None,
+        extensions=chosen or None,
         pickable=True,
         **props,
     )

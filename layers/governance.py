@@ -26,8 +26,13 @@ class Governance(Application):
     tile_layers = ("events",)
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
+        timed: dict[str, Any] = {}
+        if ctx.time_range:  # only events reported in the chosen period, filtered on the GPU
+            timed = {"extensions": ({"@@type": "DataFilterExtension", "filterSize": 1},),
+                     "get_filter_value": "properties.reported_at",
+                     "filter_range": list(ctx.time_range), "binary": False}
         return [mvt_layer(
-            "events", ctx, id="governance-events", min_zoom=8, max_zoom=16,
+            "events", ctx, id="governance-events", min_zoom=8, max_zoom=16, **timed,
             point_type="'circle'", get_point_radius=6, point_radius_units="'pixels'",
             get_fill_color=color_expression("status", STATUS_COLORS, DONE),
             get_line_color=color_expression(

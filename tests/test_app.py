@@ -112,3 +112,22 @@ def test_applications_from_the_url(app):
     assert {"environment-stations", "tourism-pois"} <= ids
     assert "governance-events" not in ids and "buildings" not in ids
     assert at.query_params["apps"] == "environment,tourism"  # the view stays in the URL
+
+
+def test_period_in_the_url_filters_events_and_play_runs_to_the_end(app, village_sample):
+    import datetime as dt
+
+    app.query_params["from"] = "2026-06-01"
+    app.query_params["to"] = "2026-06-30"
+    at = app.run()
+    events = _layer(_deck(at), "governance-events")
+    start = dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()
+    stop = dt.datetime(2026, 7, 1, tzinfo=dt.UTC).timestamp()
+    assert events["filterRange"] == [start, stop]
+    assert events["extensions"][0] == {"@@type": "DataFilterExtension", "filterSize": 1}
+    assert events["getFilterValue"] == "@@=properties.reported_at"
+    at.toggle[0].set_value(True).run()
+    last = village_sample.events["reported_at"].max().date().isoformat()
+    assert at.query_params["to"] == last
+    assert at.query_params["from"] == (dt.date(2026, 6, 1) + (
+        dt.date.fromisoformat(last) - dt.date(2026, 6, 30))).isoformat()

@@ -49,6 +49,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "landuse.road": {"zh": "道路", "en": "Roads"},
     "landuse.garden": {"zh": "园地", "en": "Garden"},
     "landuse.other": {"zh": "其他", "en": "Other"},
+    "time.period": {"zh": "时间范围（事件）", "en": "Period (events)"},
+    "time.play": {"zh": "播放", "en": "Play"},
     "app.applications": {"zh": "应用", "en": "Applications"},
     "app.legend": {"zh": "图例", "en": "Legend"},
     "app.governance": {"zh": "基层治理", "en": "Governance"},

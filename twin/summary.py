@@ -41,3 +41,10 @@ def unit_by_code(engine: Engine, code: str) -> int:
     if found is None:
         raise NotFound(f"no unit with code {code!r}")
     return found
+
+
+def events_period(engine: Engine) -> tuple[Any, Any] | None:
+    """The first and last report time of the twin's events (None when there are none)."""
+    with engine.connect() as conn:
+        lo, hi = conn.execute(sa.text("SELECT min(reported_at), max(reported_at) FROM events")).one()
+    return None if lo is None else (lo, hi)
