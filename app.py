@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -52,7 +53,15 @@ def go_to(code: str | None) -> None:
 
 def main() -> None:
     lang = language()
-    st.set_page_config(page_title=t("app.title", lang), layout="wide")
+    screen = st.query_params.get("screen") == "1"
+    st.set_page_config(page_title=t("app.title", lang), layout="wide",
+                       initial_sidebar_state="collapsed" if screen else "auto")
+    if screen:
+        try:
+            big_screen(engine(), unit_path(engine(), st.query_params.get("unit")), lang)
+        except TwinError as exc:
+            st.error(f"{t('app.db_error', lang)}: {exc}")
+        return
     st.title(t("app.title", lang))
     st.caption(t("app.subtitle", lang))
     try:
@@ -76,6 +85,7 @@ def main() -> None:
         st.query_params["apps"] = ",".join(apps)
         chosen = [APPLICATIONS.get(name) for name in apps]
         window = time_window(eng, lang)
+        share_link(lang)
         for app in chosen:
             show_application(app, summary, lang)
     if not summary["child_units"] and current is None:
@@ -98,14 +108,7 @@ def main() -> None:
 
     map_col, panel_col = st.columns([3, 1])
     with map_col:
-        basemap, on_terrain = twin_basemap(settings().data_dir)
-        needed = {layer for app in chosen for layer in app.tile_layers}
-        ctx = MapContext({layer: current_version(eng, LAYERS[layer]) for layer in needed},
-                         on_terrain, lang, window)
-        above = [layer for app in chosen for layer in app.layers(ctx)]
-        view = view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
-        deck = units_deck(units, level, below=basemap, above=above, view=view,
-                          on_terrain=on_terrain)
+        deck = build_map(eng, chosen, units, level, window, lang)
         event = st.pydeck_chart(deck, height=720, on_select="rerun",
                                 selection_mode="single-object", key="map")
         picked = _picked_unit(event, level)
@@ -114,6 +117,65 @@ def main() -> None:
             st.rerun()
     with panel_col:
         six_elements(summary, current, lang)
+
+
+def build_map(eng, chosen: list[Application], units: dict, level: str,
+              window: tuple[int, int] | None, lang: str):
+    """The deck: the twin's terrain, the units of ``level``, the chosen applications."""
+    basemap, on_terrain = twin_basemap(settings().data_dir)
+    needed = {layer for app in chosen for layer in app.tile_layers}
+    ctx = MapContext({layer: current_version(eng, LAYERS[layer]) for layer in needed},
+                     on_terrain, lang, window)
+    above = [layer for app in chosen for layer in app.layers(ctx)]
+    view = view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
+    return units_deck(units, level, below=basemap, above=above, view=view,
+                      on_terrain=on_terrain)
+
+
+# The wall of a command centre: dark, no sidebar, large figures; only the figures refresh,
+# so the map keeps whatever camera the operator left it at.
+SCREEN_CSS = """
+<style>
+  .stApp, [data-testid="stHeader"] { background: #0b1220; color: #e6edf7; }
+  [data-testid="stSidebar"], [data-testid="stToolbar"] { display: none; }
+  [data-testid="stMetric"] { background: #15213a; border-radius: 8px; padding: 0.6rem 1rem; }
+  [data-testid="stMetricValue"] { font-size: 2.6rem; color: #7fd1ff; }
+  [data-testid="stMetricLabel"] p { font-size: 1.1rem; color: #b8c7e0; }
+  h1, h2, h3, p, span, label { color: #e6edf7; }
+  .block-container { max-width: 100%; padding: 1rem 2rem; }
+</style>
+"""
+SCREEN_KPIS = ("residents", "households", "buildings", "events_open", "events_overdue",
+               "stations_in_alarm", "organizations")
+
+
+def big_screen(eng, path: list[dict], lang: str) -> None:
+    """``?screen=1``: the county (or unit) in 3D with live KPI tiles for a video wall."""
+    st.markdown(SCREEN_CSS, unsafe_allow_html=True)
+    current = path[-1] if path else None
+    st.title(f"{t('app.title', lang)} · {current['name'] if current else t('nav.county', lang)}")
+    screen_kpis(current["id"] if current else None, lang)
+    level = child_level(current["level"] if current else None) or "microgrid"
+    units = units_geojson(eng, level, current["id"] if current and level != "microgrid"
+                          else None)
+    chosen = [APPLICATIONS.get(name) for name in parse(st.query_params.get("apps"))]
+    st.pydeck_chart(build_map(eng, chosen, units, level, None, lang), height=880)
+
+
+@st.fragment(run_every=dt.timedelta(seconds=60))
+def screen_kpis(unit_id: int | None, lang: str) -> None:
+    summary = rollup(engine(), unit_id)
+    cols = st.columns(len(SCREEN_KPIS))
+    for col, key in zip(cols, SCREEN_KPIS, strict=True):
+        col.metric(t(f"kpi.{key}", lang), f"{summary[key]:,}")
+
+
+def share_link(lang: str) -> None:
+    """The view as a link to copy (the code block has a copy button)."""
+    base = (st.context.url or "").split("?", 1)[0]
+    query = urlencode({k: st.query_params.get(k) for k in st.query_params})
+    st.caption(t("app.share", lang))
+    st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
 
 
 STEP = dt.timedelta(days=7)

@@ -131,3 +131,23 @@ def test_period_in_the_url_filters_events_and_play_runs_to_the_end(app, village_
     assert at.query_params["to"] == last
     assert at.query_params["from"] == (dt.date(2026, 6, 1) + (
         dt.date.fromisoformat(last) - dt.date(2026, 6, 30))).isoformat()
+
+
+def test_share_link_carries_the_whole_view(app, village_sample):
+    micro = village_sample.units[village_sample.units["level"] == "microgrid"].iloc[0]
+    app.query_params["unit"] = micro["code"]
+    app.query_params["apps"] = "tourism"
+    app.query_params["lang"] = "en"
+    at = app.run()
+    link = at.code[0].value
+    for part in (f"unit={micro['code']}", "apps=tourism", "lang=en", "from=", "to="):
+        assert part in link
+
+
+def test_big_screen_mode(app, village_sample):
+    app.query_params["screen"] = "1"
+    at = app.run()
+    assert not at.exception
+    assert [m.label for m in at.metric][:3] == ["居民", "户", "房屋"]
+    assert len(at.metric) == 7 and not at.radio and not at.multiselect
+    assert _layer(_deck(at), "units-town")

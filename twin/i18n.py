@@ -51,6 +51,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "landuse.other": {"zh": "其他", "en": "Other"},
     "time.period": {"zh": "时间范围（事件）", "en": "Period (events)"},
     "time.play": {"zh": "播放", "en": "Play"},
+    "app.share": {"zh": "分享此视图（复制链接）", "en": "Share this view (copy the link)"},
     "app.applications": {"zh": "应用", "en": "Applications"},
     "app.legend": {"zh": "图例", "en": "Legend"},
     "app.governance": {"zh": "基层治理", "en": "Governance"},

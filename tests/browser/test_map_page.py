@@ -79,3 +79,34 @@ def test_3d_buildings_on_terrain_from_local_tiles(browser, server, village_sampl
     assert len(colours) > 300  # shaded 3D walls and roofs, not a flat fill
     assert deck_errors == []
     assert outside == []
+
+
+def test_big_screen_at_1920_is_dark_with_kpi_tiles(browser, server, tmp_path):
+    outside: list[str] = []
+    page = _open(browser, server + "/?screen=1", {"width": 1920, "height": 1080}, outside)
+    background = page.evaluate(
+        "getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+    assert background == "rgb(11, 18, 32)"
+    assert page.locator("[data-testid='stMetric']").count() == 7
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1920
+    page.screenshot(path=str(tmp_path / "screen.png"))
+    assert outside == []
+
+
+def test_permalink_reproduces_the_view_in_a_fresh_browser(browser, server, village_sample):
+    village = village_sample.units[village_sample.units["level"] == "village"].iloc[0]
+    first = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = first.new_page()
+    page.goto(f"{server}/?unit={village['code']}&apps=tourism&lang=en")
+    page.get_by_text("Village Twin").first.wait_for(timeout=60_000)
+    link = page.locator("[data-testid='stCode'] code").first.inner_text().strip()
+    first.close()
+    assert f"unit={village['code']}" in link and "apps=tourism" in link
+    fresh = browser.new_context(viewport={"width": 1400, "height": 900})
+    again = fresh.new_page()
+    again.goto(link)
+    again.get_by_text("Village Twin").first.wait_for(timeout=60_000)
+    again.wait_for_selector("canvas", timeout=60_000)
+    assert again.get_by_role("button", name=village["name"]).count() == 1  # breadcrumb
+    assert again.get_by_text("Tourism").first.is_visible()
+    fresh.close()
