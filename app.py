@@ -171,11 +171,13 @@ def screen_kpis(unit_id: int | None, lang: str) -> None:
 
 
 def share_link(lang: str) -> None:
-    """The view as a link to copy (the code block has a copy button)."""
+    """The view as a link to copy. A text field, not ``st.code``: the code block would load
+    a 1.5 MB syntax highlighter into every browser."""
     base = (st.context.url or "").split("?", 1)[0]
     query = urlencode({k: st.query_params.get(k) for k in st.query_params})
-    st.caption(t("app.share", lang))
-    st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
+    link = f"{base}?{query}" if query else base
+    st.session_state["share_link"] = link  # always the current view, whatever was typed
+    st.text_input(t("app.share", lang), key="share_link")
 
 
 STEP = dt.timedelta(days=7)

@@ -12,9 +12,11 @@ import socket
 from pathlib import Path
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from twin.api import create_api
+from twin.compress import PrecompressedStatic
 from twin.config import get_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -42,7 +44,9 @@ def _listen_without_nagle() -> None:
 
 _listen_without_nagle()
 api = create_api(get_settings())
-app = st.App(ROOT / "app.py", routes=[Mount("/api", app=api)])
+STREAMLIT_STATIC = Path(st.__file__).parent / "static" / "static"
+app = st.App(ROOT / "app.py", routes=[Mount("/api", app=api)],
+             middleware=[Middleware(PrecompressedStatic, root=STREAMLIT_STATIC)])
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ class BaseMap(Application):
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         return [mvt_layer(
-            "buildings", ctx, id="buildings", min_zoom=12, max_zoom=16, extruded=True,
+            # below z14 a house is a pixel or two: no point sending its tiles to the map
+            "buildings", ctx, id="buildings", min_zoom=14, max_zoom=16, extruded=True,
             get_elevation="properties.height_m",
             get_fill_color=color_expression("use", USE_COLORS, OTHER),
             get_line_color=[120, 110, 100], auto_highlight=True,

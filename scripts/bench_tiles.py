@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -35,25 +32,18 @@ from benchlib import (  # noqa: E402
     bench_engine,
     bench_url,
     drop_bench,
+    ensure_sample,
     machine,
     median_p95,
+    start_server,
     timings,
 )
 
-from geodata.sample import generate  # noqa: E402
 from twin import tiles  # noqa: E402
-from twin.config import PROJECT_ROOT, Settings  # noqa: E402
-from twin.load import write_sample  # noqa: E402
-from twin.pii import PiiKey  # noqa: E402
+from twin.config import Settings  # noqa: E402
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 ZOOMS = (12, 13, 14, 15, 16)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 _local = threading.local()
@@ -110,24 +100,6 @@ def pick_tiles(engine, per_zoom: int, seed: int = 1) -> dict[int, list[morecanti
     return out
 
 
-def start_server(settings: Settings, url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "TWIN_DATABASE_URL": url, "TWIN_DATA_DIR": str(data_dir)}
-    proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "server.py"), "--port",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=PROJECT_ROOT)
-    base = f"http://127.0.0.1:{port}/api"
-    for _ in range(200):
-        try:
-            if fetch(base + "/health")[0] == 200:
-                return proc, base
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="county", choices=("village", "town", "county"))
@@ -141,14 +113,9 @@ def main() -> None:
     settings = Settings()
     data_dir = Path(settings.data_dir) / "bench"
     engine = bench_engine(settings, fresh=not args.reuse)
-    with engine.connect() as conn:
-        empty = not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM units)")).scalar()
-    if empty:
-        sample = generate(args.scale, 0)
-        write_sample(engine, sample, PiiKey(b"bench-only-key-0123456789"))
-        write_rasters(sample, data_dir / "rasters")
-        del sample
-    proc, base = start_server(settings, bench_url(settings), data_dir)
+    ensure_sample(engine, args.scale, data_dir)
+    proc, root = start_server(bench_url(settings), data_dir)
+    base = root + "/api"
     rows: list[str] = []
     try:
         rows += floor_vs_endpoint(engine, base, pick_tiles(engine, args.per_zoom))
@@ -166,15 +133,6 @@ def main() -> None:
     engine.dispose()
     if not args.keep:
         drop_bench(settings)
-
-
-def write_rasters(sample, folder: Path) -> None:
-    """The sample's DEM and imagery, where the bench server reads them."""
-    try:
-        from geodata.sample_raster import write_sample_rasters
-    except ImportError:
-        return
-    write_sample_rasters(sample, folder)
 
 
 def floor_vs_endpoint(engine, base: str, chosen: dict[int, list]) -> list[str]:

@@ -91,3 +91,49 @@ def machine() -> str:
     except (OSError, ValueError, IndexError):
         mem = 0
     return f"{cpu}, {os.cpu_count()} cores, {mem} GB RAM"
+
+
+def ensure_sample(engine, scale: str, data_dir: Path) -> None:
+    """Load the sample (and write its rasters into ``data_dir``) unless the bench database
+    already holds one."""
+    from geodata.sample import generate
+    from geodata.sample_raster import write_sample_rasters
+    from twin.load import write_sample
+    from twin.pii import PiiKey
+
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM units)")).scalar():
+            if (data_dir / "rasters" / "dem.tif").exists():
+                return
+            raise SystemExit(f"{BENCH_DB} holds data but {data_dir}/rasters has none: "
+                             "run without --reuse")
+    sample = generate(scale, 0)
+    write_sample(engine, sample, PiiKey(b"bench-only-key-0123456789"))
+    write_sample_rasters(sample, data_dir / "rasters")
+
+
+def start_server(url: str, data_dir: Path):
+    """The product's server (server.py) on a free loopback port; returns (process, base)."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TWIN_DATABASE_URL": url, "TWIN_DATA_DIR": str(data_dir)}
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, str(root / "server.py"), "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=root)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")

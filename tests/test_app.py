@@ -139,7 +139,7 @@ def test_share_link_carries_the_whole_view(app, village_sample):
     app.query_params["apps"] = "tourism"
     app.query_params["lang"] = "en"
     at = app.run()
-    link = at.code[0].value
+    link = at.text_input(key="share_link").value
     for part in (f"unit={micro['code']}", "apps=tourism", "lang=en", "from=", "to="):
         assert part in link
 

@@ -99,7 +99,7 @@ def test_permalink_reproduces_the_view_in_a_fresh_browser(browser, server, villa
     page = first.new_page()
     page.goto(f"{server}/?unit={village['code']}&apps=tourism&lang=en")
     page.get_by_text("Village Twin").first.wait_for(timeout=60_000)
-    link = page.locator("[data-testid='stCode'] code").first.inner_text().strip()
+    link = page.locator("[data-testid='stTextInput'] input").first.input_value().strip()
     first.close()
     assert f"unit={village['code']}" in link and "apps=tourism" in link
     fresh = browser.new_context(viewport={"width": 1400, "height": 900})
