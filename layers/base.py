@@ -102,6 +102,13 @@ def mvt_layer(layer: str, ctx: MapContext, extensions: tuple[dict, ...] = (),
     )
 
 
+def points_layer(layer: str, ctx: MapContext, *, id: str, radius_px: int, fill: Any,
+                 **props: Any) -> pdk.Layer:
+    """Point features of a tile layer as circles of a fixed size on screen."""
+    return mvt_layer(layer, ctx, id=id, point_type="'circle'", get_point_radius=radius_px,
+                     point_radius_units="'pixels'", get_fill_color=fill, **props)
+
+
 def legend_of(title_key: str, colors: dict[str, RGBA], prefix: str, lang: str) -> Legend:
     """A legend whose labels are catalog entries ``prefix + value``."""
     return Legend(t(title_key, lang), [LegendEntry(t(prefix + k, lang), c)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pydeck as pdk
 
-from layers.base import Application, Kpi, Legend, LegendEntry, MapContext, mvt_layer
+from layers.base import Application, Kpi, Legend, LegendEntry, MapContext, points_layer
 from twin.i18n import t
 
 NORMAL = (40, 170, 90, 240)
@@ -19,10 +19,9 @@ class Environment(Application):
     tile_layers = ("stations",)
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
-        return [mvt_layer(
-            "stations", ctx, id="environment-stations", min_zoom=6, max_zoom=16,
-            point_type="'circle'", get_point_radius=9, point_radius_units="'pixels'",
-            get_fill_color=f"properties.alarm ? {list(ALARM)} : {list(NORMAL)}",
+        return [points_layer(
+            "stations", ctx, id="environment-stations", radius_px=9, min_zoom=6, max_zoom=16,
+            fill=f"properties.alarm ? {list(ALARM)} : {list(NORMAL)}",
             get_line_color=[255, 255, 255], line_width_min_pixels=2, stroked=True,
         )]
 

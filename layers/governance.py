@@ -6,7 +6,15 @@ from typing import Any
 
 import pydeck as pdk
 
-from layers.base import Application, Kpi, Legend, MapContext, color_expression, legend_of, mvt_layer
+from layers.base import (
+    Application,
+    Kpi,
+    Legend,
+    MapContext,
+    color_expression,
+    legend_of,
+    points_layer,
+)
 from twin.i18n import t
 
 STATUS_COLORS = {
@@ -31,10 +39,9 @@ class Governance(Application):
             timed = {"extensions": ({"@@type": "DataFilterExtension", "filterSize": 1},),
                      "get_filter_value": "properties.reported_at",
                      "filter_range": list(ctx.time_range), "binary": False}
-        return [mvt_layer(
-            "events", ctx, id="governance-events", min_zoom=8, max_zoom=16, **timed,
-            point_type="'circle'", get_point_radius=6, point_radius_units="'pixels'",
-            get_fill_color=color_expression("status", STATUS_COLORS, DONE),
+        return [points_layer(
+            "events", ctx, id="governance-events", radius_px=6, min_zoom=8, max_zoom=16,
+            fill=color_expression("status", STATUS_COLORS, DONE), **timed,
             get_line_color=color_expression(
                 "status", {k: (255, 255, 255, 255) for k in STATUS_COLORS}, DONE),
             line_width_min_pixels=1, stroked=True,

@@ -6,7 +6,15 @@ from typing import Any
 
 import pydeck as pdk
 
-from layers.base import Application, Kpi, Legend, MapContext, color_expression, legend_of, mvt_layer
+from layers.base import (
+    Application,
+    Kpi,
+    Legend,
+    MapContext,
+    color_expression,
+    legend_of,
+    points_layer,
+)
 from twin.i18n import t
 
 KIND_COLORS = {
@@ -25,11 +33,9 @@ class Tourism(Application):
     tile_layers = ("facilities",)
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
-        return [mvt_layer(
-            "facilities", ctx, id="tourism-pois", min_zoom=12, max_zoom=16,
-            point_type="'circle'", get_point_radius=7, point_radius_units="'pixels'",
-            get_fill_color=color_expression("kind", KIND_COLORS, HIDDEN),
-            stroked=False,
+        return [points_layer(
+            "facilities", ctx, id="tourism-pois", radius_px=7, min_zoom=12, max_zoom=16,
+            fill=color_expression("kind", KIND_COLORS, HIDDEN), stroked=False,
         )]
 
     def legend(self, lang: str) -> Legend:
