@@ -99,6 +99,8 @@ def test_permalink_reproduces_the_view_in_a_fresh_browser(browser, server, villa
     page = first.new_page()
     page.goto(f"{server}/?unit={village['code']}&apps=tourism&lang=en")
     page.get_by_text("Village Twin").first.wait_for(timeout=60_000)
+    field = "document.querySelector(\"[data-testid='stTextInput'] input\")"
+    page.wait_for_function(f"{field} && {field}.value.includes('unit=')", timeout=60_000)
     link = page.locator("[data-testid='stTextInput'] input").first.input_value().strip()
     first.close()
     assert f"unit={village['code']}" in link and "apps=tourism" in link
