@@ -127,9 +127,10 @@ def build_map(eng, chosen: list[Application], units: dict, level: str,
     ctx = MapContext({layer: current_version(eng, LAYERS[layer]) for layer in needed},
                      on_terrain, lang, window)
     above = [layer for app in chosen for layer in app.layers(ctx)]
+    fill = next((f for app in chosen if (f := app.unit_fill(units))), None)
     view = view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
     return units_deck(units, level, below=basemap, above=above, view=view,
-                      on_terrain=on_terrain)
+                      on_terrain=on_terrain, fill=fill)
 
 
 # The wall of a command centre: dark, no sidebar, large figures; only the figures refresh,

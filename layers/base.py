@@ -66,6 +66,11 @@ class Application(ABC):
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         """The deck.gl layers of this application."""
 
+    def unit_fill(self, units: dict[str, Any]) -> str | None:
+        """An accessor colouring the units (a choropleth), or None to leave them plain.
+        ``units`` is the GeoJSON of the units on the map, with their counts."""
+        return None
+
     @abstractmethod
     def legend(self, lang: str) -> Legend:
         """What the colours mean."""

@@ -26,6 +26,9 @@ STATUS_COLORS = {
 }
 # Closed and resolved events are counted in the KPIs, not drawn: the map shows what is open.
 DONE = (0, 0, 0, 0)
+# Units shaded by their open events: none, fewer than the median, more.
+LOAD_COLORS = {"none": (90, 170, 110, 70), "some": (240, 170, 60, 110),
+               "many": (220, 60, 50, 140)}
 
 
 class Governance(Application):
@@ -47,8 +50,20 @@ class Governance(Application):
             line_width_min_pixels=1, stroked=True,
         )]
 
+    def unit_fill(self, units: dict[str, Any]) -> str | None:
+        counts = sorted(f["properties"].get("events_open", 0) for f in units["features"])
+        busy = [c for c in counts if c > 0]
+        if not busy:
+            return None
+        median = busy[len(busy) // 2]
+        none, some, many = (list(c) for c in LOAD_COLORS.values())
+        return (f"properties.events_open > {median} ? {many} : "
+                f"properties.events_open > 0 ? {some} : {none}")
+
     def legend(self, lang: str) -> Legend:
-        return legend_of("legend.event_status", STATUS_COLORS, "status.", lang)
+        legend = legend_of("legend.event_status", STATUS_COLORS, "status.", lang)
+        shading = legend_of("legend.unit_load", LOAD_COLORS, "load.", lang)
+        return Legend(legend.title, legend.entries + shading.entries)
 
     def kpis(self, summary: dict[str, Any], lang: str) -> list[Kpi]:
         total = summary["events"] or 0

@@ -18,9 +18,12 @@ STYLE = {
 }
 
 
-def units_layer(collection: dict[str, Any], level: str, on_terrain: bool = False) -> pdk.Layer:
-    """A GeoJSON layer of one level's units, pickable, with a name tooltip."""
-    fill, line, width = STYLE[level]
+def units_layer(collection: dict[str, Any], level: str, on_terrain: bool = False,
+                fill: Any = None) -> pdk.Layer:
+    """A GeoJSON layer of one level's units, pickable, with a name tooltip; ``fill`` (an
+    accessor expression from an application) replaces the level's plain colour."""
+    plain, line, width = STYLE[level]
+    fill = fill or plain
     return pdk.Layer(
         "GeoJsonLayer",
         data=collection,
@@ -63,14 +66,15 @@ def view_from_params(params: dict[str, str]) -> pdk.ViewState | None:
 def units_deck(collection: dict[str, Any], level: str,
                below: list[pdk.Layer] | tuple[pdk.Layer, ...] = (),
                above: list[pdk.Layer] | tuple[pdk.Layer, ...] = (),
-               view: pdk.ViewState | None = None, on_terrain: bool = False) -> pdk.Deck:
+               view: pdk.ViewState | None = None, on_terrain: bool = False,
+               fill: Any = None) -> pdk.Deck:
     """The map: ``below`` (the twin's terrain), one level of units, then ``above`` (e.g. 3D
     buildings); no outside basemap — the twin is the basemap."""
     return pdk.Deck(
-        layers=[*below, units_layer(collection, level, on_terrain), *above],
+        layers=[*below, units_layer(collection, level, on_terrain, fill), *above],
         initial_view_state=view or view_for(collection.get("bbox")),
         # No provider and pydeck's default style sentinel: Streamlit draws no basemap and
         # fetches no style (map_style=None would make it load Carto's).
         map_provider=None,
-        tooltip={"text": "{name} {code} {use} {height_m}"},
+        tooltip={"text": "{name} {code}"},
     )

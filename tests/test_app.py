@@ -151,3 +151,14 @@ def test_big_screen_mode(app, village_sample):
     assert [m.label for m in at.metric][:3] == ["居民", "户", "房屋"]
     assert len(at.metric) == 7 and not at.radio and not at.multiselect
     assert _layer(_deck(at), "units-town")
+
+
+def test_units_shaded_only_when_governance_is_on(app, sample_engine):
+    from twin.summary import rollup
+
+    app.query_params["apps"] = "governance"
+    fill = _layer(_deck(app.run()), "units-town")["getFillColor"]
+    assert rollup(sample_engine)["events_open"] > 0  # the sample has open events
+    assert fill.startswith("@@=properties.events_open > ")
+    app.query_params["apps"] = "tourism"
+    assert isinstance(_layer(_deck(app.run()), "units-town")["getFillColor"], list)

@@ -24,9 +24,16 @@ _UNITS = sa.text("""
             'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6)::jsonb,
             'properties', jsonb_build_object('id', id, 'code', code, 'name', name,
                                              'level', level, 'area_km2',
-                                             round((area_m2 / 1e6)::numeric, 2))
+                                             round((area_m2 / 1e6)::numeric, 2),
+                                             'residents', coalesce(c.residents, 0),
+                                             'events_open', coalesce(c.events_open, 0))
         ) ORDER BY code), '[]'::jsonb))
-      FROM units WHERE level = :level
+      FROM units
+      LEFT JOIN LATERAL (  -- counters kept by triggers: counts only, never a person
+          SELECT sum(value) FILTER (WHERE measure = 'residents')::bigint AS residents,
+                 sum(value) FILTER (WHERE measure = 'events_open')::bigint AS events_open
+            FROM unit_counts WHERE unit_id = units.id) c ON true
+     WHERE level = :level
        AND (CAST(:parent AS bigint) IS NULL OR parent_id = :parent)
 """)
 

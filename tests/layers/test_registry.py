@@ -93,3 +93,22 @@ def test_terrain_layer_has_literals_not_expressions():
     assert layer["elevationData"] == "/api/terrain/{z}/{x}/{y}.png?v=3"
     assert layer["texture"] == "/api/imagery/{z}/{x}/{y}.png?v=3"
     assert not [k for k, v in layer.items() if isinstance(v, str) and v.startswith("@@=")]
+
+
+def test_units_carry_counts_and_governance_shades_them(sample_engine):
+    from twin.units import units_geojson
+
+    micro = units_geojson(sample_engine, "microgrid")
+    for f in micro["features"][:10]:
+        summary = rollup(sample_engine, f["properties"]["id"])
+        assert f["properties"]["residents"] == summary["residents"]
+        assert f["properties"]["events_open"] == summary["events_open"]
+        assert set(f["properties"]) == {"id", "code", "name", "level", "area_km2",
+                                        "residents", "events_open"}
+    governance = APPLICATIONS.get("governance")
+    fill = governance.unit_fill(micro)
+    assert any(f["properties"]["events_open"] for f in micro["features"])  # the sample has some
+    assert fill.startswith("properties.events_open > ")
+    quiet = {"features": [{"properties": {"events_open": 0}}]}
+    assert governance.unit_fill(quiet) is None
+    assert APPLICATIONS.get("tourism").unit_fill(micro) is None
