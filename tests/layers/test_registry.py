@@ -17,7 +17,8 @@ from twin.i18n import CATALOG
 from twin.summary import rollup
 
 CTX = MapContext(versions={name: "7" for name in ("events", "stations", "facilities",
-                                                   "buildings")}, on_terrain=True)
+                                                   "buildings", "land", "organizations")},
+                 on_terrain=True)
 
 
 def test_registry_lists_every_application_module_once():
