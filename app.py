@@ -22,7 +22,7 @@ from twin.db import open_twin
 from twin.errors import TwinError
 from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from twin.summary import events_period, rollup
-from twin.tiles import LAYERS, current_version
+from twin.tiles import current_versions
 from twin.units import child_level, unit_path, units_geojson
 
 
@@ -124,8 +124,7 @@ def build_map(eng, chosen: list[Application], units: dict, level: str,
     """The deck: the twin's terrain, the units of ``level``, the chosen applications."""
     basemap, on_terrain = twin_basemap(settings().data_dir)
     needed = {layer for app in chosen for layer in app.tile_layers}
-    ctx = MapContext({layer: current_version(eng, LAYERS[layer]) for layer in needed},
-                     on_terrain, lang, window)
+    ctx = MapContext(current_versions(eng, needed), on_terrain, lang, window)
     above = [layer for app in chosen for layer in app.layers(ctx)]
     fill = next((f for app in chosen if (f := app.unit_fill(units))), None)
     view = view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))

@@ -181,7 +181,7 @@ def concurrency_rows(engine, base: str, clients: int, total: int) -> list[str]:
     """``clients`` threads on loopback, versioned URLs of several layers at z12–z16."""
     chosen = pick_tiles(engine, 60, seed=3)
     layers = ["buildings", "land", "events", "facilities", "microgrids", "residents"]
-    versions = {name: tiles.current_version(engine, tiles.LAYERS[name]) for name in layers}
+    versions = tiles.current_versions(engine, layers)
     urls = []
     rng = random.Random(4)
     for _ in range(total):

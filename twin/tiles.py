@@ -183,12 +183,19 @@ def check_tile(spec: TileLayer, z: int, x: int, y: int) -> None:
                        f"{spec.maxzoom}, not {z}")
 
 
-def current_version(engine: Engine, spec: TileLayer) -> str:
-    """The data version of a layer, as it appears in tile URLs."""
+def current_versions(engine: Engine, names: list[str] | set[str]) -> dict[str, str]:
+    """The data versions of several tile layers, as they appear in tile URLs, in one query."""
+    specs = [layer(n) for n in names]
+    rows = sa.text("SELECT layer, version::text FROM layer_versions WHERE layer = ANY(:layers)")
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT string_agg(version::text, '-' ORDER BY layer) FROM layer_versions "
-            "WHERE layer = ANY(:layers)"), {"layers": list(spec.versions)}).scalar() or "0"
+        found = dict(conn.execute(rows, {"layers": sorted({v for s in specs for v in s.versions})}
+                                  ).all())
+    return {s.name: "-".join(found.get(v, "0") for v in sorted(s.versions)) for s in specs}
+
+
+def current_version(engine: Engine, spec: TileLayer) -> str:
+    """The data version of one layer, as it appears in tile URLs."""
+    return current_versions(engine, [spec.name])[spec.name]
 
 
 def render(engine: Engine, spec: TileLayer, z: int, x: int, y: int) -> tuple[str, bytes]:
@@ -232,12 +239,3 @@ class TileCache:
             while self._bytes > self.max_bytes:
                 _, dropped = self._items.popitem(last=False)
                 self._bytes -= len(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
