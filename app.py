@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import time
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
+from shapely.geometry import shape
 
-from layers.base import Application, MapContext
+from layers.base import Application, Chart, Filter, MapContext, Scope
 from layers.basemap import twin_basemap
 from layers.registry import APPLICATIONS, parse
 from layers.units import units_deck, view_for, view_from_params
-from twin.access import ANONYMOUS, may_see_residents
+from twin.access import ANONYMOUS, Principal, may_see_residents
+from twin.buildings import building_detail
 from twin.config import Settings
 from twin.db import open_twin
-from twin.errors import TwinError
+from twin.errors import NotFound, TwinError
 from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from twin.summary import events_period, rollup
+from twin.summary import LOCAL_TZ, data_period, rollup
 from twin.tiles import current_versions
 from twin.units import child_level, unit_path, units_geojson
 
@@ -36,6 +40,12 @@ def engine():
     return open_twin(settings())
 
 
+def principal() -> Principal:
+    """Who is looking. Accounts and roles come with sign-in; until then everyone is
+    anonymous and every personal-data decision still goes through ``twin.access``."""
+    return ANONYMOUS
+
+
 def language() -> str:
     lang = st.query_params.get("lang", DEFAULT_LANGUAGE)
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
@@ -47,7 +57,7 @@ def go_to(code: str | None) -> None:
         st.query_params["unit"] = code
     else:
         st.query_params.pop("unit", None)
-    for key in ("lon", "lat", "zoom", "pitch", "bearing"):
+    for key in ("lon", "lat", "zoom", "pitch", "bearing", "building"):
         st.query_params.pop(key, None)
 
 
@@ -85,6 +95,7 @@ def main() -> None:
         st.query_params["apps"] = ",".join(apps)
         chosen = [APPLICATIONS.get(name) for name in apps]
         window = time_window(eng, lang)
+        filters = {app.name: application_filters(app, lang) for app in chosen}
         share_link(lang)
         for app in chosen:
             show_application(app, summary, lang)
@@ -108,28 +119,98 @@ def main() -> None:
 
     map_col, panel_col = st.columns([3, 1])
     with map_col:
-        deck = build_map(eng, chosen, units, level, window, lang)
+        deck = build_map(eng, chosen, units, level, window, lang, filters)
         event = st.pydeck_chart(deck, height=720, on_select="rerun",
                                 selection_mode="single-object", key="map")
-        picked = _picked_unit(event, level)
+        picked = _picked(event, f"units-{level}", "code")
+        building = _picked(event, "buildings", "id")
         if picked and picked != (current or {}).get("code"):
             go_to(picked)
             st.rerun()
+        if building and str(building) != st.query_params.get("building"):
+            st.query_params["building"] = str(building)
+            st.rerun()
     with panel_col:
+        building_panel(eng, lang)
         six_elements(summary, current, lang)
+    if chosen and window:
+        application_charts(eng, chosen, Scope(current, window[0], window[1], lang), filters)
 
 
 def build_map(eng, chosen: list[Application], units: dict, level: str,
-              window: tuple[int, int] | None, lang: str):
+              window: tuple[dt.datetime, dt.datetime] | None, lang: str,
+              filters: dict[str, dict[str, tuple[str, ...]]] | None = None, view=None):
     """The deck: the twin's terrain, the units of ``level``, the chosen applications."""
     basemap, on_terrain = twin_basemap(settings().data_dir)
     needed = {layer for app in chosen for layer in app.tile_layers}
-    ctx = MapContext(current_versions(eng, needed), on_terrain, lang, window)
-    above = [layer for app in chosen for layer in app.layers(ctx)]
+    versions = current_versions(eng, needed)
+    epochs = (int(window[0].timestamp()), int(window[1].timestamp())) if window else None
+    above = [layer for app in chosen for layer in app.layers(MapContext(
+        versions, on_terrain, lang, epochs, (filters or {}).get(app.name, {})))]
     fill = next((f for app in chosen if (f := app.unit_fill(units))), None)
-    view = view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
+    view = view or view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
     return units_deck(units, level, below=basemap, above=above, view=view,
                       on_terrain=on_terrain, fill=fill)
+
+
+def application_filters(app: Application, lang: str) -> dict[str, tuple[str, ...]]:
+    """The application's sidebar filters; their values live in the URL as ``<app>.<key>``
+    (only known options are kept, so URL text never reaches a layer)."""
+    values = {}
+    for f in app.filters:
+        param = f"{app.name}.{f.key}"
+        picked = tuple(v for v in st.query_params.get(param, "").split(",") if v in f.options)
+        label = f"{app.title(lang)} · {t(f.label_key, lang)}"
+        if f.multi:
+            chosen = tuple(st.multiselect(label, f.options, default=list(picked),
+                                          format_func=_option_label(f, lang),
+                                          placeholder=t("filter.all", lang),
+                                          key=f"filter-{param}"))
+        else:
+            current = (picked or f.default or f.options)[0]
+            chosen = (st.radio(label, f.options, index=f.options.index(current),
+                               format_func=_option_label(f, lang), horizontal=True,
+                               key=f"filter-{param}"),)
+        if chosen and chosen != (f.default or ()):
+            st.query_params[param] = ",".join(chosen)
+        else:
+            st.query_params.pop(param, None)
+        if chosen:
+            values[f.key] = chosen
+    return values
+
+
+def _option_label(f: Filter, lang: str):
+    return lambda option: t(f.option_prefix + option, lang)
+
+
+def application_charts(eng, chosen: list[Application], scope: Scope,
+                       filters: dict[str, dict[str, tuple[str, ...]]]) -> None:
+    """Each application's charts of the unit and period, one tab per application."""
+    st.subheader(t("app.charts", scope.lang))
+    tabs = st.tabs([app.title(scope.lang) for app in chosen])
+    for tab, app in zip(tabs, chosen, strict=True):
+        with tab:
+            charts = app.charts(eng, Scope(scope.unit, scope.start, scope.end, scope.lang,
+                                           filters.get(app.name, {})))
+            cols = st.columns(2) if len(charts) > 1 else [st.container()]
+            for i, chart in enumerate(charts):
+                with cols[i % len(cols)]:
+                    draw_chart(chart)
+
+
+def draw_chart(chart: Chart) -> None:
+    st.markdown(f"**{html.escape(chart.title)}**")
+    if chart.note:
+        st.caption(chart.note)
+    if chart.data.empty:
+        return
+    if chart.kind == "bar":
+        st.bar_chart(chart.data, horizontal=True, height=280, stack=False)
+    elif chart.kind == "table":
+        st.table(chart.data.head(40))
+    else:
+        st.line_chart(chart.data, height=260)
 
 
 # The wall of a command centre: dark, no sidebar, large figures; only the figures refresh,
@@ -150,16 +231,41 @@ SCREEN_KPIS = ("residents", "households", "buildings", "events_open", "events_ov
 
 
 def big_screen(eng, path: list[dict], lang: str) -> None:
-    """``?screen=1``: the county (or unit) in 3D with live KPI tiles for a video wall."""
+    """``?screen=1``: the county (or unit) in 3D with live KPI tiles for a video wall;
+    ``&tour=1`` flies through the units below it, one every TOUR_STOP."""
     st.markdown(SCREEN_CSS, unsafe_allow_html=True)
     current = path[-1] if path else None
     st.title(f"{t('app.title', lang)} · {current['name'] if current else t('nav.county', lang)}")
     screen_kpis(current["id"] if current else None, lang)
     level = child_level(current["level"] if current else None) or "microgrid"
-    units = units_geojson(eng, level, current["id"] if current and level != "microgrid"
-                          else None)
-    chosen = [APPLICATIONS.get(name) for name in parse(st.query_params.get("apps"))]
-    st.pydeck_chart(build_map(eng, chosen, units, level, None, lang), height=880)
+    parent = current["id"] if current and level != "microgrid" else None
+    names = parse(st.query_params.get("apps"))
+    if st.query_params.get("tour") == "1":
+        tour_map(level, parent, names, lang)
+    else:
+        units = units_geojson(eng, level, parent)
+        chosen = [APPLICATIONS.get(name) for name in names]
+        st.pydeck_chart(build_map(eng, chosen, units, level, None, lang), height=880)
+
+
+TOUR_STOP = dt.timedelta(seconds=20)
+
+
+@st.fragment(run_every=TOUR_STOP)
+def tour_map(level: str, parent: int | None, names: list[str], lang: str) -> None:
+    """The slow tour of a command-centre wall: the whole area, then each unit in turn; the
+    camera flies (deck.gl transition) and only this map is redrawn."""
+    eng = engine()
+    units = units_geojson(eng, level, parent)
+    stops = [(None, view_for(units.get("bbox")))] + [
+        (f["properties"]["name"], view_for(list(shape(f["geometry"]).bounds)))
+        for f in units["features"]]
+    name, view = stops[int(time.time() // TOUR_STOP.total_seconds()) % len(stops)]
+    view.transitionDuration = 4000
+    view.bearing = 20
+    st.caption(f"{t('screen.tour', lang)} · {name or t('nav.county', lang)}")
+    chosen = [APPLICATIONS.get(n) for n in names]
+    st.pydeck_chart(build_map(eng, chosen, units, level, None, lang, view=view), height=880)
 
 
 @st.fragment(run_every=dt.timedelta(seconds=60))
@@ -180,24 +286,47 @@ def share_link(lang: str) -> None:
     st.text_input(t("app.share", lang), key="share_link")
 
 
-STEP = dt.timedelta(days=7)
+STEP = dt.timedelta(days=1)
+TZ = ZoneInfo(LOCAL_TZ)
+HOUR = dt.timedelta(hours=1)
+URL_TIME = "%Y-%m-%dT%H:%M"
 
 
-def _date_param(name: str, default: dt.date, first: dt.date, last: dt.date) -> dt.date:
+@st.cache_data(ttl=60, show_spinner=False)
+def period_bounds() -> tuple[dt.datetime, dt.datetime] | None:
+    """First and last local hour the twin knows of (cached for a minute: two scans)."""
+    period = data_period(engine())
+    if period is None:
+        return None
+    first = period[0].astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = period[1].astimezone(TZ).replace(minute=0, second=0, microsecond=0) + HOUR
+    return first.replace(tzinfo=None), last.replace(tzinfo=None)
+
+
+def _time_param(name: str, default: dt.datetime, first: dt.datetime,
+                last: dt.datetime) -> dt.datetime:
+    """A local time from the URL: ``2026-06-01T08:00`` or a day (``to=2026-06-30`` means the
+    end of that day); out-of-range values are clamped, bad ones replaced by the default."""
+    text = st.query_params.get(name, "")
     try:
-        value = dt.date.fromisoformat(st.query_params.get(name, ""))
+        value = dt.datetime.strptime(text, URL_TIME)
     except ValueError:
-        return default
+        try:
+            value = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+            if name == "to":
+                value += dt.timedelta(days=1)
+        except ValueError:
+            return default
     return min(max(value, first), last)
 
 
-def time_window(eng, lang: str) -> tuple[int, int] | None:
-    """The period whose events are drawn (URL ``from``/``to``), with a play button that
-    steps it a week at a time. Returns epoch seconds [from 00:00, to 24:00)."""
-    period = events_period(eng)
-    if period is None:
+def time_window(eng, lang: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """The period shown (URL ``from``/``to``, local time, to the hour), with a play button
+    that moves it on a day at a time. Returns aware datetimes [start, end)."""
+    bounds = period_bounds()
+    if bounds is None:
         return None
-    first, last = period[0].date(), period[1].date()
+    first, last = bounds
     # The player leaves its next step here: widget state may only change before the widget.
     if "period_next" in st.session_state:
         st.session_state["period"] = st.session_state.pop("period_next")
@@ -205,22 +334,23 @@ def time_window(eng, lang: str) -> tuple[int, int] | None:
         st.session_state["playing"] = False
     if "period" not in st.session_state:
         st.session_state["period"] = (
-            _date_param("from", max(first, last - dt.timedelta(days=30)), first, last),
-            _date_param("to", last, first, last))
+            _time_param("from", max(first, last - dt.timedelta(days=30)), first, last),
+            _time_param("to", last, first, last))
     start, end = st.slider(t("time.period", lang), min_value=first, max_value=last,
-                           key="period", format="YYYY-MM-DD")
-    st.query_params["from"], st.query_params["to"] = start.isoformat(), end.isoformat()
+                           step=HOUR, key="period", format="YYYY-MM-DD HH:mm")
+    if end <= start:
+        end = start + HOUR
+    st.query_params["from"], st.query_params["to"] = (start.strftime(URL_TIME),
+                                                      end.strftime(URL_TIME))
     st.toggle(t("time.play", lang), key="playing")
     if st.session_state.get("playing"):
         _play(last)
-    epoch = dt.datetime.combine(start, dt.time(), dt.UTC).timestamp()
-    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()
-    return int(epoch), int(stop)
+    return start.replace(tzinfo=TZ), end.replace(tzinfo=TZ)
 
 
 @st.fragment(run_every=dt.timedelta(seconds=2))
-def _play(last: dt.date) -> None:
-    """While playing, move the period on by a week every two seconds until the last day."""
+def _play(last: dt.datetime) -> None:
+    """While playing, move the period on by a day every two seconds until the end."""
     if not st.session_state.get("playing"):
         return
     start, end = st.session_state["period"]
@@ -243,16 +373,48 @@ def breadcrumb(path: list[dict], lang: str) -> None:
             st.rerun()
 
 
-def _picked_unit(event, level: str) -> str | None:
-    """The code of the unit clicked on the map, if a unit was clicked."""
+def _picked(event, layer_id: str, prop: str):
+    """A property of the feature of ``layer_id`` clicked on the map, if one was clicked."""
     try:
-        objects = event.selection["objects"].get(f"units-{level}") or []
+        objects = event.selection["objects"].get(layer_id) or []
     except (AttributeError, KeyError, TypeError):
         return None
     if not objects:
         return None
     props = objects[0].get("properties", objects[0])
-    return props.get("code")
+    return props.get(prop)
+
+
+def building_panel(eng, lang: str) -> None:
+    """The building clicked on the map: its households and, for roles allowed to see them,
+    its residents, masked."""
+    try:
+        building_id = int(st.query_params.get("building", ""))
+        detail = building_detail(eng, building_id, principal())
+    except (ValueError, NotFound):
+        return
+    st.subheader(f"{t('building.title', lang)} {detail['code']}")
+    st.caption(f"{t('building.use', lang)}: {t('use.' + detail['use'], lang)} · "
+               f"{t('building.floors', lang)}: {detail['floors']} · "
+               f"{t('building.height', lang)}: {detail['height_m']:g}")
+    households = detail["households"]
+    st.metric(t("building.households", lang), len(households))
+    if households:
+        st.table(pd.DataFrame({
+            t("col.address", lang): [h["address"] for h in households],
+            t("building.residents", lang): [h["residents"] for h in households]}))
+    if detail["residents"] is None:
+        st.caption(t("panel.residents_hidden", lang))
+    elif detail["residents"]:
+        people = pd.DataFrame(detail["residents"])
+        st.table(pd.DataFrame({
+            t("col.name", lang): people["name"], t("col.age", lang): people["age"],
+            t("col.relation", lang): people["relation"],
+            t("col.id_masked", lang): people["id_masked"],
+            t("col.phone_masked", lang): people["phone_masked"]}))
+    if st.button(t("building.close", lang), key="close-building"):
+        st.query_params.pop("building", None)
+        st.rerun()
 
 
 def six_elements(summary: dict, current: dict | None, lang: str) -> None:
@@ -282,7 +444,7 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
             chart = pd.DataFrame({"km²": [v / 1e6 for v in land.values()]},
                                  index=[t(f"landuse.{k}", lang) for k in land])
             st.bar_chart(chart, horizontal=True, height=200)
-    if not may_see_residents(ANONYMOUS, current["code"] if current else ""):
+    if not may_see_residents(principal(), current["code"] if current else ""):
         st.caption(t("panel.residents_hidden", lang))
 
 

@@ -31,6 +31,7 @@ from geodata.sample_things import (
     build_facilities,
     build_observations,
     build_organizations,
+    build_routes,
     build_stations,
     choose_public_buildings,
 )
@@ -58,6 +59,7 @@ class SampleTwin:
     households: gpd.GeoDataFrame
     people: pd.DataFrame
     facilities: gpd.GeoDataFrame
+    routes: gpd.GeoDataFrame
     stations: gpd.GeoDataFrame
     observations: pd.DataFrame
     events: gpd.GeoDataFrame
@@ -122,6 +124,7 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
     ).groupby(hh_village[people["household_id"].to_numpy() - 1]).sum()
     orgs = build_organizations(units, land, party, seed)
     stations = build_stations(units, land, fac, scale, seed)
+    routes, route_lines = build_routes(fac, seed)
     obs = build_observations(stations, days, end, seed)
     report("observations", len(obs))
     events, log = build_events(units, land, seed, end, report)
@@ -183,6 +186,8 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
         },
         _points(fac),
     )
+    routes_gdf = _gdf(routes, np.array([shapely.linestrings(line) for line in route_lines],
+                                       dtype=object))
     stations_gdf = _gdf(stations[["id", "code", "kind", "name"]], _points(stations))
     events_gdf = _gdf(events.drop(columns=["x", "y"]), _points(events))
     orgs_gdf = _gdf(
@@ -197,7 +202,7 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
     )
     twin = SampleTwin(
         scale=scale, seed=seed, units=units_gdf, land=land_gdf, buildings=buildings_gdf,
-        households=households_gdf, people=people, facilities=facilities_gdf,
+        households=households_gdf, people=people, facilities=facilities_gdf, routes=routes_gdf,
         stations=stations_gdf, observations=obs, events=events_gdf, event_log=log,
         organizations=orgs_gdf,
     )

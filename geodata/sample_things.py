@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.sample_common import lonlat_to_xy, rng_for
+from geodata.sample_common import lonlat_to_xy, meander, rng_for
 from geodata.sample_land import Land
 from geodata.sample_units import COUNTY_CODE, TOWNS, WUZHEN_SCENIC, WUZHEN_TOWN, Units
 
@@ -261,6 +261,33 @@ def build_stations(units: Units, land: Land, facilities: pd.DataFrame, scale: st
     df = pd.DataFrame(rows, columns=["code", "kind", "name", "x", "y"])
     df.insert(0, "id", np.arange(1, len(df) + 1, dtype=np.int64))
     return df
+
+
+# Tourism routes of the Wuzhen scenic area: (code suffix, kind, name, stops by spot name).
+ROUTES = (
+    ("W01", "walking", "东栅水乡古镇步行线", ("乌镇景区游客中心", "乌镇东栅", "茅盾故居", "昭明书院", "乌镇南栅")),
+    ("W02", "walking", "西栅文化漫步线", ("乌镇西栅", "木心美术馆", "乌镇大剧院", "乌镇北栅")),
+    ("C01", "cycling", "互联网之光骑行线", ("乌镇景区游客中心", "乌镇大剧院", "互联网之光博览中心")),
+)
+
+
+def build_routes(facilities: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, list]:
+    """Walking and cycling routes through the scenic spots that the sample holds (a route
+    needs at least two of its stops); lines in METRIC_CRS, gently bent like lanes."""
+    rng = rng_for(seed, "routes")
+    spots = facilities[facilities["kind"] == "scenic_spot"].set_index("name")
+    rows, lines = [], []
+    for suffix, kind, name, stops in ROUTES:
+        present = [s for s in stops if s in spots.index]
+        if len(present) < 2:
+            continue
+        xy = spots.loc[present, ["x", "y"]].to_numpy(float)
+        rows.append((f"RT-{COUNTY_CODE}{TOWNS[WUZHEN_TOWN][1]}-{suffix}", kind, name,
+                     {"stops": present}))
+        lines.append(meander(xy, rng, 25.0, 40.0))
+    df = pd.DataFrame(rows, columns=["code", "kind", "name", "props"])
+    df.insert(0, "id", np.arange(1, len(df) + 1, dtype=np.int64))
+    return df, lines
 
 
 def _episodes(rng, shape, per_row, length, *, night_only=False, hours=None):

@@ -6,11 +6,14 @@ registry in ``layers/registry.py`` is the only list of them.
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 import pydeck as pdk
+from sqlalchemy.engine import Engine
 
 from twin.api.assets import worker_url
 from twin.i18n import t
@@ -28,6 +31,46 @@ class MapContext:
     on_terrain: bool = False          # drape on the terrain surface
     lang: str = "zh"
     time_range: tuple[int, int] | None = None  # epoch seconds shown by time-aware layers
+    # the application's filter values (Filter.key → chosen options); absent = no filter
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def chosen(self, key: str, options: tuple[str, ...]) -> tuple[str, ...]:
+        """The options of a filter that are on (all of them when it is not set)."""
+        picked = self.filters.get(key)
+        return tuple(o for o in options if o in picked) if picked else options
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A sidebar filter of an application; its value lives in the URL as ``<app>.<key>``."""
+
+    key: str
+    label_key: str                 # catalog key of the label
+    options: tuple[str, ...]
+    option_prefix: str             # catalog prefix of the option labels
+    multi: bool = True             # several options at once, or exactly one
+    default: tuple[str, ...] = ()  # () = all options (multi) or the first (single)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the side charts cover: a unit (None = the county), a period, a language."""
+
+    unit: dict[str, Any] | None
+    start: dt.datetime
+    end: dt.datetime
+    lang: str = "zh"
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of an application's panel: ``data`` is indexed by x, one column per series."""
+
+    title: str
+    data: pd.DataFrame
+    kind: str = "line"  # line | bar | table
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +101,8 @@ class Application(ABC):
     title_key: str = ""
     #: tile layers whose data versions the application's URLs carry
     tile_layers: tuple[str, ...] = ()
+    #: sidebar filters
+    filters: tuple[Filter, ...] = ()
 
     def title(self, lang: str) -> str:
         return t(self.title_key, lang)
@@ -70,6 +115,10 @@ class Application(ABC):
         """An accessor colouring the units (a choropleth), or None to leave them plain.
         ``units`` is the GeoJSON of the units on the map, with their counts."""
         return None
+
+    def charts(self, engine: Engine, scope: Scope) -> list[Chart]:
+        """Charts of the unit and period for the side panel (none by default)."""
+        return []
 
     @abstractmethod
     def legend(self, lang: str) -> Legend:
@@ -85,11 +134,25 @@ def tile_url(layer: str, version: str) -> str:
     return f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={version}"
 
 
-def color_expression(prop: str, colors: dict[str, RGBA], other: RGBA) -> str:
-    """A deck.gl expression choosing a colour by a tile property's value."""
+def color_expression(prop: str, colors: dict[Any, RGBA], other: RGBA,
+                     only: tuple[str, ...] | None = None, of: str = "properties.") -> str:
+    """A deck.gl expression choosing a colour by a property's value (``of`` = where the
+    property lives: a tile feature's properties, or "" for a plain row); values outside
+    ``only`` (when given) get ``other``. Values are literals of the code, never user text."""
     expr = str(list(other))
     for value, rgba in reversed(colors.items()):
-        expr = f"properties.{prop} === '{value}' ? {list(rgba)} : {expr}"
+        if only is not None and value not in only:
+            continue
+        literal = f"'{value}'" if isinstance(value, str) else str(value)
+        expr = f"{of}{prop} === {literal} ? {list(rgba)} : {expr}"
+    return expr
+
+
+def ramp_expression(prop: str, steps: list[tuple[float, RGBA]], below: RGBA) -> str:
+    """A deck.gl expression colouring a numeric property by thresholds (highest first)."""
+    expr = str(list(below))
+    for threshold, rgba in sorted(steps):
+        expr = f"properties.{prop} >= {threshold} ? {list(rgba)} : {expr}"
     return expr
 
 

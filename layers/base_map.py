@@ -1,4 +1,4 @@
-"""Base: buildings by use in 3D, land parcels by use class, organizations."""
+"""Base: buildings in 3D by use or by height, land parcels by use class, organizations."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pydeck as pdk
 
 from layers.base import (
     Application,
+    Filter,
     Kpi,
     Legend,
     LegendEntry,
@@ -16,6 +17,7 @@ from layers.base import (
     legend_of,
     mvt_layer,
     points_layer,
+    ramp_expression,
 )
 from twin.i18n import t
 
@@ -37,14 +39,24 @@ LAND_COLORS = {
     "road": (150, 150, 150, 80),
 }
 ORGANIZATION = (120, 60, 170, 240)
+# Height classes of the planners' maps: low-rise, multi-storey, high-rise (GB 50352).
+HEIGHT_COLORS = {"low": (250, 225, 170, 255), "mid": (240, 150, 80, 255),
+                 "high": (190, 50, 60, 255)}
+HEIGHT_STEPS = [(10.0, HEIGHT_COLORS["mid"]), (24.0, HEIGHT_COLORS["high"])]
 
 
 class BaseMap(Application):
     name = "base"
     title_key = "app.base"
     tile_layers = ("buildings", "land", "organizations")
+    filters = (Filter("color", "filter.building_color", ("use", "height"), "building_color.",
+                      multi=False, default=("use",)),)
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
+        if (ctx.filters.get("color") or ("use",))[0] == "height":
+            fill = ramp_expression("height_m", HEIGHT_STEPS, HEIGHT_COLORS["low"])
+        else:
+            fill = color_expression("use", USE_COLORS, OTHER)
         return [mvt_layer(
             "land", ctx, id="land", min_zoom=13, max_zoom=16, stroked=False,
             get_fill_color=color_expression("use_class", LAND_COLORS, (0, 0, 0, 0)),
@@ -56,14 +68,15 @@ class BaseMap(Application):
             # below z14 a house is a pixel or two: no point sending its tiles to the map
             "buildings", ctx, id="buildings", min_zoom=14, max_zoom=16, extruded=True,
             get_elevation="properties.height_m",
-            get_fill_color=color_expression("use", USE_COLORS, OTHER),
-            get_line_color=[120, 110, 100], auto_highlight=True,
+            get_fill_color=fill, get_line_color=[120, 110, 100], auto_highlight=True,
+            update_triggers={"getFillColor": [fill]},
         )]
 
     def legend(self, lang: str) -> Legend:
         uses = legend_of("legend.building_use", USE_COLORS, "use.", lang)
+        heights = legend_of("legend.building_height", HEIGHT_COLORS, "height.", lang)
         land = legend_of("legend.building_use", LAND_COLORS, "landuse.", lang)
-        return Legend(uses.title, uses.entries + land.entries + [
+        return Legend(uses.title, uses.entries + heights.entries + land.entries + [
             LegendEntry(t("kpi.organizations", lang), ORGANIZATION)])
 
     def kpis(self, summary: dict[str, Any], lang: str) -> list[Kpi]:

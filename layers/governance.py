@@ -1,21 +1,29 @@
-"""Governance: open events by status on the grid (monitor → warn → dispose → feedback)."""
+"""Governance: open events by status and category on the grid, where they cluster (heat),
+and how the loop monitor → warn → dispose → feedback is doing in the chosen period."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pydeck as pdk
+from sqlalchemy.engine import Engine
 
 from layers.base import (
+    ON_TERRAIN,
     Application,
+    Chart,
+    Filter,
     Kpi,
     Legend,
     MapContext,
+    Scope,
     color_expression,
     legend_of,
     points_layer,
 )
 from twin.i18n import t
+from twin.summary import event_counts, events_daily
 
 STATUS_COLORS = {
     "reported": (230, 80, 60, 230),
@@ -29,26 +37,66 @@ DONE = (0, 0, 0, 0)
 # Units shaded by their open events: none, fewer than the median, more.
 LOAD_COLORS = {"none": (90, 170, 110, 70), "some": (240, 170, 60, 110),
                "many": (220, 60, 50, 140)}
+CATEGORIES = ("dispute", "safety", "fire", "sanitation", "environment", "illegal_construction",
+              "public_facility", "traffic", "livelihood", "public_order", "food_drug", "flood")
+# The heat map's six classes: pale yellow to deep red, as on duty-room screens.
+HEAT_COLORS = {1: (255, 255, 178, 200), 2: (254, 217, 118, 210), 3: (254, 178, 76, 220),
+               4: (253, 141, 60, 230), 5: (240, 59, 32, 240), 6: (189, 0, 38, 250)}
 
 
 class Governance(Application):
     name = "governance"
     title_key = "app.governance"
     tile_layers = ("events",)
+    filters = (
+        Filter("status", "filter.status", tuple(STATUS_COLORS), "status."),
+        Filter("category", "filter.category", CATEGORIES, "category."),
+        Filter("view", "filter.view", ("points", "heat", "both"), "view.", multi=False,
+               default=("both",)),
+    )
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
+        view = (ctx.filters.get("view") or ("both",))[0]
+        out = []
+        if view in ("heat", "both") and ctx.time_range:
+            out.append(self._heat(ctx))
+        if view in ("points", "both"):
+            out.append(self._points(ctx))
+        return out
+
+    def _points(self, ctx: MapContext) -> pdk.Layer:
         timed: dict[str, Any] = {}
         if ctx.time_range:  # only events reported in the chosen period, filtered on the GPU
             timed = {"extensions": ({"@@type": "DataFilterExtension", "filterSize": 1},),
                      "get_filter_value": "properties.reported_at",
                      "filter_range": list(ctx.time_range), "binary": False}
-        return [points_layer(
+        statuses = ctx.chosen("status", tuple(STATUS_COLORS))
+        categories = ctx.chosen("category", CATEGORIES)
+        fill = color_expression("status", STATUS_COLORS, DONE, only=statuses)
+        line = color_expression("status", {k: (255, 255, 255, 255) for k in STATUS_COLORS},
+                                DONE, only=statuses)
+        if categories != CATEGORIES:  # hide the other categories (literals, never URL text)
+            shown = " || ".join(f"properties.category === '{c}'" for c in categories)
+            fill, line = (f"({shown}) ? ({expr}) : {list(DONE)}" for expr in (fill, line))
+        return points_layer(
             "events", ctx, id="governance-events", radius_px=6, min_zoom=8, max_zoom=16,
-            fill=color_expression("status", STATUS_COLORS, DONE), **timed,
-            get_line_color=color_expression(
-                "status", {k: (255, 255, 255, 255) for k in STATUS_COLORS}, DONE),
-            line_width_min_pixels=1, stroked=True,
-        )]
+            fill=fill, **timed, get_line_color=line, line_width_min_pixels=1, stroked=True,
+            update_triggers={"getFillColor": [fill], "getLineColor": [line]},
+        )
+
+    def _heat(self, ctx: MapContext) -> pdk.Layer:
+        """Where events were reported in the period (all statuses): 3D columns per ~200 m
+        cell from /api/heat, height and colour by the cell's class (a heat map that stands
+        on the terrain instead of hiding under it)."""
+        start, end = ctx.time_range
+        return pdk.Layer(
+            "ColumnLayer", id="governance-heat",
+            data=f"/api/heat/events.json?from={start}&to={end}&v={ctx.versions['events']}",
+            get_position="p", get_elevation="c", elevation_scale=90, radius=90,
+            disk_resolution=6, extruded=True, pickable=False, opacity=0.75,
+            get_fill_color=color_expression("c", HEAT_COLORS, HEAT_COLORS[1], of=""),
+            extensions=ON_TERRAIN if ctx.on_terrain else None,
+        )
 
     def unit_fill(self, units: dict[str, Any]) -> str | None:
         counts = sorted(f["properties"].get("events_open", 0) for f in units["features"])
@@ -59,6 +107,19 @@ class Governance(Application):
         none, some, many = (list(c) for c in LOAD_COLORS.values())
         return (f"properties.events_open > {median} ? {many} : "
                 f"properties.events_open > 0 ? {some} : {none}")
+
+    def charts(self, engine: Engine, scope: Scope) -> list[Chart]:
+        lang = scope.lang
+        counts = event_counts(engine, scope.unit, scope.start, scope.end)
+        counts = counts[counts["reported"] > 0]
+        by_category = pd.DataFrame({
+            t("chart.reported", lang): counts["reported"].to_numpy(),
+            t("chart.open", lang): counts["open"].to_numpy(),
+        }, index=counts["name_zh" if lang == "zh" else "name_en"].to_numpy())
+        daily = events_daily(engine, scope.unit, scope.start, scope.end).set_index("day")
+        daily.columns = [t("chart.reported", lang), t("chart.resolved", lang)]
+        return [Chart(t("chart.events_by_category", lang), by_category, "bar"),
+                Chart(t("chart.events_daily", lang), daily, "line")]
 
     def legend(self, lang: str) -> Legend:
         legend = legend_of("legend.event_status", STATUS_COLORS, "status.", lang)

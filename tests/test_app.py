@@ -116,21 +116,32 @@ def test_applications_from_the_url(app):
 
 def test_period_in_the_url_filters_events_and_play_runs_to_the_end(app, village_sample):
     import datetime as dt
+    from zoneinfo import ZoneInfo
 
+    china = ZoneInfo("Asia/Shanghai")
     app.query_params["from"] = "2026-06-01"
-    app.query_params["to"] = "2026-06-30"
+    app.query_params["to"] = "2026-06-30"  # a day: to the end of it, local time
     at = app.run()
     events = _layer(_deck(at), "governance-events")
-    start = dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()
-    stop = dt.datetime(2026, 7, 1, tzinfo=dt.UTC).timestamp()
-    assert events["filterRange"] == [start, stop]
+    start = dt.datetime(2026, 6, 1, tzinfo=china)
+    stop = dt.datetime(2026, 7, 1, tzinfo=china)
+    assert events["filterRange"] == [start.timestamp(), stop.timestamp()]
     assert events["extensions"][0] == {"@@type": "DataFilterExtension", "filterSize": 1}
     assert events["getFilterValue"] == "@@=properties.reported_at"
+    heat = _layer(_deck(at), "governance-heat")
+    assert heat["data"].startswith(
+        f"/api/heat/events.json?from={int(start.timestamp())}&to={int(stop.timestamp())}&v=")
+    assert at.query_params["from"] == "2026-06-01T00:00"
+    assert at.query_params["to"] == "2026-07-01T00:00"
+
     at.toggle[0].set_value(True).run()
-    last = village_sample.events["reported_at"].max().date().isoformat()
-    assert at.query_params["to"] == last
-    assert at.query_params["from"] == (dt.date(2026, 6, 1) + (
-        dt.date.fromisoformat(last) - dt.date(2026, 6, 30))).isoformat()
+    newest = max(village_sample.events["reported_at"].max(),
+                 village_sample.observations["observed_at"].max())
+    last = newest.tz_convert(china).floor("h").to_pydatetime().replace(tzinfo=None) + (
+        dt.timedelta(hours=1))
+    assert at.query_params["to"] == last.strftime("%Y-%m-%dT%H:%M")
+    shifted = dt.datetime(2026, 6, 1) + (last - dt.datetime(2026, 7, 1))
+    assert at.query_params["from"] == shifted.strftime("%Y-%m-%dT%H:%M")
 
 
 def test_share_link_carries_the_whole_view(app, village_sample):
@@ -162,3 +173,64 @@ def test_units_shaded_only_when_governance_is_on(app, sample_engine):
     assert fill.startswith("@@=properties.events_open > ")
     app.query_params["apps"] = "tourism"
     assert isinstance(_layer(_deck(app.run()), "units-town")["getFillColor"], list)
+
+
+def test_each_application_draws_its_charts_for_the_period(app, village_sample):
+    app.query_params["apps"] = "governance,environment,tourism"
+    at = app.run()
+    assert not at.exception
+    assert [tab.label for tab in at.tabs] == ["基层治理", "生态环境", "文旅"]
+    titles = [m.value for m in at.markdown]
+    for title in ("**本时段事件（按类别）**", "**每日上报与办结**", "**空气质量指数 AQI（日）**",
+                  "**水质类别（日，1=Ⅰ类 … 6=劣Ⅴ类）**", "**超标记录（按站点、指标、日）**",
+                  "**每日游客数**"):
+        assert title in titles
+    assert len(at.get("vega_lite_chart")) >= 5  # land use + the applications' charts
+    breach_table = at.table[-1].value
+    assert list(breach_table.columns)[:3] == ["日期", "站点", "指标"] and len(breach_table) > 0
+
+
+def test_application_filters_live_in_the_url(app):
+    app.query_params["apps"] = "governance,base"
+    app.query_params["governance.status"] = "handling,<script>"
+    app.query_params["base.color"] = "height"
+    at = app.run()
+    assert not at.exception
+    deck = _deck(at)
+    fill = _layer(deck, "governance-events")["getFillColor"]
+    assert "'handling'" in fill and "'reported'" not in fill and "script" not in fill
+    assert "properties.height_m >= 24.0" in _layer(deck, "buildings")["getFillColor"]
+    assert at.query_params["governance.status"] == "handling"  # unknown values dropped
+    at.radio(key="filter-base.color").set_value("use").run()
+    assert "base.color" not in at.query_params  # the default leaves the URL short
+
+
+def test_a_clicked_building_shows_its_households_not_its_residents(app, sample_engine,
+                                                                   village_sample):
+    import sqlalchemy as sa
+
+    with sample_engine.connect() as conn:
+        building_id, code = conn.execute(sa.text(
+            "SELECT b.id, b.code FROM buildings b JOIN households h ON h.building_id = b.id "
+            "ORDER BY b.id LIMIT 1")).one()
+    app.query_params["building"] = str(building_id)
+    at = app.run()
+    assert not at.exception
+    assert any(code in h.value for h in at.subheader)
+    households = at.table[0].value
+    assert len(households) == (village_sample.households["building_id"] == building_id).sum()
+    assert any("仅显示统计数" in c.value for c in at.caption)
+    names = set(village_sample.people["name"])
+    assert not any(str(v) in names for table in at.table for v in table.value.to_numpy().ravel())
+    at.button(key="close-building").click().run()
+    assert "building" not in at.query_params
+
+
+def test_big_screen_tour_flies_through_the_towns(app):
+    app.query_params["screen"] = "1"
+    app.query_params["tour"] = "1"
+    at = app.run()
+    assert not at.exception
+    assert any(c.value.startswith("巡航 · ") for c in at.caption)
+    view = _deck(at)["initialViewState"]
+    assert view["transitionDuration"] == 4000 and view["pitch"] == 45

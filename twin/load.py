@@ -33,6 +33,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                "id_hash", "id_masked", "phone_hash", "phone_masked"),
     "land_parcels": ("id", "code", "use_class", "geom"),
     "facilities": ("id", "kind", "name", "props", "geom"),
+    "routes": ("id", "code", "kind", "name", "props", "geom"),
     "stations": ("id", "code", "kind", "name", "geom"),
     "observations": ("station_id", "parameter", "observed_at", "value"),
     "events": ("id", "code", "category", "title", "description", "status", "owner_level",
@@ -43,12 +44,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # The twin's data tables, parents before children (load order; reverse for clearing).
 TABLES = ("units", "buildings", "households", "people", "land_parcels", "facilities",
-          "stations", "observations", "events", "event_log", "organizations",
+          "routes", "stations", "observations", "events", "event_log", "organizations",
           "organization_members", "station_latest")
 # Sample attribute → table.
 SAMPLE_TABLES = {
     "units": "units", "buildings": "buildings", "households": "households",
     "people": "people", "land": "land_parcels", "facilities": "facilities",
+    "routes": "routes",
     "stations": "stations", "observations": "observations", "events": "events",
     "event_log": "event_log", "organizations": "organizations",
 }

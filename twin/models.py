@@ -125,6 +125,17 @@ facilities = Table(
     _point(), *_cells(),
 )
 
+routes = Table(
+    "routes", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("props", JSONB, nullable=False),
+    Column("geom", Geometry("LINESTRING", SRID, spatial_index=False), nullable=False),
+    Column("length_m", Float, Computed("ST_Length(ST_Transform(geom, 4549))")),
+    *_cells(),
+)
+
 parameters = Table(
     "parameters", metadata,
     Column("code", Text, primary_key=True),

@@ -90,3 +90,10 @@ def protect_phone(key: PiiKey, value: str) -> tuple[str, str]:
     """(hash, mask) of a mobile number."""
     v = normalise_phone(value)
     return key.digest("phone", v), mask_phone(v)
+
+
+def mask_name(value: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧**娜: the surname and, for longer names, the last character."""
+    if len(value) <= 2:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[0] + "*" * (len(value) - 2) + value[-1]

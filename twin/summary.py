@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from twin.errors import NotFound
+from twin.units import in_unit
+
+LOCAL_TZ = "Asia/Shanghai"  # days are local days, as on every report
 
 _ROLLUP = sa.text(
     "SELECT u.id, u.level, u.code, u.name, u.area_m2, twin_rollup(CAST(:id AS bigint)) AS stats "
@@ -43,8 +47,78 @@ def unit_by_code(engine: Engine, code: str) -> int:
     return found
 
 
-def events_period(engine: Engine) -> tuple[Any, Any] | None:
-    """The first and last report time of the twin's events (None when there are none)."""
+def data_period(engine: Engine) -> tuple[Any, Any] | None:
+    """The first and last time the twin knows of: event reports and observations (None when
+    it holds neither)."""
     with engine.connect() as conn:
-        lo, hi = conn.execute(sa.text("SELECT min(reported_at), max(reported_at) FROM events")).one()
+        lo, hi = conn.execute(sa.text("""
+            SELECT least((SELECT min(reported_at) FROM events),
+                         (SELECT min(observed_at) FROM observations)),
+                   greatest((SELECT max(reported_at) FROM events),
+                            (SELECT max(observed_at) FROM observations))""")).one()
     return None if lo is None else (lo, hi)
+
+
+OPEN_STATUSES = ("reported", "triaged", "warned", "dispatched", "handling", "escalated",
+                 "reopened")
+
+
+def event_counts(engine: Engine, unit: dict[str, Any] | None, start: Any,
+                 end: Any) -> pd.DataFrame:
+    """Events reported in [start, end) inside the unit, per category: reported, still
+    open, closed on time (before their deadline) and late."""
+    sql = f"""
+        SELECT c.code AS category, c.name_zh, c.name_en, count(e.id) AS reported,
+               count(e.id) FILTER (WHERE e.status = ANY(:open)) AS open,
+               count(e.id) FILTER (WHERE e.resolved_at <= e.deadline_at) AS on_time,
+               count(e.id) FILTER (WHERE e.resolved_at > e.deadline_at) AS late
+          FROM event_categories c
+          LEFT JOIN events e ON e.category = c.code AND {in_unit(unit, 'e')}
+                            AND e.reported_at >= :start AND e.reported_at < :end
+         GROUP BY 1, 2, 3 ORDER BY reported DESC, category
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params={
+            "unit": unit["id"] if unit else None, "start": start, "end": end,
+            "open": list(OPEN_STATUSES)})
+
+
+def events_daily(engine: Engine, unit: dict[str, Any] | None, start: Any,
+                 end: Any) -> pd.DataFrame:
+    """Per local day in [start, end): events reported and events resolved in the unit."""
+    sql = f"""
+        WITH r AS (SELECT (reported_at AT TIME ZONE :tz)::date AS day, count(*) AS n
+                     FROM events e WHERE {in_unit(unit, 'e')}
+                      AND reported_at >= :start AND reported_at < :end GROUP BY 1),
+             d AS (SELECT (resolved_at AT TIME ZONE :tz)::date AS day, count(*) AS n
+                     FROM events e WHERE {in_unit(unit, 'e')}
+                      AND resolved_at >= :start AND resolved_at < :end GROUP BY 1)
+        SELECT coalesce(r.day, d.day) AS day, coalesce(r.n, 0) AS reported,
+               coalesce(d.n, 0) AS resolved
+          FROM r FULL JOIN d ON d.day = r.day ORDER BY 1
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params={
+            "unit": unit["id"] if unit else None, "start": start, "end": end,
+            "tz": LOCAL_TZ})
+
+
+# Heat-map cells: events counted per ~200 m cell.
+HEAT_CELL_DEG = 0.002
+HEAT_CLASSES = 6
+
+
+def event_heat(engine: Engine, start: Any, end: Any) -> list[dict[str, Any]]:
+    """Where events were reported in [start, end): ``{"p": [lon, lat], "w": count, "c":
+    class}`` per ~200 m cell, ``c`` from 1 to HEAT_CLASSES relative to the busiest cell of the
+    period (no event detail leaves the server)."""
+    sql = sa.text("""
+        SELECT round(ST_X(c)::numeric, 4)::float8, round(ST_Y(c)::numeric, 4)::float8, n,
+               greatest(1, ceil(:classes * n::float8 / max(n) OVER ()))::int
+          FROM (SELECT ST_SnapToGrid(geom, :cell) AS c, count(*) AS n FROM events
+                 WHERE reported_at >= :start AND reported_at < :end GROUP BY 1) g
+         ORDER BY 1, 2""")
+    with engine.connect() as conn:
+        rows = conn.execute(sql, {"cell": HEAT_CELL_DEG, "classes": HEAT_CLASSES,
+                                  "start": start, "end": end}).all()
+    return [{"p": [x, y], "w": n, "c": c} for x, y, n, c in rows]

@@ -96,13 +96,22 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
         source="""stations t LEFT JOIN LATERAL (
             SELECT jsonb_object_agg(l.parameter, l.value)::text AS latest,
                    max(l.observed_at) AS observed_at,
-                   bool_or(l.value > p.warn_above OR l.value < p.warn_below) AS alarm
+                   bool_or(l.value > p.warn_above OR l.value < p.warn_below) AS alarm,
+                   max(twin_iaqi(l.parameter, l.value)) AS aqi,
+                   max(twin_water_class(l.parameter, l.value)) AS water_class
               FROM station_latest l JOIN parameters p ON p.code = l.parameter
              WHERE l.station_id = t.id) r ON true""",
         properties=("t.id", "t.code", "t.kind", "t.name", "r.latest",
                     "to_char(r.observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI\"Z\"') "
-                    "AS observed_at", "coalesce(r.alarm, false) AS alarm"),
+                    "AS observed_at", "coalesce(r.alarm, false) AS alarm", "r.aqi",
+                    "twin_grade(t.kind, r.aqi, r.water_class) AS grade"),
         versions=("stations", "observations"), minzoom=6, maxzoom=16, geometry_type="Point",
+    ),
+    TileLayer(
+        name="routes", title_zh="游览线路", title_en="Tourist routes",
+        source="routes t",
+        properties=("t.id", "t.code", "t.kind", "t.name", "round(t.length_m) AS length_m"),
+        versions=("routes",), minzoom=10, maxzoom=16, geometry_type="LineString",
     ),
     TileLayer(
         name="events", title_zh="事件", title_en="Events",

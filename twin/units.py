@@ -49,6 +49,19 @@ def units_geojson(engine: Engine, level: str, parent_id: int | None = None) -> d
     return data if isinstance(data, dict) else json.loads(data)
 
 
+# Unit level → the cell column of element rows that holds it (identifiers only from here).
+CELL_COLUMNS = {"town": "town_id", "village": "village_id", "grid": "grid_id",
+                "microgrid": "microgrid_id"}
+
+
+def in_unit(unit: dict[str, Any] | None, alias: str) -> str:
+    """A SQL condition keeping the rows of ``alias`` inside ``unit`` (bind ``:unit`` to its
+    id); always true for the county (``None``)."""
+    if unit is None:
+        return "true"
+    return f"{alias}.{CELL_COLUMNS[unit['level']]} = :unit"
+
+
 def child_level(level: str | None) -> str | None:
     """The level below ``level`` (None = the county, whose children are towns)."""
     if level is None:

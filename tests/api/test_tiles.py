@@ -69,7 +69,8 @@ def test_residents_only_as_counts_per_building(client, village_sample):
 
 
 @pytest.mark.parametrize("layer", ["towns", "villages", "grids", "microgrids", "land",
-                                   "facilities", "stations", "events", "organizations"])
+                                   "facilities", "stations", "events", "organizations",
+                                   "routes"])
 def test_every_layer_serves_its_features(client, village_sample, layer):
     from twin.tiles import LAYERS
 
@@ -88,6 +89,51 @@ def test_stations_carry_latest_reading_and_alarm(client, village_sample):
     props = features[0]["properties"]
     assert {"code", "kind", "latest", "observed_at", "alarm"} <= props.keys()
     assert isinstance(props["alarm"], bool)
+
+
+def test_stations_carry_their_national_grade(client, village_sample, sample_engine):
+    import json
+
+    import sqlalchemy as sa
+
+    seen = set()
+    for st in village_sample.stations.itertuples():
+        t = TMS.tile(st.geometry.x, st.geometry.y, 14)
+        for f in _decode(client.get(f"/tiles/stations/14/{t.x}/{t.y}.mvt").content)[
+                "stations"]["features"]:
+            props = f["properties"]
+            latest = json.loads(props["latest"])
+            with sample_engine.connect() as conn:
+                if props["kind"] == "air":
+                    aqi = max(conn.execute(sa.text("SELECT twin_iaqi(:p, :v)"),
+                                           {"p": p, "v": v}).scalar() for p, v in latest.items())
+                    assert props["aqi"] == aqi
+                    assert props["grade"] == conn.execute(
+                        sa.text("SELECT twin_aqi_category(:a)"), {"a": aqi}).scalar()
+                elif props["kind"] == "water":
+                    assert props["grade"] == max(conn.execute(
+                        sa.text("SELECT twin_water_class(:p, :v)"), {"p": p, "v": v}).scalar()
+                        for p, v in latest.items())
+                else:
+                    assert "grade" not in props
+            seen.add(props["kind"])
+    assert {"air", "water"} <= seen
+
+
+def test_event_heat_counts_events_per_cell(client, village_sample):
+    events = village_sample.events
+    start = int(events["reported_at"].min().timestamp())
+    end = int(events["reported_at"].max().timestamp()) + 1
+    version = client.get("/tiles/events.json").json()["data_version"]
+    r = client.get(f"/heat/events.json?from={start}&to={end}&v={version}")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert sum(cell["w"] for cell in r.json()) == len(events)
+    stale = client.get(f"/heat/events.json?from={start}&to={end}&v=0")
+    assert stale.headers["cache-control"] == "no-cache"
+    bad = client.get(f"/heat/events.json?from={end}&to={start}")
+    assert bad.status_code == 400 and "'to' must follow 'from'" in bad.json()["detail"]
+    assert client.get("/heat/events.json?from=x&to=1").status_code == 400
 
 
 def test_version_in_url_gives_immutable_cached_tiles_and_304(client, api, village_sample):

@@ -16,7 +16,7 @@ from layers.registry import APPLICATIONS, Registry, parse
 from twin.i18n import CATALOG
 from twin.summary import rollup
 
-CTX = MapContext(versions={name: "7" for name in ("events", "stations", "facilities",
+CTX = MapContext(versions={name: "7" for name in ("events", "stations", "facilities", "routes",
                                                    "buildings", "land", "organizations")},
                  on_terrain=True)
 
@@ -113,3 +113,31 @@ def test_units_carry_counts_and_governance_shades_them(sample_engine):
     quiet = {"features": [{"properties": {"events_open": 0}}]}
     assert governance.unit_fill(quiet) is None
     assert APPLICATIONS.get("tourism").unit_fill(micro) is None
+
+
+def test_filters_choose_only_known_literals_and_the_heat_map_follows_the_period():
+    from dataclasses import replace
+
+    from layers.governance import Governance
+
+    ctx = replace(CTX, time_range=(1_780_000_000, 1_780_086_400),
+                  filters={"status": ("handling",), "category": ("fire", "flood")})
+    layers = {layer.id: layer for layer in Governance().layers(ctx)}
+    heat = layers["governance-heat"]
+    assert heat.type == "ColumnLayer"
+    assert heat.data == "/api/heat/events.json?from=1780000000&to=1780086400&v=7"
+    fill = json.loads(pdk.Deck(layers=[layers["governance-events"]]).to_json())[
+        "layers"][0]["getFillColor"]
+    assert "'handling'" in fill and "'reported'" not in fill
+    assert "properties.category === 'fire' || properties.category === 'flood'" in fill
+    only_points = replace(ctx, filters={"view": ("points",)})
+    assert [layer.id for layer in Governance().layers(only_points)] == ["governance-events"]
+
+
+@pytest.mark.parametrize("name", APPLICATIONS.names())
+def test_every_filter_option_has_text_in_both_languages(name):
+    from twin.i18n import CATALOG
+
+    for f in APPLICATIONS.get(name).filters:
+        for key in (f.label_key, *(f.option_prefix + o for o in f.options)):
+            assert set(CATALOG[key]) == {"zh", "en"}, key

@@ -38,7 +38,7 @@ def test_start_twice_is_harmless_and_status_url_answer(own_cluster):
     settings = Settings(data_dir=own_cluster.root)
     first = _run(settings, "db", "start")
     assert first.exit_code == 0, first.output
-    assert "started" in first.output and "revision 0001" in first.output
+    assert "started" in first.output and f"revision {twin_db.head_revision()}" in first.output
     again = _run(settings, "db", "start")
     assert again.exit_code == 0 and "already running" in again.output
     if os.geteuid() == 0:  # the postgres user cannot enter a 700 folder of root's
@@ -105,7 +105,7 @@ def test_database_without_schema_says_run_upgrade(cluster, settings):
     assert out.exit_code == 1
     assert "has no twin schema yet: run `python -m twin db upgrade`" in out.output
     up = _run(settings.model_copy(update={"database_url": url}), "db", "upgrade")
-    assert up.exit_code == 0 and "revision 0001" in up.output
+    assert up.exit_code == 0 and f"revision {twin_db.head_revision()}" in up.output
 
 
 def test_unknown_scale_lists_the_valid_ones(settings):
@@ -126,8 +126,12 @@ def test_migrations_down_and_up(db_factory):
         assert conn.execute(sa.text(
             "SELECT count(*) FROM pg_proc WHERE proname LIKE 'twin\\_%'")).scalar() == 0
     assert twin_db.current_revision(engine) is None
-    twin_db.upgrade(engine)
+    twin_db.upgrade(engine, "0001")
     assert twin_db.current_revision(engine) == "0001"
+    twin_db.upgrade(engine)
+    assert twin_db.current_revision(engine) == twin_db.head_revision() == "0002"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT twin_iaqi('pm25', 75)")).scalar() == 100
 
 
 def test_sample_command_loads_once_and_refuses_to_overwrite(db_factory, settings):

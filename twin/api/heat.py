@@ -1,0 +1,37 @@
+"""``/api/heat/events.json``: where events were reported in a period, as weighted points
+for the map's heat layer (counts per ~50 m cell, no event detail)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from twin import tiles
+from twin.api import BadRequest, get_engine
+from twin.api.tiles import IMMUTABLE, REVALIDATE, Version
+from twin.summary import event_heat
+
+router = APIRouter(tags=["events"])
+
+MAX_SPAN = dt.timedelta(days=400)
+
+
+@router.get("/heat/events.json", name="event_heat")
+async def heat(start: Annotated[int, Query(alias="from", ge=0, le=4_102_444_800)],
+               end: Annotated[int, Query(alias="to", ge=0, le=4_102_444_800)],
+               v: Version = None, engine: Engine = Depends(get_engine)) -> Response:
+    """``[{"p": [lon, lat], "w": events}, …]`` for events reported in [from, to). With the
+    events layer's current version as ``v`` the answer is immutable (cacheable forever)."""
+    lo = dt.datetime.fromtimestamp(start, dt.UTC)
+    hi = dt.datetime.fromtimestamp(end, dt.UTC)
+    if hi <= lo or hi - lo > MAX_SPAN:
+        raise BadRequest(f"invalid period: 'to' must follow 'from' within {MAX_SPAN.days} days")
+    version = await run_in_threadpool(tiles.current_version, engine, tiles.layer("events"))
+    cells = await run_in_threadpool(event_heat, engine, lo, hi)
+    return JSONResponse(cells, headers={
+        "Cache-Control": IMMUTABLE if v == version else REVALIDATE})
