@@ -16,8 +16,8 @@ from geodata.crs import METRIC_CRS, STORAGE_CRS, to_metric, to_storage
 from geodata.sample import SCALES, SampleError, SampleTwin, generate
 from geodata.sample_people import id_check_digit
 
-GEO_TABLES = ("units", "land", "buildings", "households", "facilities", "stations", "events",
-              "organizations")
+GEO_TABLES = ("units", "land", "buildings", "households", "facilities", "routes", "stations",
+              "events", "organizations")
 TABLES = GEO_TABLES + ("people", "observations", "event_log")
 
 
@@ -283,3 +283,16 @@ def test_event_logs_match_statuses(village):
     assert (ev["reported_at"] >= end - pd.Timedelta(days=365)).all()
     assert set(ev["owner_level"]) <= {"microgrid", "grid", "village", "town"}
     assert ev.loc[ev["status"] == "closed", "satisfaction"].between(1, 5).all()
+
+
+def test_routes_run_through_the_scenic_spots_they_name(village):
+    spots = village.facilities[village.facilities["kind"] == "scenic_spot"].set_index("name")
+    assert len(village.routes) >= 1
+    for route in village.routes.itertuples():
+        line = route.geometry
+        assert line.geom_type == "LineString" and route.kind in ("walking", "cycling", "boat")
+        stops = route.props["stops"]
+        assert len(stops) >= 2
+        first, last = spots.geometry[stops[0]], spots.geometry[stops[-1]]
+        assert line.coords[0] == pytest.approx(first.coords[0], abs=1e-6)
+        assert line.coords[-1] == pytest.approx(last.coords[0], abs=1e-6)
