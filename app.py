@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import time
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from twin.errors import NotFound, TwinError
 from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from twin.summary import LOCAL_TZ, data_period, rollup
 from twin.tiles import current_versions
-from twin.units import child_level, unit_path, units_geojson
+from twin.units import child_level, unit_of_element, unit_path, units_geojson
 
 
 @st.cache_resource
@@ -122,14 +123,16 @@ def main() -> None:
         deck = build_map(eng, chosen, units, level, window, lang, filters)
         event = st.pydeck_chart(deck, height=720, on_select="rerun",
                                 selection_mode="single-object", key="map")
-        picked = _picked(event, f"units-{level}", "code")
-        building = _picked(event, "buildings", "id")
-        if picked and picked != (current or {}).get("code"):
-            go_to(picked)
-            st.rerun()
-        if building and str(building) != st.query_params.get("building"):
-            st.query_params["building"] = str(building)
-            st.rerun()
+        if _new_pick(event):  # a selection outlives reruns: act on each click once
+            building = _picked(event, "buildings", "id")
+            picked = _picked(event, f"units-{level}", "code") or _unit_of_picked(eng, event,
+                                                                                 level)
+            if building:
+                st.query_params["building"] = str(building)
+                st.rerun()
+            if picked and picked != (current or {}).get("code"):
+                go_to(picked)
+                st.rerun()
     with panel_col:
         building_panel(eng, lang)
         six_elements(summary, current, lang)
@@ -383,6 +386,32 @@ def _picked(event, layer_id: str, prop: str):
         return None
     props = objects[0].get("properties", objects[0])
     return props.get(prop)
+
+
+# Map layers of elements → their table: a click on an event, a station, a POI … drills into
+# the unit below that holds it, as a click on the unit itself would.
+ELEMENT_LAYERS = {"governance-events": "events", "environment-stations": "stations",
+                  "tourism-pois": "facilities", "tourism-routes": "routes",
+                  "organizations": "organizations", "land": "land_parcels"}
+
+
+def _new_pick(event) -> bool:
+    """Whether the map's selection differs from the one already acted on."""
+    try:
+        current = json.dumps(event.selection["objects"], sort_keys=True, default=str)
+    except (AttributeError, KeyError, TypeError):
+        return False
+    previous = st.session_state.get("last_pick")
+    st.session_state["last_pick"] = current
+    return current != previous and current != "{}"
+
+
+def _unit_of_picked(eng, event, level: str) -> str | None:
+    for layer_id, table in ELEMENT_LAYERS.items():
+        element = _picked(event, layer_id, "id")
+        if element is not None:
+            return unit_of_element(eng, table, int(element), level)
+    return None
 
 
 def building_panel(eng, lang: str) -> None:

@@ -62,6 +62,22 @@ def in_unit(unit: dict[str, Any] | None, alias: str) -> str:
     return f"{alias}.{CELL_COLUMNS[unit['level']]} = :unit"
 
 
+# Element tables that a map click may land on (identifiers only from here).
+ELEMENT_TABLES = ("events", "stations", "facilities", "organizations", "land_parcels",
+                  "buildings", "routes", "households")
+
+
+def unit_of_element(engine: Engine, table: str, element_id: int, level: str) -> str | None:
+    """The code of the unit of ``level`` that holds an element (a clicked event, station …),
+    None when there is no such element."""
+    if table not in ELEMENT_TABLES:
+        raise ValueError(f"unknown element table {table!r}")
+    sql = (f"SELECT u.code FROM {table} e JOIN units u ON u.id = e.{CELL_COLUMNS[level]} "  # noqa: S608 - whitelisted
+           "WHERE e.id = :id")
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), {"id": element_id}).scalar()
+
+
 def child_level(level: str | None) -> str | None:
     """The level below ``level`` (None = the county, whose children are towns)."""
     if level is None:

@@ -59,3 +59,17 @@ def test_unknown_building(sample_engine):
                                               ("欧阳娜娜", "欧**娜")])
 def test_mask_name(name, masked):
     assert mask_name(name) == masked
+
+
+def test_a_clicked_element_leads_to_the_unit_that_holds_it(sample_engine, village_sample):
+    from twin.units import unit_of_element
+
+    units = village_sample.units.set_index("id")
+    with sample_engine.connect() as conn:
+        event_id, grid_id, town_id = conn.execute(sa.text(
+            "SELECT id, grid_id, town_id FROM events ORDER BY id LIMIT 1")).one()
+    assert unit_of_element(sample_engine, "events", event_id, "grid") == units.code[grid_id]
+    assert unit_of_element(sample_engine, "events", event_id, "town") == units.code[town_id]
+    assert unit_of_element(sample_engine, "events", 10**9, "town") is None
+    with pytest.raises(ValueError, match="unknown element table 'people'"):
+        unit_of_element(sample_engine, "people", 1, "town")
