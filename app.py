@@ -78,6 +78,8 @@ def main() -> None:
     try:
         eng = engine()
         path = unit_path(eng, st.query_params.get("unit"))
+        if follow_click(eng, path):  # the map was clicked: this run draws the new view
+            path = unit_path(eng, st.query_params.get("unit"))
         current = path[-1] if path else None
         summary = rollup(eng, current["id"] if current else None)
     except TwinError as exc:
@@ -121,18 +123,9 @@ def main() -> None:
     map_col, panel_col = st.columns([3, 1])
     with map_col:
         deck = build_map(eng, chosen, units, level, window, lang, filters)
-        event = st.pydeck_chart(deck, height=720, on_select="rerun",
-                                selection_mode="single-object", key="map")
-        if _new_pick(event):  # a selection outlives reruns: act on each click once
-            building = _picked(event, "buildings", "id")
-            picked = _picked(event, f"units-{level}", "code") or _unit_of_picked(eng, event,
-                                                                                 level)
-            if building:
-                st.query_params["building"] = str(building)
-                st.rerun()
-            if picked and picked != (current or {}).get("code"):
-                go_to(picked)
-                st.rerun()
+        # a click reruns the script, which follows it before drawing (follow_click)
+        st.pydeck_chart(deck, height=720, on_select="rerun", selection_mode="single-object",
+                        key="map")
     with panel_col:
         building_panel(eng, lang)
         six_elements(summary, current, lang)
@@ -144,14 +137,14 @@ def build_map(eng, chosen: list[Application], units: dict, level: str,
               window: tuple[dt.datetime, dt.datetime] | None, lang: str,
               filters: dict[str, dict[str, tuple[str, ...]]] | None = None, view=None):
     """The deck: the twin's terrain, the units of ``level``, the chosen applications."""
-    basemap, on_terrain = twin_basemap(settings().data_dir)
+    view = view or view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
+    basemap, on_terrain = twin_basemap(settings().data_dir, view.zoom)
     needed = {layer for app in chosen for layer in app.tile_layers}
     versions = current_versions(eng, needed)
     epochs = (int(window[0].timestamp()), int(window[1].timestamp())) if window else None
     above = [layer for app in chosen for layer in app.layers(MapContext(
         versions, on_terrain, lang, epochs, (filters or {}).get(app.name, {})))]
     fill = next((f for app in chosen if (f := app.unit_fill(units))), None)
-    view = view or view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
     return units_deck(units, level, below=basemap, above=above, view=view,
                       on_terrain=on_terrain, fill=fill)
 
@@ -190,7 +183,15 @@ def _option_label(f: Filter, lang: str):
 def application_charts(eng, chosen: list[Application], scope: Scope,
                        filters: dict[str, dict[str, tuple[str, ...]]]) -> None:
     """Each application's charts of the unit and period, one tab per application."""
-    st.subheader(t("app.charts", scope.lang))
+    # Charts on request: their drawing library (~300 KB of script) then loads after the map,
+    # not before it; the choice lives in the URL like the rest of the view.
+    shown = st.toggle(t("app.charts", scope.lang), value=st.query_params.get("charts") == "1",
+                      key="show-charts")
+    if shown:
+        st.query_params["charts"] = "1"
+    else:
+        st.query_params.pop("charts", None)
+        return
     tabs = st.tabs([app.title(scope.lang) for app in chosen])
     for tab, app in zip(tabs, chosen, strict=True):
         with tab:
@@ -395,6 +396,26 @@ ELEMENT_LAYERS = {"governance-events": "events", "environment-stations": "statio
                   "organizations": "organizations", "land": "land_parcels"}
 
 
+def follow_click(eng, path: list[dict]) -> bool:
+    """Act on a click on the map (the chart's selection, read before anything is drawn so
+    that one run shows the result): a unit, or anything inside one, drills into it; a
+    building opens its panel. Returns whether the unit changed."""
+    event = st.session_state.get("map")
+    if not _new_pick(event):  # a selection outlives reruns: act on each click once
+        return False
+    current = path[-1] if path else None
+    building = _picked(event, "buildings", "id")
+    if building:
+        st.query_params["building"] = str(building)
+        return False
+    level = child_level(current["level"] if current else None) or "microgrid"
+    picked = _picked(event, f"units-{level}", "code") or _unit_of_picked(eng, event, level)
+    if picked and picked != (current or {}).get("code"):
+        go_to(picked)
+        return True
+    return False
+
+
 def _new_pick(event) -> bool:
     """Whether the map's selection differs from the one already acted on."""
     try:
@@ -470,11 +491,26 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
         for key, value in figures:
             st.metric(t(key, lang), f"{value:,}" if isinstance(value, int) else value)
         if title == "panel.land" and land:
-            chart = pd.DataFrame({"km²": [v / 1e6 for v in land.values()]},
-                                 index=[t(f"landuse.{k}", lang) for k in land])
-            st.bar_chart(chart, horizontal=True, height=200)
+            st.markdown(share_bars({t(f"landuse.{k}", lang): v for k, v in land.items()}),
+                        unsafe_allow_html=True)
     if not may_see_residents(principal(), current["code"] if current else ""):
         st.caption(t("panel.residents_hidden", lang))
+
+
+def share_bars(values: dict[str, float]) -> str:
+    """Shares as plain HTML bars (label, bar, percent): readable at a glance, no chart script."""
+    total = sum(values.values()) or 1
+    rows = []
+    for label, value in sorted(values.items(), key=lambda kv: -kv[1]):
+        pct = 100 * value / total
+        rows.append(
+            "<div style='display:flex;align-items:center;gap:.4rem;font-size:.85rem'>"
+            f"<span style='flex:0 0 4.5em'>{html.escape(label)}</span>"
+            "<span style='flex:1;background:#e8eef5;border-radius:3px'>"
+            f"<span style='display:block;width:{pct:.1f}%;height:.7rem;background:#3b7dd8;"
+            "border-radius:3px'></span></span>"
+            f"<span style='flex:0 0 3em;text-align:right'>{pct:.0f}%</span></div>")
+    return "".join(rows)
 
 
 def show_application(app: Application, summary: dict, lang: str) -> None:

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from twin.api import create_api
-from twin.compress import PrecompressedStatic
+from twin.compress import PrecompressedStatic, default_cache_dir
 from twin.config import get_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -46,7 +46,8 @@ _listen_without_nagle()
 api = create_api(get_settings())
 STREAMLIT_STATIC = Path(st.__file__).parent / "static" / "static"
 app = st.App(ROOT / "app.py", routes=[Mount("/api", app=api)],
-             middleware=[Middleware(PrecompressedStatic, root=STREAMLIT_STATIC)])
+             middleware=[Middleware(PrecompressedStatic, root=STREAMLIT_STATIC,
+                                    cache_dir=default_cache_dir())])
 
 
 def main() -> None:

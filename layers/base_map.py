@@ -61,7 +61,7 @@ class BaseMap(Application):
             "land", ctx, id="land", min_zoom=13, max_zoom=16, stroked=False,
             get_fill_color=color_expression("use_class", LAND_COLORS, (0, 0, 0, 0)),
         ), points_layer(
-            "organizations", ctx, id="organizations", radius_px=6, min_zoom=10, max_zoom=16,
+            "organizations", ctx, id="organizations", radius_px=6, min_zoom=12, max_zoom=16,
             fill=list(ORGANIZATION), get_line_color=[255, 255, 255], stroked=True,
             line_width_min_pixels=1,
         ), mvt_layer(

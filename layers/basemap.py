@@ -14,12 +14,20 @@ import pydeck as pdk
 from geodata.raster import TERRAIN_RGB_DECODER, RasterError, raster_info
 from twin.api.assets import worker_url
 
+# Below this camera zoom (a grid and closer) the relief of a plain is invisible: the terrain is
+# drawn as an imagery surface under the other layers instead of carrying them (draping every
+# layer onto the terrain costs an extra pass per frame: ~2.5 s of the first county view and
+# ~1 s of a town view in software-rendered Chromium).
+DRAPE_MIN_ZOOM = 14.0
 
-def terrain_layer(dem: dict[str, Any], imagery: dict[str, Any] | None) -> pdk.Layer:
-    """The DEM as a 3D surface (terrain-RGB tiles) textured with the imagery tiles; other
-    layers with ``_TerrainExtension`` are drawn onto it. ``dem``/``imagery`` are
-    ``geodata.raster.raster_info`` of the two files."""
-    texture = (f"'/api/imagery/{{z}}/{{x}}/{{y}}.png?v={imagery['version']}'"
+
+def terrain_layer(dem: dict[str, Any], imagery: dict[str, Any] | None,
+                  draped: bool = True) -> pdk.Layer:
+    """The DEM as a 3D surface (terrain-RGB tiles) textured with the imagery tiles. When
+    ``draped``, other layers with ``_TerrainExtension`` are drawn onto it; otherwise it is
+    drawn beneath them without writing depth, so layers at sea level stay visible.
+    ``dem``/``imagery`` are ``geodata.raster.raster_info`` of the two files."""
+    texture = (f"'/api/imagery/{{z}}/{{x}}/{{y}}.webp?v={imagery['version']}'"
                if imagery else None)
     return pdk.Layer(
         "TerrainLayer",
@@ -31,10 +39,12 @@ def terrain_layer(dem: dict[str, Any], imagery: dict[str, Any] | None) -> pdk.La
         min_zoom=dem["minzoom"],
         max_zoom=dem["maxzoom"],
         extent=list(dem["bounds"]),
-        mesh_max_error=1,
-        operation="'terrain+draw'",  # quoted: a literal, not an expression
+        mesh_max_error=1 if draped else 8,
+        # quoted: literals, not expressions
+        operation="'terrain+draw'" if draped else "'draw'",
+        parameters=None if draped else {"depthWriteEnabled": False},
         color=[225, 225, 215],
-        load_options={"terrain": {"workerUrl": worker_url("terrain")}},
+        load_options={"terrain": {"workerUrl": worker_url("terrain")}, "maxConcurrency": 1},
     )
 
 
@@ -45,10 +55,12 @@ def _info(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def twin_basemap(data_dir: Path) -> tuple[list[pdk.Layer], bool]:
-    """(layers, on_terrain): the terrain with its imagery when the sample's rasters exist."""
+def twin_basemap(data_dir: Path, zoom: float = DRAPE_MIN_ZOOM) -> tuple[list[pdk.Layer], bool]:
+    """(layers, on_terrain): the terrain with its imagery when the sample's rasters exist;
+    ``on_terrain`` (layers drape onto it) from DRAPE_MIN_ZOOM up."""
     rasters = Path(data_dir) / "rasters"
     dem = _info(rasters / "dem.tif")
     if dem is None:
         return [], False
-    return [terrain_layer(dem, _info(rasters / "imagery.tif"))], True
+    draped = zoom >= DRAPE_MIN_ZOOM
+    return [terrain_layer(dem, _info(rasters / "imagery.tif"), draped)], draped

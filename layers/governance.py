@@ -52,11 +52,11 @@ class Governance(Application):
         Filter("status", "filter.status", tuple(STATUS_COLORS), "status."),
         Filter("category", "filter.category", CATEGORIES, "category."),
         Filter("view", "filter.view", ("points", "heat", "both"), "view.", multi=False,
-               default=("both",)),
+               default=("points",)),
     )
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
-        view = (ctx.filters.get("view") or ("both",))[0]
+        view = (ctx.filters.get("view") or ("points",))[0]
         out = []
         if view in ("heat", "both") and ctx.time_range:
             out.append(self._heat(ctx))

@@ -55,6 +55,14 @@ def drawn(page, min_colours: int = 40, timeout: float = 60.0) -> None:
     raise TimeoutError("the map was not drawn")
 
 
+def _frame_bytes(frame: dict) -> int:
+    """Bytes of a websocket message: CDP gives binary frames (opcode 2) base64-encoded."""
+    payload = frame["payloadData"]
+    if frame.get("opcode") == 2:
+        return len(payload) * 3 // 4 - payload[-2:].count("=")
+    return len(payload.encode())
+
+
 def first_view(browser, url: str) -> tuple[float, int, list[str]]:
     """(seconds to a drawn map, bytes received, hosts asked) for one fresh visit."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -66,7 +74,7 @@ def first_view(browser, url: str) -> tuple[float, int, list[str]]:
     cdp.on("Network.loadingFinished",
            lambda e: received.__setitem__("bytes", received["bytes"] + e["encodedDataLength"]))
     cdp.on("Network.webSocketFrameReceived", lambda e: received.__setitem__(
-        "bytes", received["bytes"] + len(e["response"]["payloadData"])))
+        "bytes", received["bytes"] + _frame_bytes(e["response"])))
     page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
     t0 = time.perf_counter()
     page.goto(url)

@@ -118,6 +118,11 @@ def start_server(url: str, data_dir: Path):
     import subprocess
     import urllib.request
 
+    import streamlit
+
+    from twin.compress import precompress
+
+    precompress(Path(streamlit.__file__).parent / "static" / "static")  # as `twin serve` does
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -99,7 +99,7 @@ def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, vill
     deck = _deck(app.run())
     terrain = _layer(deck, "terrain")
     assert terrain["elevationData"].startswith("/api/terrain/{z}/{x}/{y}.png?v=")
-    assert terrain["texture"].startswith("/api/imagery/{z}/{x}/{y}.png?v=")
+    assert terrain["texture"].startswith("/api/imagery/{z}/{x}/{y}.webp?v=")
     assert terrain["operation"] == "terrain+draw"
     assert _layer(deck, "buildings")["extensions"] == [{"@@type": "_TerrainExtension"}]
 
@@ -121,6 +121,7 @@ def test_period_in_the_url_filters_events_and_play_runs_to_the_end(app, village_
     china = ZoneInfo("Asia/Shanghai")
     app.query_params["from"] = "2026-06-01"
     app.query_params["to"] = "2026-06-30"  # a day: to the end of it, local time
+    app.query_params["governance.view"] = "both"
     at = app.run()
     events = _layer(_deck(at), "governance-events")
     start = dt.datetime(2026, 6, 1, tzinfo=china)
@@ -134,7 +135,7 @@ def test_period_in_the_url_filters_events_and_play_runs_to_the_end(app, village_
     assert at.query_params["from"] == "2026-06-01T00:00"
     assert at.query_params["to"] == "2026-07-01T00:00"
 
-    at.toggle[0].set_value(True).run()
+    at.toggle(key="playing").set_value(True).run()
     newest = max(village_sample.events["reported_at"].max(),
                  village_sample.observations["observed_at"].max())
     last = newest.tz_convert(china).floor("h").to_pydatetime().replace(tzinfo=None) + (
@@ -178,14 +179,16 @@ def test_units_shaded_only_when_governance_is_on(app, sample_engine):
 def test_each_application_draws_its_charts_for_the_period(app, village_sample):
     app.query_params["apps"] = "governance,environment,tourism"
     at = app.run()
-    assert not at.exception
+    assert not at.exception and not at.tabs  # charts on request: none on the first view
+    at.toggle(key="show-charts").set_value(True).run()
+    assert at.query_params["charts"] == "1"  # the choice is part of the shared view
     assert [tab.label for tab in at.tabs] == ["基层治理", "生态环境", "文旅"]
     titles = [m.value for m in at.markdown]
     for title in ("**本时段事件（按类别）**", "**每日上报与办结**", "**空气质量指数 AQI（日）**",
                   "**水质类别（日，1=Ⅰ类 … 6=劣Ⅴ类）**", "**超标记录（按站点、指标、日）**",
                   "**每日游客数**"):
         assert title in titles
-    assert len(at.get("vega_lite_chart")) >= 5  # land use + the applications' charts
+    assert len(at.get("vega_lite_chart")) >= 4
     breach_table = at.table[-1].value
     assert list(breach_table.columns)[:3] == ["日期", "站点", "指标"] and len(breach_table) > 0
 

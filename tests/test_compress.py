@@ -43,3 +43,21 @@ def test_only_text_files_inside_the_root(tmp_path):
     for path in ("/static/logo.png", "/static/../../etc/passwd.js", "/app/x.js",
                  "/static/js/missing.js"):
         assert client.get(path, headers={"Accept-Encoding": "br"}).text == "inner", path
+
+
+def test_best_quality_copies_from_the_cache_folder(tmp_path):
+    from twin.compress import precompress
+
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    (root / "js").mkdir(parents=True)
+    raw = ("console.log('村');\n" * 500).encode()
+    (root / "js" / "main.abc.js").write_bytes(raw)
+    (root / "logo.png").write_bytes(b"\x89PNG")
+    assert precompress(root, cache) == 1 and precompress(root, cache) == 0  # once
+    best = cache / "js" / "main.abc.js.br"
+    assert brotli.decompress(best.read_bytes()) == raw and not (cache / "logo.png.br").exists()
+    inner = Starlette(routes=[Route("/{path:path}", lambda r: PlainTextResponse("inner"))])
+    client = TestClient(PrecompressedStatic(inner, root=root, cache_dir=cache))
+    r = client.get("/static/js/main.abc.js", headers={"Accept-Encoding": "br"})
+    assert r.headers["content-encoding"] == "br" and r.content == raw
+    assert int(r.headers["content-length"]) == best.stat().st_size

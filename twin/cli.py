@@ -228,6 +228,18 @@ def rollup(ctx: click.Context, code: str | None) -> None:
     click.echo(json.dumps(do_rollup(engine, unit_id), ensure_ascii=False, indent=2))
 
 
+def _precompress() -> None:
+    """Best-quality Brotli copies of Streamlit's bundles, once per installed Streamlit."""
+    import streamlit
+
+    from twin.compress import default_cache_dir, precompress
+
+    root = Path(streamlit.__file__).parent / "static" / "static"
+    if not default_cache_dir().exists():
+        click.echo("compressing the browser bundles once (about a minute) …", err=True)
+    precompress(root)
+
+
 # --- serve --------------------------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -239,6 +251,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from twin import db as twin_db
 
     twin_db.open_twin(_settings(ctx)).dispose()
+    _precompress()
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(f"Village Twin: open http://{shown}:{port}/ (API at /api)", err=True)
     argv = [sys.executable, str(PROJECT_ROOT / "server.py"), "--host", host, "--port", str(port)]

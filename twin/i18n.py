@@ -167,7 +167,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "col.phone_masked": {"zh": "电话（脱敏）", "en": "Phone (masked)"},
     "col.age": {"zh": "年龄", "en": "Age"},
     "filter.all": {"zh": "全部", "en": "All"},
-    "app.charts": {"zh": "专题图表", "en": "Charts"},
+    "app.charts": {"zh": "显示专题图表（本时段）", "en": "Show the charts (this period)"},
     "screen.tour": {"zh": "巡航", "en": "Tour"},
 }
 

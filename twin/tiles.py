@@ -114,8 +114,12 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
         versions=("routes",), minzoom=10, maxzoom=16, geometry_type="LineString",
     ),
     TileLayer(
-        name="events", title_zh="事件", title_en="Events",
+        # Open events only: the map shows what still needs handling (closed ones are
+        # history, counted in the KPIs and drawn by the heat layer from /api/heat).
+        name="events", title_zh="在办事件", title_en="Open events",
         source="events t",
+        where="t.status IN ('reported', 'triaged', 'warned', 'dispatched', 'handling', "
+              "'escalated', 'reopened')",
         properties=("t.id", "t.code", "t.category", "t.status", "t.owner_level",
                     "t.source", "extract(epoch FROM t.reported_at)::bigint AS reported_at",
                     "t.escalations"),

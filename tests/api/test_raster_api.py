@@ -112,6 +112,25 @@ def test_imagery_tile_is_rgba(raster_client, centre_tile):
     assert rgba[:3, rgba[3] == 255].std() > 10
 
 
+def test_imagery_as_webp_for_the_map_is_smaller_and_keeps_alpha(raster_client, centre_tile):
+    import io
+
+    from PIL import Image
+
+    t = centre_tile
+    png = raster_client.get(f"/imagery/{t.z}/{t.x}/{t.y}.png")
+    webp = raster_client.get(f"/imagery/{t.z}/{t.x}/{t.y}.webp")
+    assert webp.status_code == 200 and webp.headers["content-type"] == "image/webp"
+    assert len(webp.content) < len(png.content) / 2
+    assert webp.headers["etag"] != png.headers["etag"]
+    lossy = np.asarray(Image.open(io.BytesIO(webp.content)).convert("RGBA")).transpose(2, 0, 1)
+    exact = decode_png(png.content)
+    assert ((lossy[3] > 127) == (exact[3] == 255)).mean() > 0.99  # the same data mask
+    inside = exact[3] == 255
+    assert np.abs(lossy[:3, inside].astype(int) - exact[:3, inside]).mean() < 8
+    assert raster_client.get(f"/terrain/{t.z}/{t.x}/{t.y}.webp").status_code == 404
+
+
 def test_etag_and_304(raster_client, centre_tile):
     t = centre_tile
     url = f"/terrain/{t.z}/{t.x}/{t.y}.png"

@@ -120,6 +120,21 @@ def test_stations_carry_their_national_grade(client, village_sample, sample_engi
     assert {"air", "water"} <= seen
 
 
+def test_event_tiles_hold_the_open_events_only(client, village_sample):
+    from twin.summary import OPEN_STATUSES
+
+    events = village_sample.events
+    lon, lat = events.geometry.x.mean(), events.geometry.y.mean()
+    t = TMS.tile(lon, lat, 8)
+    features = _decode(client.get(f"/tiles/events/8/{t.x}/{t.y}.mvt").content)["events"][
+        "features"]
+    west, south, east, north = TMS.bounds(t)
+    inside = events.cx[west:east, south:north]
+    assert sorted(f["properties"]["code"] for f in features) == sorted(
+        inside.loc[inside["status"].isin(OPEN_STATUSES), "code"])
+    assert len(features) < len(inside)  # the closed ones stay out of the map's tiles
+
+
 def test_event_heat_counts_events_per_cell(client, village_sample):
     events = village_sample.events
     start = int(events["reported_at"].min().timestamp())

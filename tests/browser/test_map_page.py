@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+import numpy as np
+
 
 def _open(browser, url: str, viewport: dict, outside: list[str], title: str = "乡村数字孪生"):
     page = browser.new_page(viewport=viewport)
@@ -112,3 +114,39 @@ def test_permalink_reproduces_the_view_in_a_fresh_browser(browser, server, villa
     assert again.get_by_role("button", name=village["name"]).count() == 1  # breadcrumb
     assert again.get_by_text("Tourism").first.is_visible()
     fresh.close()
+
+
+def _canvas(page):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    shot = page.locator("canvas").first.screenshot()
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=float)
+
+
+def test_the_camera_stays_where_the_user_left_it_when_the_script_reruns(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(server + "/?apps=base&pitch=0")
+    page.wait_for_selector("canvas", timeout=60_000)
+    page.wait_for_timeout(4000)
+    before = _canvas(page)
+    box = page.locator("canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):  # a slow drag, as a hand does
+        page.mouse.move(x + 18 * step, y + 9 * step)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    page.wait_for_timeout(1500)
+    panned = _canvas(page)
+    assert np.abs(panned - before).mean() > 2  # the drag moved the map
+    # a rerun of the script: the buildings' colouring changes, the camera must not
+    page.get_by_text("高度").first.click()
+    page.wait_for_function("location.search.includes('base.color=height')", timeout=30_000)
+    page.wait_for_timeout(2500)
+    after = _canvas(page)
+    assert np.abs(after - panned).mean() < np.abs(after - before).mean() / 3
+    page.close()

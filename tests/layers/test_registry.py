@@ -92,8 +92,23 @@ def test_terrain_layer_has_literals_not_expressions():
     layer = spec["layers"][0]
     assert layer["operation"] == "terrain+draw"
     assert layer["elevationData"] == "/api/terrain/{z}/{x}/{y}.png?v=3"
-    assert layer["texture"] == "/api/imagery/{z}/{x}/{y}.png?v=3"
+    assert layer["texture"] == "/api/imagery/{z}/{x}/{y}.webp?v=3"
     assert not [k for k, v in layer.items() if isinstance(v, str) and v.startswith("@@=")]
+
+
+def test_overview_draws_the_terrain_beneath_instead_of_draping(tmp_path, village_sample):
+    from geodata.sample_raster import write_sample_rasters
+    from layers.basemap import DRAPE_MIN_ZOOM, twin_basemap
+
+    assert twin_basemap(tmp_path, 14) == ([], False)  # no rasters: no terrain, nothing draped
+    write_sample_rasters(village_sample, tmp_path / "rasters")
+    near, draped = twin_basemap(tmp_path, DRAPE_MIN_ZOOM)
+    far, flat = twin_basemap(tmp_path, DRAPE_MIN_ZOOM - 2)
+    assert draped and not flat
+    near, far = (json.loads(pdk.Deck(layers=x, map_provider=None).to_json())["layers"][0]
+                 for x in (near, far))
+    assert near["operation"] == "terrain+draw" and "parameters" not in near
+    assert far["operation"] == "draw" and far["parameters"] == {"depthWriteEnabled": False}
 
 
 def test_units_carry_counts_and_governance_shades_them(sample_engine):
@@ -121,7 +136,8 @@ def test_filters_choose_only_known_literals_and_the_heat_map_follows_the_period(
     from layers.governance import Governance
 
     ctx = replace(CTX, time_range=(1_780_000_000, 1_780_086_400),
-                  filters={"status": ("handling",), "category": ("fire", "flood")})
+                  filters={"status": ("handling",), "category": ("fire", "flood"),
+                           "view": ("both",)})
     layers = {layer.id: layer for layer in Governance().layers(ctx)}
     heat = layers["governance-heat"]
     assert heat.type == "ColumnLayer"

@@ -46,6 +46,7 @@ class RasterLayer:
     render: Callable[[Path, int, int, int], bytes]
     description: str
     tilejson_extra: dict[str, Any] = field(default_factory=dict)
+    webp: bool = False  # also served as lossy WebP (``.webp``), for the map
 
     def path(self, request: Request) -> Path:
         return Path(request.app.state.settings.data_dir) / "rasters" / self.filename
@@ -58,7 +59,7 @@ LAYERS = {
                     {"encoding": "mapbox", "elevation_decoder": raster.TERRAIN_RGB_DECODER,
                      "nodata_height": raster.NODATA_HEIGHT}),
         RasterLayer("imagery", "imagery.tif", raster.imagery_tile,
-                    "影像 / imagery (RGBA, transparent outside the county)"),
+                    "影像 / imagery (RGBA, transparent outside the county)", webp=True),
     )
 }
 
@@ -98,17 +99,21 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def _tile(layer: RasterLayer, request: Request, z: int, x: int, y: int,
-          v: str | None) -> Response:
+          v: str | None, fmt: str = "png") -> Response:
     _check_tile(z, x, y)
     path = layer.path(request)
     key = _version(layer, path)
     etag = _etag(layer, key, z, x, y)
+    if fmt != "png":
+        etag = etag[:-1] + f'-{fmt}"'
+
     headers = {"ETag": etag,
                "Cache-Control": IMMUTABLE if v == raster.version_tag(key) else SHORT}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     try:
-        data = layer.render(path, z, x, y)
+        data = layer.render(path, z, x, y) if fmt == "png" else layer.render(path, z, x, y,
+                                                                             fmt=fmt)
     except raster.TileOutsideBounds:
         raise NotFound(f"tile {z}/{x}/{y} is outside the {layer.name} layer") from None
     except raster.RasterNotFound:  # removed since the stat above
@@ -116,7 +121,8 @@ def _tile(layer: RasterLayer, request: Request, z: int, x: int, y: int,
     except raster.RasterError as exc:
         log.error("%s tile %s/%s/%s: %s", layer.name, z, x, y, exc)
         raise HTTPException(500, f"the {layer.name} raster cannot be read") from None
-    return Response(content=data, media_type=PNG, headers=headers)
+    return Response(content=data, media_type=PNG if fmt == "png" else f"image/{fmt}",
+                    headers=headers)
 
 
 def _tilejson(layer: RasterLayer, request: Request) -> JSONResponse:
@@ -167,6 +173,15 @@ def _register(layer: RasterLayer) -> None:
                                     404: {"description": "outside the layer, or no data"}})
     router.add_api_route(f"/{layer.name}.json", tilejson, methods=["GET"],
                          name=f"{layer.name}_tilejson")
+    if layer.webp:
+        def tile_webp(request: Request, z: int, x: int, y: int, v: Version = None) -> Response:
+            return _tile(layer, request, z, x, y, v, fmt="webp")
+
+        tile_webp.__doc__ = f"One {layer.name} tile, 256×256 lossy WebP with alpha."
+        router.add_api_route(f"/{layer.name}/{{z}}/{{x}}/{{y}}.webp", tile_webp,
+                             methods=["GET"], name=f"{layer.name}_tile_webp",
+                             response_class=Response,
+                             responses={200: {"content": {"image/webp": {}}}, 304: {}})
 
 
 for _layer in LAYERS.values():
