@@ -20,7 +20,6 @@ from layers.base import (
     Scope,
     color_expression,
     legend_of,
-    points_layer,
 )
 from twin.i18n import t
 from twin.summary import event_counts, events_daily
@@ -65,11 +64,12 @@ class Governance(Application):
         return out
 
     def _points(self, ctx: MapContext) -> pdk.Layer:
+        extensions = list(ON_TERRAIN if ctx.on_terrain else [])
         timed: dict[str, Any] = {}
         if ctx.time_range:  # only events reported in the chosen period, filtered on the GPU
-            timed = {"extensions": ({"@@type": "DataFilterExtension", "filterSize": 1},),
-                     "get_filter_value": "properties.reported_at",
-                     "filter_range": list(ctx.time_range), "binary": False}
+            extensions.insert(0, {"@@type": "DataFilterExtension", "filterSize": 1})
+            timed = {"get_filter_value": "properties.reported_at",
+                     "filter_range": list(ctx.time_range)}
         statuses = ctx.chosen("status", tuple(STATUS_COLORS))
         categories = ctx.chosen("category", CATEGORIES)
         fill = color_expression("status", STATUS_COLORS, DONE, only=statuses)
@@ -78,10 +78,15 @@ class Governance(Application):
         if categories != CATEGORIES:  # hide the other categories (literals, never URL text)
             shown = " || ".join(f"properties.category === '{c}'" for c in categories)
             fill, line = (f"({shown}) ? ({expr}) : {list(DONE)}" for expr in (fill, line))
-        return points_layer(
-            "events", ctx, id="governance-events", radius_px=6, min_zoom=8, max_zoom=16,
-            fill=fill, **timed, get_line_color=line, line_width_min_pixels=1, stroked=True,
-            update_triggers={"getFillColor": [fill], "getLineColor": [line]},
+        # The open events are few (a working set, not history): one GeoJSON request, parsed
+        # without a worker, instead of vector tiles.
+        return pdk.Layer(
+            "GeoJsonLayer", id="governance-events",
+            data=f"/api/events/open.geojson?v={ctx.versions['events']}",
+            point_type="'circle'", get_point_radius=6, point_radius_units="'pixels'",
+            get_fill_color=fill, get_line_color=line, line_width_min_pixels=1, stroked=True,
+            pickable=True, update_triggers={"getFillColor": [fill], "getLineColor": [line]},
+            extensions=extensions or None, **timed,
         )
 
     def _heat(self, ctx: MapContext) -> pdk.Layer:

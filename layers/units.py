@@ -45,7 +45,9 @@ def view_for(bbox: list[float] | None) -> pdk.ViewState:
         bbox = [120.30, 30.47, 120.66, 30.80]
     west, south, east, north = bbox
     span = max(east - west, (north - south) / math.cos(math.radians((north + south) / 2)), 1e-4)
-    zoom = max(3.0, min(17.0, math.log2(360 / span) + 0.3))
+    # deck.gl's world is 512 px wide at zoom 0: this fits the span in ~400 px, which leaves
+    # room for the tilt (the near edge of a pitched view is drawn larger)
+    zoom = max(3.0, min(17.0, math.log2(360 / span) - 0.3))
     return pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2,
                          zoom=zoom, pitch=45, bearing=0)
 

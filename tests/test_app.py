@@ -100,7 +100,12 @@ def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, vill
     terrain = _layer(deck, "terrain")
     assert terrain["elevationData"].startswith("/api/terrain/{z}/{x}/{y}.png?v=")
     assert terrain["texture"].startswith("/api/imagery/{z}/{x}/{y}.webp?v=")
-    assert terrain["operation"] == "terrain+draw"
+    assert terrain["operation"] == "draw"  # the overview: terrain beneath, nothing draped
+    assert "extensions" not in _layer(deck, "buildings")
+    centre = village_sample.buildings.geometry.iloc[0].centroid
+    app.query_params.update(lon=str(centre.x), lat=str(centre.y), zoom="15.5", pitch="60")
+    deck = _deck(app.run())
+    assert _layer(deck, "terrain")["operation"] == "terrain+draw"  # close: draped
     assert _layer(deck, "buildings")["extensions"] == [{"@@type": "_TerrainExtension"}]
 
 

@@ -122,3 +122,28 @@ def event_heat(engine: Engine, start: Any, end: Any) -> list[dict[str, Any]]:
         rows = conn.execute(sql, {"cell": HEAT_CELL_DEG, "classes": HEAT_CLASSES,
                                   "start": start, "end": end}).all()
     return [{"p": [x, y], "w": n, "c": c} for x, y, n, c in rows]
+
+
+# The map's open events: a small live working set, sent whole (one cached request, no tiles).
+OPEN_EVENTS_LIMIT = 50_000
+
+
+def open_events_geojson(engine: Engine) -> str:
+    """The open events as GeoJSON FeatureCollection text (newest first, at most
+    OPEN_EVENTS_LIMIT) with id, code, category, status, owner level, escalations and
+    ``reported_at`` in epoch seconds. Built by PostGIS, sent as it comes."""
+    sql = sa.text("""
+        SELECT json_build_object('type', 'FeatureCollection', 'features',
+                   coalesce(json_agg(json_build_object(
+                       'type', 'Feature',
+                       'geometry', ST_AsGeoJSON(geom, 6)::json,
+                       'properties', json_build_object(
+                           'id', id, 'code', code, 'category', category, 'status', status,
+                           'owner_level', owner_level, 'escalations', escalations,
+                           'reported_at', extract(epoch FROM reported_at)::bigint))
+                   ORDER BY reported_at DESC, id), '[]'::json))::text
+          FROM (SELECT * FROM events WHERE status = ANY(:open)
+                 ORDER BY reported_at DESC, id LIMIT :limit) e""")
+    with engine.connect() as conn:
+        return conn.execute(sql, {"open": list(OPEN_STATUSES),
+                                  "limit": OPEN_EVENTS_LIMIT}).scalar()

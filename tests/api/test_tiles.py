@@ -135,6 +135,26 @@ def test_event_tiles_hold_the_open_events_only(client, village_sample):
     assert len(features) < len(inside)  # the closed ones stay out of the map's tiles
 
 
+def test_open_events_whole_as_geojson(client, village_sample):
+    from twin.summary import OPEN_STATUSES
+
+    version = client.get("/tiles/events.json").json()["data_version"]
+    r = client.get(f"/events/open.geojson?v={version}")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    features = r.json()["features"]
+    events = village_sample.events
+    open_ = events[events["status"].isin(OPEN_STATUSES)]
+    assert sorted(f["properties"]["code"] for f in features) == sorted(open_["code"])
+    assert len(features) > 0
+    times = [f["properties"]["reported_at"] for f in features]
+    assert times == sorted(times, reverse=True)
+    first = open_.sort_values("reported_at", ascending=False).iloc[0]
+    assert features[0]["geometry"]["coordinates"] == pytest.approx(
+        [first.geometry.x, first.geometry.y], abs=1e-6)
+    assert client.get("/events/open.geojson").headers["cache-control"] == "no-cache"
+
+
 def test_event_heat_counts_events_per_cell(client, village_sample):
     events = village_sample.events
     start = int(events["reported_at"].min().timestamp())

@@ -1,5 +1,6 @@
-"""``/api/heat/events.json``: where events were reported in a period, as weighted points
-for the map's heat layer (counts per ~50 m cell, no event detail)."""
+"""The map's event layers: ``/api/heat/events.json`` (where events were reported in a
+period, counted per ~200 m cell, no event detail) and ``/api/events/open.geojson`` (the
+open events, the live working set, whole)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from twin import tiles
 from twin.api import BadRequest, get_engine
 from twin.api.tiles import IMMUTABLE, REVALIDATE, Version
-from twin.summary import event_heat
+from twin.summary import event_heat, open_events_geojson
 
 router = APIRouter(tags=["events"])
 
@@ -34,4 +35,15 @@ async def heat(start: Annotated[int, Query(alias="from", ge=0, le=4_102_444_800)
     version = await run_in_threadpool(tiles.current_version, engine, tiles.layer("events"))
     cells = await run_in_threadpool(event_heat, engine, lo, hi)
     return JSONResponse(cells, headers={
+        "Cache-Control": IMMUTABLE if v == version else REVALIDATE})
+
+
+@router.get("/events/open.geojson", name="open_events",
+            responses={200: {"content": {"application/geo+json": {}}}})
+async def open_events(v: Version = None, engine: Engine = Depends(get_engine)) -> Response:
+    """The open events (reported … escalated, reopened) as GeoJSON, newest first; with the
+    events layer's current version as ``v`` the answer is immutable."""
+    version = await run_in_threadpool(tiles.current_version, engine, tiles.layer("events"))
+    text = await run_in_threadpool(open_events_geojson, engine)
+    return Response(text, media_type="application/geo+json", headers={
         "Cache-Control": IMMUTABLE if v == version else REVALIDATE})
