@@ -442,21 +442,50 @@ def imagery_tile(cog_path: str | Path, z: int, x: int, y: int, tilesize: int = 2
             raise RasterError(f"{cog_path}: imagery needs 3 bands, found {src.dataset.count}")
         img = src.tile(x, y, z, tilesize=tilesize, resampling_method="bilinear",
                        reproject_method="bilinear")
+    rgba = _rgba(img)
+    if fmt == "webp":
+        return _webp(rgba)
+    if fmt != "png":
+        raise ValueError(f"unknown tile format {fmt!r}: png or webp")
+    return _png(rgba)
+
+
+OVERVIEW_SIZE = 640
+OVERVIEW_QUALITY = 55
+"""The imagery overview: the whole county as a county view shows it (~450 px on a desktop
+map); 640 px at WebP quality 55 is ~35 KB for the county sample, less than the terrain and
+imagery tiles it replaces on the first view."""
+
+
+def _webp(rgba: np.ndarray, quality: int = WEBP_QUALITY) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba.transpose(1, 2, 0)), "RGBA").save(
+        out, format="WEBP", quality=quality, method=4)
+    return out.getvalue()
+
+
+def _rgba(img) -> np.ndarray:
     rgb = img.array.data[:3]
     if rgb.dtype != np.uint8:
         rgb = np.clip(rgb, 0, 255).astype(np.uint8)
     alpha = np.where(np.ma.getmaskarray(img.array).any(axis=0), 0, 255).astype(np.uint8)
-    rgba = np.concatenate([rgb, alpha[np.newaxis]])
-    if fmt == "webp":
-        from PIL import Image
+    return np.concatenate([rgb, alpha[np.newaxis]])
 
-        out = io.BytesIO()
-        Image.fromarray(rgba.transpose(1, 2, 0), "RGBA").save(
-            out, format="WEBP", quality=WEBP_QUALITY, method=4)
-        return out.getvalue()
-    if fmt != "png":
-        raise ValueError(f"unknown tile format {fmt!r}: png or webp")
-    return _png(rgba)
+
+def imagery_overview(cog_path: str | Path, size: int = OVERVIEW_SIZE) -> bytes:
+    """The whole image as one WebP (RGBA) in Web Mercator, at most ``size`` px on its longest
+    side, covering exactly the lon/lat ``bounds`` of :func:`raster_info` — one picture for
+    a county view instead of a terrain mesh."""
+    with POOL.reader(cog_path) as src:
+        if len(src.dataset.indexes) < 3:
+            raise RasterError(f"{cog_path}: imagery needs 3 bands, found {src.dataset.count}")
+        bounds = src.get_geographic_bounds("EPSG:4326")
+        img = src.part(bounds, dst_crs=CRS.from_epsg(3857), bounds_crs=CRS.from_epsg(4326),
+                       max_size=size, resampling_method="bilinear",
+                       reproject_method="bilinear")
+    return _webp(_rgba(img), OVERVIEW_QUALITY)
 
 
 def _fit_zoom(bounds: tuple[float, float, float, float]) -> int:

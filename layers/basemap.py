@@ -19,6 +19,9 @@ from twin.api.assets import worker_url
 # layer onto the terrain costs an extra pass per frame: ~2.5 s of the first county view and
 # ~1 s of a town view in software-rendered Chromium).
 DRAPE_MIN_ZOOM = 14.0
+# Below this zoom (the county as a whole) the basemap is one overview picture of the imagery:
+# no terrain tiles, no mesh worker before the first map.
+TERRAIN_MIN_ZOOM = 11.0
 
 
 def terrain_layer(dem: dict[str, Any], imagery: dict[str, Any] | None,
@@ -48,6 +51,18 @@ def terrain_layer(dem: dict[str, Any], imagery: dict[str, Any] | None,
     )
 
 
+def overview_layer(imagery: dict[str, Any]) -> pdk.Layer:
+    """The imagery as one flat picture over its bounds (``/api/imagery/overview.webp``),
+    drawn beneath everything without writing depth."""
+    return pdk.Layer(
+        "BitmapLayer",
+        id="imagery-overview",
+        image=f"'/api/imagery/overview.webp?v={imagery['version']}'",  # quoted: a literal
+        bounds=list(imagery["bounds"]),
+        parameters={"depthWriteEnabled": False},
+    )
+
+
 def _info(path: Path) -> dict[str, Any] | None:
     try:
         return raster_info(path)
@@ -62,5 +77,8 @@ def twin_basemap(data_dir: Path, zoom: float = DRAPE_MIN_ZOOM) -> tuple[list[pdk
     dem = _info(rasters / "dem.tif")
     if dem is None:
         return [], False
+    imagery = _info(rasters / "imagery.tif")
+    if zoom < TERRAIN_MIN_ZOOM and imagery is not None:
+        return [overview_layer(imagery)], False
     draped = zoom >= DRAPE_MIN_ZOOM
-    return [terrain_layer(dem, _info(rasters / "imagery.tif"), draped)], draped
+    return [terrain_layer(dem, imagery, draped)], draped

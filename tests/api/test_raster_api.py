@@ -131,6 +131,25 @@ def test_imagery_as_webp_for_the_map_is_smaller_and_keeps_alpha(raster_client, c
     assert raster_client.get(f"/terrain/{t.z}/{t.x}/{t.y}.webp").status_code == 404
 
 
+def test_imagery_overview_is_one_small_mercator_picture(raster_client):
+    import io
+
+    from PIL import Image
+
+    info = raster_client.get("/imagery.json").json()
+    r = raster_client.get(f"/imagery/overview.webp?v={info['data_version']}")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    image = Image.open(io.BytesIO(r.content))
+    assert max(image.size) == 640 and image.mode == "RGBA"
+    alpha = np.asarray(image)[..., 3]
+    assert 0.3 < (alpha > 127).mean() < 1.0  # the county inside, transparent outside
+    again = raster_client.get("/imagery/overview.webp",
+                              headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+    assert raster_client.get("/terrain/overview.webp").status_code == 404
+
+
 def test_etag_and_304(raster_client, centre_tile):
     t = centre_tile
     url = f"/terrain/{t.z}/{t.x}/{t.y}.png"

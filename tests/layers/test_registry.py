@@ -112,6 +112,11 @@ def test_overview_draws_the_terrain_beneath_instead_of_draping(tmp_path, village
                  for x in (near, far))
     assert near["operation"] == "terrain+draw" and "parameters" not in near
     assert far["operation"] == "draw" and far["parameters"] == {"depthWriteEnabled": False}
+    county, on = twin_basemap(tmp_path, 9.5)  # the whole county: one picture, no terrain
+    layer = json.loads(pdk.Deck(layers=county, map_provider=None).to_json())["layers"][0]
+    assert not on and layer["@@type"] == "BitmapLayer"
+    assert layer["image"].startswith("/api/imagery/overview.webp?v=")
+    assert len(layer["bounds"]) == 4
 
 
 def test_units_carry_counts_and_governance_shades_them(sample_engine):

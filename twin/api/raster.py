@@ -14,6 +14,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -125,6 +126,27 @@ def _tile(layer: RasterLayer, request: Request, z: int, x: int, y: int,
                     headers=headers)
 
 
+def _overview(layer: RasterLayer, request: Request, v: str | None) -> Response:
+    path = layer.path(request)
+    key = _version(layer, path)
+    etag = f'"{layer.name}-overview-{raster.version_tag(key)}"'
+    headers = {"ETag": etag,
+               "Cache-Control": IMMUTABLE if v == raster.version_tag(key) else SHORT}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    try:
+        data = _overview_bytes(str(path), key)
+    except raster.RasterNotFound:
+        raise _no_data(layer) from None
+    return Response(content=data, media_type="image/webp", headers=headers)
+
+
+@lru_cache(maxsize=4)
+def _overview_bytes(path: str, key: tuple[str, int, int]) -> bytes:
+    """One overview per file version (the key changes when the file does)."""
+    return raster.imagery_overview(path)
+
+
 def _tilejson(layer: RasterLayer, request: Request) -> JSONResponse:
     path = layer.path(request)
     try:
@@ -174,6 +196,15 @@ def _register(layer: RasterLayer) -> None:
     router.add_api_route(f"/{layer.name}.json", tilejson, methods=["GET"],
                          name=f"{layer.name}_tilejson")
     if layer.webp:
+        def overview(request: Request, v: Version = None) -> Response:
+            return _overview(layer, request, v)
+
+        overview.__doc__ = (f"The whole {layer.name} as one WebP in Web Mercator, covering "
+                            "the TileJSON's bounds (for overview maps).")
+        router.add_api_route(f"/{layer.name}/overview.webp", overview, methods=["GET"],
+                             name=f"{layer.name}_overview", response_class=Response,
+                             responses={200: {"content": {"image/webp": {}}}, 304: {}})
+
         def tile_webp(request: Request, z: int, x: int, y: int, v: Version = None) -> Response:
             return _tile(layer, request, z, x, y, v, fmt="webp")
 
