@@ -174,6 +174,14 @@ station_latest = Table(
     Column("value", Float, nullable=False),
 )
 
+event_deadlines = Table(
+    "event_deadlines", metadata,
+    Column("category", Text, ForeignKey("event_categories.code", ondelete="CASCADE"),
+           primary_key=True),
+    Column("level", Text, primary_key=True),
+    Column("hours", REAL, nullable=False),
+)
+
 event_categories = Table(
     "event_categories", metadata,
     Column("code", Text, primary_key=True),

@@ -1,0 +1,289 @@
+"""The governance loop of an event: monitor → warn → dispose → feedback.
+
+Every change is one transaction that checks the move is legal, checks the caller saw the
+latest version (optimistic concurrency), and appends to the event log (who, when, from,
+to, note). Events past their deadline climb to the level above by themselves
+(:func:`sweep`); a submission carrying a client key is made once however often it is
+retried. Time comes in as an argument, so tests and the scheduler share one clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from twin.errors import NotFound, TwinError
+
+LEVELS = ("microgrid", "grid", "village", "town")  # owners, lowest first ("小事不出格")
+OPEN = ("reported", "triaged", "warned", "dispatched", "handling", "escalated", "reopened")
+DONE = ("resolved", "closed", "rejected", "duplicate")
+# The legal moves. Escalation is its own operation (it also moves the owner up a level).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("triaged", "warned", "dispatched", "rejected", "duplicate"),
+    "warned": ("triaged", "dispatched", "resolved", "rejected", "duplicate"),
+    "triaged": ("dispatched", "rejected", "duplicate"),
+    "dispatched": ("handling", "triaged"),
+    "handling": ("resolved",),
+    "escalated": ("triaged", "dispatched", "handling", "rejected", "duplicate"),
+    "reopened": ("triaged", "dispatched", "handling"),
+    "resolved": ("closed", "reopened"),
+    "closed": ("reopened",),
+    "rejected": (),
+    "duplicate": (),
+}
+SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311")
+
+
+class WorkflowError(TwinError):
+    """A move the loop does not allow."""
+
+
+class IllegalTransition(WorkflowError):
+    """The event cannot go from its status to the one asked for."""
+
+
+class StaleVersion(WorkflowError):
+    """The caller changed an event from an old version: someone else changed it since."""
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    code: str
+    status: str
+    owner_level: str
+    version: int
+    deadline_at: dt.datetime | None
+    escalations: int
+
+
+_EVENT_COLUMNS = "id, code, status, owner_level, version, deadline_at, escalations"
+
+
+def _event(row: Any) -> Event:
+    return Event(**{k: row[k] for k in Event.__dataclass_fields__})
+
+
+def get_event(engine: Engine, event_id: int) -> Event:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = :id"),  # noqa: S608
+                           {"id": event_id}).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"no event with id {event_id}")
+    return _event(row)
+
+
+def _deadline(conn: Connection, category: str, level: str, start: dt.datetime) -> dt.datetime:
+    hours = conn.execute(sa.text(
+        "SELECT hours FROM event_deadlines WHERE category = :c AND level = :l"),
+        {"c": category, "l": level}).scalar()
+    return start + dt.timedelta(hours=float(hours if hours is not None else 72))
+
+
+def _log(conn: Connection, event_id: int, at: dt.datetime, actor: str, before: str | None,
+         after: str, note: str | None) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO event_log (event_id, at, actor, from_status, to_status, note) "
+        "VALUES (:e, :at, :actor, :before, :after, :note)"),
+        {"e": event_id, "at": at, "actor": actor, "before": before, "after": after,
+         "note": note})
+
+
+def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
+           source: str, actor: str, description: str | None = None,
+           client_key: str | None = None, now: dt.datetime | None = None) -> Event:
+    """A new event at a point, owned by the micro-grid that holds it, with that level's
+    deadline. With a ``client_key`` a retried submission returns the first one's event."""
+    now = now or now_utc()
+    if source not in SOURCES:
+        raise WorkflowError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
+    with engine.begin() as conn:
+        if client_key is not None:
+            found = conn.execute(sa.text(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE client_key = :k"),  # noqa: S608
+                {"k": client_key}).mappings().one_or_none()
+            if found is not None:
+                return _event(found)
+        if conn.execute(sa.text("SELECT 1 FROM event_categories WHERE code = :c"),
+                        {"c": category}).scalar() is None:
+            raise WorkflowError(f"unknown event category {category!r}")
+        seq = conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('events', 'id'))"))
+        event_id = seq.scalar()
+        row = conn.execute(sa.text(f"""
+            INSERT INTO events (id, code, category, title, description, status, owner_level,
+                                source, reported_at, deadline_at, client_key, geom)
+            VALUES (:id, :code, :category, :title, :description, 'reported', 'microgrid',
+                    :source, :now, :deadline, :key,
+                    ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+            ON CONFLICT (client_key) DO NOTHING
+            RETURNING {_EVENT_COLUMNS}"""),  # noqa: S608 - column list is a constant
+            {"id": event_id, "code": f"E{now:%Y%m%d}-{event_id:07d}", "category": category,
+             "title": title, "description": description, "source": source, "now": now,
+             "deadline": _deadline(conn, category, "microgrid", now), "key": client_key,
+             "lon": lon, "lat": lat}).mappings().one_or_none()
+        if row is None:  # the same key was submitted concurrently and won
+            row = conn.execute(sa.text(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE client_key = :k"),  # noqa: S608
+                {"k": client_key}).mappings().one()
+            return _event(row)
+        _log(conn, row["id"], now, actor, None, "reported", description)
+        return _event(row)
+
+
+def _change(conn: Connection, event_id: int, expected_version: int, sets: str,
+            params: dict[str, Any]) -> Event:
+    """UPDATE one event if it is still at ``expected_version``; the version moves on."""
+    row = conn.execute(sa.text(
+        f"UPDATE events SET {sets}, version = version + 1 "  # noqa: S608 - callers pass constants
+        f"WHERE id = :id AND version = :expected RETURNING {_EVENT_COLUMNS}"),
+        {**params, "id": event_id, "expected": expected_version}).mappings().one_or_none()
+    if row is None:
+        current = conn.execute(sa.text("SELECT version, code FROM events WHERE id = :id"),
+                               {"id": event_id}).one_or_none()
+        if current is None:
+            raise NotFound(f"no event with id {event_id}")
+        raise _stale(current.code, current.version, expected_version)
+    return _event(row)
+
+
+def _stale(code: str, version: int, expected: int) -> StaleVersion:
+    return StaleVersion(f"event {code} was changed by someone else (now version {version}, "
+                        f"yours was {expected}): reload it and try again")
+
+
+def _current(conn: Connection, event_id: int, expected_version: int) -> Any:
+    """The event, locked for this transaction, if it is still at ``expected_version``."""
+    row = conn.execute(sa.text(
+        "SELECT id, code, status, owner_level, version, category FROM events "
+        "WHERE id = :id FOR UPDATE"), {"id": event_id}).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"no event with id {event_id}")
+    if row["version"] != expected_version:
+        raise _stale(row["code"], row["version"], expected_version)
+    return row
+
+
+def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
+               expected_version: int, note: str | None = None,
+               satisfaction: int | None = None, now: dt.datetime | None = None) -> Event:
+    """Move an event to ``to_status`` if the loop allows it and nobody changed it since
+    ``expected_version``. Resolving stamps ``resolved_at``; closing (the feedback) stamps
+    ``closed_at`` and may carry the resident's ``satisfaction`` (1–5); reopening gives the
+    micro-grid a fresh deadline."""
+    now = now or now_utc()
+    with engine.begin() as conn:
+        row = _current(conn, event_id, expected_version)
+        before = row["status"]
+        if to_status not in TRANSITIONS.get(before, ()):
+            allowed = ", ".join(TRANSITIONS.get(before, ())) or "nothing (it is final)"
+            raise IllegalTransition(
+                f"event {row['code']} is {before}: it can go to {allowed}, not {to_status}")
+        if satisfaction is not None and not (to_status == "closed" and 1 <= satisfaction <= 5):
+            raise WorkflowError("satisfaction is a score from 1 to 5 given when closing")
+        sets, params = "status = :to", {"to": to_status}
+        if to_status == "resolved":
+            sets += ", resolved_at = :now"
+        elif to_status == "closed":
+            sets += ", closed_at = :now, satisfaction = :satisfaction"
+            params["satisfaction"] = satisfaction
+        elif to_status == "reopened":
+            sets += (", resolved_at = NULL, closed_at = NULL, owner_level = 'microgrid', "
+                     "deadline_at = :deadline")
+            params["deadline"] = _deadline(conn, row["category"], "microgrid", now)
+        event = _change(conn, event_id, expected_version, sets, {**params, "now": now})
+        _log(conn, event_id, now, actor, before, to_status, note)
+        return event
+
+
+def escalate(engine: Engine, event_id: int, *, actor: str, expected_version: int,
+             note: str | None = None, now: dt.datetime | None = None) -> Event:
+    """Hand an open event up to the level above (by hand), with that level's deadline."""
+    return _move_owner(engine, event_id, +1, actor, expected_version, note, now)
+
+
+def hand_back(engine: Engine, event_id: int, *, actor: str, expected_version: int,
+              note: str | None = None, now: dt.datetime | None = None) -> Event:
+    """Give an escalated event back to the level below, to be dispatched there."""
+    return _move_owner(engine, event_id, -1, actor, expected_version, note, now)
+
+
+def _move_owner(engine: Engine, event_id: int, step: int, actor: str, expected_version: int,
+                note: str | None, now: dt.datetime | None) -> Event:
+    now = now or now_utc()
+    with engine.begin() as conn:
+        row = _current(conn, event_id, expected_version)
+        if row["status"] not in OPEN:
+            raise IllegalTransition(f"event {row['code']} is {row['status']}: only an open "
+                                    "event changes hands")
+        i = LEVELS.index(row["owner_level"]) + step
+        if not 0 <= i < len(LEVELS):
+            where = "the town, the highest level" if step > 0 else "the micro-grid already"
+            raise IllegalTransition(f"event {row['code']} is with {where}")
+        level = LEVELS[i]
+        after = "escalated" if step > 0 else "dispatched"
+        sets = "status = :to, owner_level = :level, deadline_at = :deadline"
+        params = {"to": after, "level": level,
+                  "deadline": _deadline(conn, row["category"], level, now)}
+        if step > 0:
+            sets += ", escalations = escalations + 1"
+        event = _change(conn, event_id, expected_version, sets, params)
+        _log(conn, event_id, now, actor, row["status"], after,
+             note or f"{'→' if step > 0 else '←'} {level}")
+        return event
+
+
+# One set-based statement: every open event past its deadline below the town moves up one
+# level with that level's deadline, and its move is logged. A second sweep at the same
+# moment finds nothing (the new deadlines are in the future); two sweeps at once are kept
+# apart by an advisory lock, and row locks re-check each event before it moves.
+SWEEP_LOCK = 0x7477_696E  # "twin"
+_SWEEP = sa.text("""
+    WITH due AS (
+        SELECT e.id, e.status, e.owner_level,
+               CASE e.owner_level WHEN 'microgrid' THEN 'grid' WHEN 'grid' THEN 'village'
+                                  ELSE 'town' END AS next_level
+          FROM events e
+         WHERE e.status IN ('reported', 'triaged', 'warned', 'dispatched', 'handling',
+                            'escalated', 'reopened')
+           AND e.deadline_at < :now AND e.owner_level <> 'town'
+         ORDER BY e.deadline_at
+         LIMIT :batch
+           FOR UPDATE SKIP LOCKED),
+    moved AS (
+        UPDATE events e
+           SET status = 'escalated', owner_level = due.next_level,
+               escalations = e.escalations + 1, version = e.version + 1,
+               deadline_at = :now + make_interval(secs => 3600 * coalesce(
+                   (SELECT d.hours FROM event_deadlines d
+                     WHERE d.category = e.category AND d.level = due.next_level), 72))
+          FROM due WHERE e.id = due.id
+        RETURNING e.id, due.status AS before, due.owner_level AS from_level, due.next_level)
+    INSERT INTO event_log (event_id, at, actor, from_status, to_status, note)
+    SELECT id, :now, 'system:escalation', before, 'escalated',
+           'overdue: ' || from_level || ' → ' || next_level
+      FROM moved
+    RETURNING event_id""")
+
+
+def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -> int:
+    """Escalate every overdue open event one level; returns how many moved (0 when another
+    sweep holds the lock). Safe to run as often as wanted, from any number of processes."""
+    now = now or now_utc()
+    moved = 0
+    with engine.begin() as conn:
+        if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
+                            {"k": SWEEP_LOCK}).scalar():
+            return 0
+        while True:
+            n = len(conn.execute(_SWEEP, {"now": now, "batch": batch}).all())
+            moved += n
+            if n < batch:
+                return moved
