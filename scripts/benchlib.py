@@ -110,6 +110,9 @@ def ensure_sample(engine, scale: str, data_dir: Path) -> None:
     sample = generate(scale, 0)
     write_sample(engine, sample, PiiKey(b"bench-only-key-0123456789"))
     write_sample_rasters(sample, data_dir / "rasters")
+    from twin.monitor import evaluate_all
+
+    evaluate_all(engine)  # as `twin sample` does
 
 
 def start_server(url: str, data_dir: Path):

@@ -203,9 +203,14 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
         counts = write_sample(engine, twin, PiiKey.from_settings(settings), replace=replace,
                               progress=loaded)
     rasters = write_sample_rasters(twin, Path(settings.data_dir) / "rasters")
+    from twin.monitor import evaluate_all
+
+    warnings = evaluate_all(engine)  # the sample's readings, through monitor → warn
     t2 = time.perf_counter()
     click.echo(f"{scale} sample (seed {seed}): generated in {t1 - t0:.1f} s, loaded in "
                f"{t2 - t1:.1f} s")
+    click.echo(f"  sensor warnings opened {warnings['opened']:,}, closed after recovery "
+               f"{warnings['closed']:,}")
     for table, n in counts.items():
         click.echo(f"  {table:22} {n:>10,}")
     click.echo(f"  rasters: {rasters['dem'].name}, {rasters['imagery'].name} in "

@@ -45,7 +45,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # The twin's data tables, parents before children (load order; reverse for clearing).
 TABLES = ("units", "buildings", "households", "people", "land_parcels", "facilities",
           "routes", "stations", "observations", "events", "event_log", "organizations",
-          "organization_members", "station_latest")
+          "organization_members", "station_latest", "warning_episodes", "event_photos",
+          "field_links")
 # Sample attribute → table.
 SAMPLE_TABLES = {
     "units": "units", "buildings": "buildings", "households": "households",

@@ -146,6 +146,7 @@ parameters = Table(
     Column("warn_above", Float),
     Column("warn_below", Float),
     Column("standard", Text),
+    Column("recover_hours", REAL, nullable=False),
 )
 
 stations = Table(
@@ -180,6 +181,40 @@ event_deadlines = Table(
            primary_key=True),
     Column("level", Text, primary_key=True),
     Column("hours", REAL, nullable=False),
+)
+
+warning_episodes = Table(
+    "warning_episodes", metadata, _id(),
+    Column("station_id", BigInteger, ForeignKey("stations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("parameter", Text, ForeignKey("parameters.code"), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("first_breach_at", DateTime(timezone=True), nullable=False),
+    Column("last_breach_at", DateTime(timezone=True), nullable=False),
+    Column("breaches", Integer, nullable=False),
+    Column("worst", Float, nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+field_links = Table(
+    "field_links", metadata, _id(),
+    Column("scope", Text, nullable=False),
+    Column("scope_id", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+event_photos = Table(
+    "event_photos", metadata, _id(),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("sha256", CHAR(64), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 event_categories = Table(
