@@ -64,6 +64,11 @@ def go_to(code: str | None) -> None:
 
 def main() -> None:
     lang = language()
+    if "link" in st.query_params:  # field staff from a shared link: a phone page, one scope
+        st.set_page_config(page_title=t("field.title", lang), layout="centered",
+                           initial_sidebar_state="collapsed")
+        field_page(st.query_params["link"], lang)
+        return
     screen = st.query_params.get("screen") == "1"
     st.set_page_config(page_title=t("app.title", lang), layout="wide",
                        initial_sidebar_state="collapsed" if screen else "auto")
@@ -495,6 +500,87 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
                         unsafe_allow_html=True)
     if not may_see_residents(principal(), current["code"] if current else ""):
         st.caption(t("panel.residents_hidden", lang))
+
+
+def field_page(token: str, lang: str) -> None:
+    """What a shared link opens on a phone: only its event (or its grid's open events), with
+    their place, history and the actions of the field: accept, note, photo, resolve."""
+    from twin import links
+    from twin import workflow as wf
+
+    eng = engine()
+    st.title(t("field.title", lang))
+    try:
+        link = links.verify(eng, settings(), token)
+    except links.LinkError as exc:
+        st.error(f"{t('field.invalid', lang)}：{exc}")
+        st.caption(t("field.invalid_help", lang))
+        return
+    st.caption(f"{t('field.scope_' + link.scope, lang)} · {t('field.expires', lang)} "
+               f"{link.expires_at.astimezone(TZ):%Y-%m-%d %H:%M}")
+    events = links.events_in_scope(eng, link)
+    if not events:
+        st.info(t("field.none", lang))
+        return
+    actor = f"link:{link.id}"
+    for e in events:
+        with st.container(border=True):
+            st.subheader(e["title"])
+            st.markdown(f"**{t('field.status', lang)}**：{t('status.' + e['status'], lang)} · "
+                        f"{t('category.' + e['category'], lang)} · {e['code']}")
+            st.caption(f"{t('field.place', lang)}：{e['microgrid']} · {t('field.deadline', lang)} "
+                       f"{e['deadline_at'].astimezone(TZ):%m-%d %H:%M}" if e["deadline_at"]
+                       else e["microgrid"])
+            st.pydeck_chart(field_map(e), height=220, key=f"map-{e['id']}")
+            cols = st.columns(2)
+            try:
+                if cols[0].button(t("field.accept", lang), key=f"accept-{e['id']}",
+                                  disabled=e["status"] == "handling" or e["status"] not in
+                                  wf.OPEN, use_container_width=True):
+                    wf.accept(eng, e["id"], actor=actor, expected_version=e["version"])
+                    st.rerun()
+                if cols[1].button(t("field.resolve", lang), key=f"resolve-{e['id']}",
+                                  disabled=e["status"] != "handling", type="primary",
+                                  use_container_width=True):
+                    wf.transition(eng, e["id"], "resolved", actor=actor,
+                                  expected_version=e["version"])
+                    st.rerun()
+                with st.form(key=f"note-{e['id']}", clear_on_submit=True):
+                    note = st.text_area(t("field.note", lang), max_chars=2000)
+                    photo = st.file_uploader(t("field.photo", lang),
+                                             type=["jpg", "jpeg", "png", "webp"])
+                    if st.form_submit_button(t("field.add_note", lang)):
+                        if photo is not None:
+                            links.save_photo(eng, settings(), e["id"], photo.getvalue(), actor)
+                        if note.strip():
+                            wf.add_note(eng, e["id"], actor=actor, note=note)
+                        st.rerun()
+            except (wf.WorkflowError, links.PhotoError) as exc:
+                st.error(str(exc))
+            with st.expander(t("field.history", lang)):
+                for h in links.history(eng, e["id"]):
+                    st.markdown(f"{h['at'].astimezone(TZ):%m-%d %H:%M} · "
+                                f"{html.escape(h['actor'])} · "
+                                f"{t('status.' + h['to_status'], lang)}"
+                                + (f" · {html.escape(h['note'])}" if h["note"] else ""))
+
+
+def field_map(event: dict):
+    """A small flat map of one event among the houses around it (the twin's buildings)."""
+    import pydeck as pdk
+
+    from layers.base import MapContext, mvt_layer
+
+    ctx = MapContext(current_versions(engine(), {"buildings"}))
+    houses = mvt_layer("buildings", ctx, id="field-buildings", min_zoom=14, max_zoom=16,
+                       get_fill_color=[200, 190, 175, 255], get_line_color=[120, 110, 100],
+                       line_width_min_pixels=1, pickable=False)
+    point = pdk.Layer("ScatterplotLayer", data=[{"p": [event["lon"], event["lat"]]}],
+                      get_position="p", get_radius=12, radius_min_pixels=8,
+                      get_fill_color=[230, 60, 50, 230], get_line_color=[255, 255, 255],
+                      stroked=True, line_width_min_pixels=2)
+    return pdk.Deck(layers=[houses, point], map_provider=None, initial_view_state=pdk.ViewState(
+        longitude=event["lon"], latitude=event["lat"], zoom=15, pitch=0))
 
 
 def share_bars(values: dict[str, float]) -> str:

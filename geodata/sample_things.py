@@ -362,6 +362,7 @@ def build_observations(stations: pd.DataFrame, days: int, end: dt.datetime,
             nh3n = 0.45 + wobble(n, 0.1)
             nh3n += np.where(_episodes(rng, nh3n.shape, 2, (6, 24)),
                              rng.uniform(0.7, 1.1, (n, 1)), 0)
+            nh3n[0, -5:] += 0.9  # an ammonia episode still going on at the end: a live warning
             emit(ids, "nh3n", np.clip(nh3n, 0.03, None), 3)
             emit(ids, "tp", np.clip(0.12 + wobble(n, 0.025), 0.01, None), 3)
         elif kind == "water_level":

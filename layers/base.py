@@ -165,8 +165,7 @@ def mvt_layer(layer: str, ctx: MapContext, extensions: tuple[dict, ...] = (),
         data=tile_url(layer, ctx.versions[layer]),
         load_options={"mvt": {"workerUrl": worker_url("mvt")}, "maxConcurrency": 1},
         extensions=chosen or None,
-        pickable=True,
-        **props,
+        **{"pickable": True, **props},
     )
 
 

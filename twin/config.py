@@ -32,10 +32,31 @@ class Settings(BaseSettings):
         description="Key of the keyed hash of ID-card and phone numbers; unset = a key generated "
         "once and kept in the data folder.",
     )
+    link_key: str | None = Field(
+        default=None,
+        description="Key that signs field links; unset = a key generated once and kept in the "
+        "data folder.",
+    )
+    link_hours: float = Field(default=72, gt=0, description="Lifetime of a field link.")
     pool_size: int = 5
     tile_cache_mb: int = Field(default=256, ge=0,
                                description="Memory bound of the in-process tile cache.")
     statement_timeout_ms: int = 30_000
+
+
+def local_secret(settings: Settings, name: str, configured: str | None) -> bytes:
+    """A secret: the configured value if any, else one made once and kept in the data
+    folder as ``<name>.key`` (mode 600, created before anything is written into it)."""
+    import secrets
+
+    if configured:
+        return configured.encode()
+    path = Path(settings.data_dir) / f"{name}.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 @lru_cache(maxsize=1)

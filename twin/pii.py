@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
-from pathlib import Path
 
 from twin.config import Settings
 
@@ -28,14 +26,9 @@ class PiiKey:
     @classmethod
     def from_settings(cls, settings: Settings) -> PiiKey:
         """``TWIN_PII_KEY`` if set, else a key made once and kept (mode 600) in the data folder."""
-        if settings.pii_key:
-            return cls(settings.pii_key.encode())
-        path = Path(settings.data_dir) / "pii.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_hex(32))
-        return cls(path.read_text().strip().encode())
+        from twin.config import local_secret
+
+        return cls(local_secret(settings, "pii", settings.pii_key))
 
     def digest(self, kind: str, value: str) -> str:
         """Hex HMAC of a normalised value; ``kind`` keeps ID and phone hashes apart."""

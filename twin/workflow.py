@@ -287,3 +287,39 @@ def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -
             moved += n
             if n < batch:
                 return moved
+
+
+# Accepting an event takes it, through the legal moves, to "handling" by the acceptor.
+_TO_HANDLING = {"reported": ("dispatched", "handling"), "warned": ("dispatched", "handling"),
+                "triaged": ("dispatched", "handling"), "escalated": ("dispatched", "handling"),
+                "reopened": ("dispatched", "handling"), "dispatched": ("handling",)}
+
+
+def accept(engine: Engine, event_id: int, *, actor: str, expected_version: int,
+           now: dt.datetime | None = None) -> Event:
+    """The person in the field takes the event: it moves on to ``handling``, each step
+    logged; refused if it is not open or someone changed it since ``expected_version``."""
+    event = get_event(engine, event_id)
+    steps = _TO_HANDLING.get(event.status)
+    if steps is None:
+        raise IllegalTransition(f"event {event.code} is {event.status}: it cannot be accepted")
+    if event.version != expected_version:
+        raise _stale(event.code, event.version, expected_version)
+    for status in steps:
+        event = transition(engine, event_id, status, actor=actor,
+                           expected_version=event.version, note="接单" if status == "handling"
+                           else None, now=now)
+    return event
+
+
+def add_note(engine: Engine, event_id: int, *, actor: str, note: str,
+             now: dt.datetime | None = None) -> None:
+    """A note in the event's log (the status stays as it is)."""
+    note = (note or "").strip()
+    if not note:
+        raise WorkflowError("the note is empty")
+    if len(note) > 2000:
+        raise WorkflowError("a note holds at most 2,000 characters")
+    event = get_event(engine, event_id)
+    with engine.begin() as conn:
+        _log(conn, event_id, now or now_utc(), actor, event.status, event.status, note)

@@ -23,6 +23,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serve(database_url: str, data_dir, tmp_path_factory, **env_extra: str):
+    """Start ``python -m twin serve`` on a free port; returns (process, url)."""
+    port = _free_port()
+    env = {**os.environ, "TWIN_DATA_DIR": str(data_dir), "TWIN_DATABASE_URL": database_url,
+           **env_extra}
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "twin", "serve", "--port", str(port)],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    # the first start of a fresh install also compresses the browser bundles (~30 s)
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not start:\n{log.read_text()}")
+        time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def server(sample_engine, village_sample, tmp_path_factory) -> Iterator[str]:
     """The product's server on the village sample, with the sample's DEM and imagery."""
@@ -30,28 +56,32 @@ def server(sample_engine, village_sample, tmp_path_factory) -> Iterator[str]:
 
     data_dir = tmp_path_factory.mktemp("data")
     write_sample_rasters(village_sample, data_dir / "rasters")
-    port = _free_port()
-    env = {**os.environ, "TWIN_DATA_DIR": str(data_dir),
-           "TWIN_DATABASE_URL": sample_engine.url.render_as_string(hide_password=False)}
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "twin", "serve", "--port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"server did not start:\n{log.read_text()}")
-        time.sleep(0.3)
+    proc, url = _serve(sample_engine.url.render_as_string(hide_password=False), data_dir,
+                       tmp_path_factory)
     yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+FIELD_LINK_KEY = "browser-test-link-key"
+
+
+@pytest.fixture(scope="session")
+def field_server(db_factory, village_sample, pii_key, settings, tmp_path_factory):
+    """A server on a database of its own (the field test writes), loaded like `twin sample`
+    does: the sample, then its readings through monitor → warn. Yields (url, engine,
+    settings with the same link key)."""
+    from twin.load import write_sample
+    from twin.monitor import evaluate_all
+
+    engine = db_factory("field")
+    write_sample(engine, village_sample, pii_key)
+    evaluate_all(engine)
+    data_dir = tmp_path_factory.mktemp("field-data")
+    proc, url = _serve(engine.url.render_as_string(hide_password=False), data_dir,
+                       tmp_path_factory, TWIN_LINK_KEY=FIELD_LINK_KEY)
+    yield url, engine, settings.model_copy(update={"data_dir": data_dir,
+                                                    "link_key": FIELD_LINK_KEY})
     proc.terminate()
     proc.wait(timeout=20)
 

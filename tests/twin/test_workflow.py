@@ -205,3 +205,17 @@ def test_bad_input_is_refused_with_the_reason(engine, point):
     with pytest.raises(wf.WorkflowError, match="satisfaction is a score from 1 to 5"):
         wf.transition(engine, e.id, "triaged", actor="x", expected_version=e.version,
                       satisfaction=9)
+
+
+def test_accept_walks_the_legal_moves_and_notes_keep_the_status(engine, point):
+    e = _new(engine, point)
+    taken = wf.accept(engine, e.id, actor="link:1", expected_version=e.version)
+    assert taken.status == "handling"
+    assert [(f, t) for _, f, t, _ in _log(engine, e.id)][-2:] == [
+        ("reported", "dispatched"), ("dispatched", "handling")]
+    wf.add_note(engine, e.id, actor="link:1", note="已到现场，正在打捞")
+    assert _log(engine, e.id)[-1] == ("link:1", "handling", "handling", "已到现场，正在打捞")
+    with pytest.raises(wf.IllegalTransition, match="cannot be accepted"):
+        wf.accept(engine, e.id, actor="link:1", expected_version=taken.version)
+    with pytest.raises(wf.WorkflowError, match="the note is empty"):
+        wf.add_note(engine, e.id, actor="x", note="  ")
