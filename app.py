@@ -214,7 +214,11 @@ def draw_chart(chart: Chart) -> None:
         st.caption(chart.note)
     if chart.data.empty:
         return
-    if chart.kind == "bar":
+    if chart.kind == "kpis":  # labelled figures, three to a row
+        cols = st.columns(3)
+        for i, (label, value) in enumerate(chart.data.itertuples(index=False)):
+            cols[i % 3].metric(label, value)
+    elif chart.kind == "bar":
         st.bar_chart(chart.data, horizontal=True, height=280, stack=False)
     elif chart.kind == "table":
         st.table(chart.data.head(40))
@@ -245,7 +249,7 @@ def big_screen(eng, path: list[dict], lang: str) -> None:
     st.markdown(SCREEN_CSS, unsafe_allow_html=True)
     current = path[-1] if path else None
     st.title(f"{t('app.title', lang)} · {current['name'] if current else t('nav.county', lang)}")
-    screen_kpis(current["id"] if current else None, lang)
+    screen_kpis(current, lang)
     level = child_level(current["level"] if current else None) or "microgrid"
     parent = current["id"] if current and level != "microgrid" else None
     names = parse(st.query_params.get("apps"))
@@ -278,11 +282,25 @@ def tour_map(level: str, parent: int | None, names: list[str], lang: str) -> Non
 
 
 @st.fragment(run_every=dt.timedelta(seconds=60))
-def screen_kpis(unit_id: int | None, lang: str) -> None:
-    summary = rollup(engine(), unit_id)
+def screen_kpis(unit: dict | None, lang: str) -> None:
+    """The wall's figures: the unit's six elements, and how the loop did in the last 30
+    days of the twin's data."""
+    from layers.governance import loop_kpis
+    from twin.summary import loop_measures
+
+    summary = rollup(engine(), unit["id"] if unit else None)
     cols = st.columns(len(SCREEN_KPIS))
     for col, key in zip(cols, SCREEN_KPIS, strict=True):
         col.metric(t(f"kpi.{key}", lang), f"{summary[key]:,}")
+    bounds = period_bounds()
+    if bounds is None:
+        return
+    end = bounds[1].replace(tzinfo=TZ)
+    measures = loop_kpis(loop_measures(engine(), unit, end - dt.timedelta(days=30), end), lang)
+    st.caption(t("loop.recent", lang))
+    cols = st.columns(len(measures))
+    for col, (label, value) in zip(cols, measures.itertuples(index=False), strict=True):
+        col.metric(label, value)
 
 
 def share_link(lang: str) -> None:

@@ -55,6 +55,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args()
+    from twin.db import make_engine
+    from twin.scheduler import Sweeper
+
+    settings = get_settings()
+    if settings.sweep_seconds > 0:  # overdue events climb by themselves
+        Sweeper(make_engine(settings), settings.sweep_seconds).start()
     app.run(config={"server.address": args.host, "server.port": args.port})
 
 

@@ -69,7 +69,7 @@ class Chart:
 
     title: str
     data: pd.DataFrame
-    kind: str = "line"  # line | bar | table
+    kind: str = "line"  # line | bar | table | kpis (rows of label, value)
     note: str = ""
 
 

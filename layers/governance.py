@@ -22,7 +22,7 @@ from layers.base import (
     legend_of,
 )
 from twin.i18n import t
-from twin.summary import event_counts, events_daily
+from twin.summary import event_counts, events_daily, loop_measures, loop_trend
 
 STATUS_COLORS = {
     "reported": (230, 80, 60, 230),
@@ -41,6 +41,25 @@ CATEGORIES = ("dispute", "safety", "fire", "sanitation", "environment", "illegal
 # The heat map's six classes: pale yellow to deep red, as on duty-room screens.
 HEAT_COLORS = {1: (255, 255, 178, 200), 2: (254, 217, 118, 210), 3: (254, 178, 76, 220),
                4: (253, 141, 60, 230), 5: (240, 59, 32, 240), 6: (189, 0, 38, 250)}
+
+
+LOOP_UNITS = {"resolution_rate": "%", "on_time_rate": "%", "escalation_rate": "%",
+              "within_grid": "%", "median_hours": "unit.hours", "satisfaction": " / 5",
+              "reported": ""}
+
+
+def loop_kpis(measures: dict[str, Any], lang: str) -> pd.DataFrame:
+    """The loop's measures as labelled figures (Tongxiang publishes its own this way:
+    a 96.5 % resolution rate, disputes handled in 30 minutes instead of 6 hours)."""
+    rows = []
+    for key, unit in LOOP_UNITS.items():
+        value = measures[key]
+        suffix = t(unit, lang) if unit.startswith("unit.") else unit
+        shown = "—" if value is None else (f"{value:,}" if key == "reported"
+                                           else f"{value:g}{' ' if suffix[0].isalpha() else ''}"
+                                                f"{suffix}")
+        rows.append((t(f"loop.{key}", lang), shown))
+    return pd.DataFrame(rows, columns=["label", "value"])
 
 
 class Governance(Application):
@@ -123,7 +142,13 @@ class Governance(Application):
         }, index=counts["name_zh" if lang == "zh" else "name_en"].to_numpy())
         daily = events_daily(engine, scope.unit, scope.start, scope.end).set_index("day")
         daily.columns = [t("chart.reported", lang), t("chart.resolved", lang)]
-        return [Chart(t("chart.events_by_category", lang), by_category, "bar"),
+        trend = loop_trend(engine, scope.unit, scope.start, scope.end).set_index("week")
+        trend = trend[["resolution_rate", "on_time_rate"]].astype(float)
+        trend.columns = [t("loop.resolution_rate", lang), t("loop.on_time_rate", lang)]
+        return [Chart(t("loop.title", lang), loop_kpis(loop_measures(
+                    engine, scope.unit, scope.start, scope.end), lang), "kpis"),
+                Chart(t("loop.trend", lang), trend, "line"),
+                Chart(t("chart.events_by_category", lang), by_category, "bar"),
                 Chart(t("chart.events_daily", lang), daily, "line")]
 
     def legend(self, lang: str) -> Legend:

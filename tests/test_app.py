@@ -166,7 +166,11 @@ def test_big_screen_mode(app, village_sample):
     at = app.run()
     assert not at.exception
     assert [m.label for m in at.metric][:3] == ["居民", "户", "房屋"]
-    assert len(at.metric) == 7 and not at.radio and not at.multiselect
+    labels = [m.label for m in at.metric]
+    assert len(labels) == 14 and not at.radio and not at.multiselect
+    assert {"办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度"} <= set(labels[7:])
+    rate = next(m for m in at.metric if m.label == "办结率").value
+    assert rate.endswith("%") or rate == "—"
     assert _layer(_deck(at), "units-town")
 
 
@@ -189,7 +193,8 @@ def test_each_application_draws_its_charts_for_the_period(app, village_sample):
     assert at.query_params["charts"] == "1"  # the choice is part of the shared view
     assert [tab.label for tab in at.tabs] == ["基层治理", "生态环境", "文旅"]
     titles = [m.value for m in at.markdown]
-    for title in ("**本时段事件（按类别）**", "**每日上报与办结**", "**空气质量指数 AQI（日）**",
+    for title in ("**闭环成效（本时段）**", "**每周办结率与按时率（%）**",
+                  "**本时段事件（按类别）**", "**每日上报与办结**", "**空气质量指数 AQI（日）**",
                   "**水质类别（日，1=Ⅰ类 … 6=劣Ⅴ类）**", "**超标记录（按站点、指标、日）**",
                   "**每日游客数**"):
         assert title in titles

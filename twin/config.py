@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         "data folder.",
     )
     link_hours: float = Field(default=72, gt=0, description="Lifetime of a field link.")
+    sweep_seconds: float = Field(
+        default=60, ge=0, description="How often the server escalates overdue events; 0 = never "
+        "(another process does it).")
     pool_size: int = 5
     tile_cache_mb: int = Field(default=256, ge=0,
                                description="Memory bound of the in-process tile cache.")

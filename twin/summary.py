@@ -147,3 +147,64 @@ def open_events_geojson(engine: Engine) -> str:
     with engine.connect() as conn:
         return conn.execute(sql, {"open": list(OPEN_STATUSES),
                                   "limit": OPEN_EVENTS_LIMIT}).scalar()
+
+
+def loop_measures(engine: Engine, unit: dict[str, Any] | None, start: Any,
+                  end: Any) -> dict[str, Any]:
+    """How the loop did for events reported in [start, end) inside the unit: reported,
+    resolution rate, on-time rate, median handling time (hours, report → resolution),
+    escalation rate, share resolved within the grid (micro-grid or grid), mean satisfaction
+    (1–5). Rejected and duplicate reports are left out of the rates; rates are percentages,
+    None when there is nothing to rate."""
+    sql = f"""
+        SELECT count(*) AS reported,
+               count(*) FILTER (WHERE status NOT IN ('rejected', 'duplicate')) AS valid,
+               count(*) FILTER (WHERE resolved_at IS NOT NULL) AS resolved,
+               count(*) FILTER (WHERE resolved_at <= deadline_at) AS on_time,
+               count(*) FILTER (WHERE escalations > 0) AS escalated,
+               count(*) FILTER (WHERE resolved_at IS NOT NULL
+                                  AND owner_level IN ('microgrid', 'grid')) AS in_grid,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
+                   resolved_at - reported_at) / 3600) AS median_hours,
+               avg(satisfaction) AS satisfaction
+          FROM events e
+         WHERE {in_unit(unit, 'e')} AND reported_at >= :start AND reported_at < :end
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        r = conn.execute(sa.text(sql), {"unit": unit["id"] if unit else None, "start": start,
+                                        "end": end}).mappings().one()
+
+    def pct(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    return {
+        "reported": r["reported"],
+        "resolution_rate": pct(r["resolved"], r["valid"]),
+        "on_time_rate": pct(r["on_time"], r["resolved"]),
+        "median_hours": None if r["median_hours"] is None else round(r["median_hours"], 1),
+        "escalation_rate": pct(r["escalated"], r["valid"]),
+        "within_grid": pct(r["in_grid"], r["resolved"]),
+        "satisfaction": None if r["satisfaction"] is None else round(float(r["satisfaction"]),
+                                                                     2),
+    }
+
+
+def loop_trend(engine: Engine, unit: dict[str, Any] | None, start: Any,
+               end: Any) -> pd.DataFrame:
+    """Per local week in [start, end): reported, resolution and on-time rates (%)."""
+    sql = f"""
+        SELECT date_trunc('week', reported_at AT TIME ZONE :tz)::date AS week,
+               count(*) AS reported,
+               round(100.0 * count(*) FILTER (WHERE resolved_at IS NOT NULL)
+                     / nullif(count(*) FILTER (WHERE status NOT IN ('rejected', 'duplicate')),
+                              0), 1) AS resolution_rate,
+               round(100.0 * count(*) FILTER (WHERE resolved_at <= deadline_at)
+                     / nullif(count(*) FILTER (WHERE resolved_at IS NOT NULL), 0), 1)
+                   AS on_time_rate
+          FROM events e
+         WHERE {in_unit(unit, 'e')} AND reported_at >= :start AND reported_at < :end
+         GROUP BY 1 ORDER BY 1
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params={
+            "unit": unit["id"] if unit else None, "start": start, "end": end, "tz": LOCAL_TZ})

@@ -57,7 +57,7 @@ def server(sample_engine, village_sample, tmp_path_factory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("data")
     write_sample_rasters(village_sample, data_dir / "rasters")
     proc, url = _serve(sample_engine.url.render_as_string(hide_password=False), data_dir,
-                       tmp_path_factory)
+                       tmp_path_factory, TWIN_SWEEP_SECONDS="0")  # the shared sample: read only
     yield url
     proc.terminate()
     proc.wait(timeout=20)

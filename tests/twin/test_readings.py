@@ -140,3 +140,27 @@ def test_event_counts_daily_and_heat_agree_with_the_events(sample_engine, villag
     cells = event_heat(sample_engine, start, end)
     assert sum(c["w"] for c in cells) == len(events)
     assert {c["c"] for c in cells} <= set(range(1, 7)) and max(c["c"] for c in cells) == 6
+
+
+def test_loop_measures_agree_with_the_events(sample_engine, village_sample):
+    from twin.summary import loop_measures, loop_trend
+
+    events = village_sample.events
+    start = events["reported_at"].min().to_pydatetime()
+    end = events["reported_at"].max().to_pydatetime() + dt.timedelta(seconds=1)
+    m = loop_measures(sample_engine, None, start, end)
+    valid = events[~events["status"].isin(["rejected", "duplicate"])]
+    resolved = events[events["resolved_at"].notna()]
+    assert m["reported"] == len(events)
+    assert m["resolution_rate"] == round(100 * len(resolved) / len(valid), 1)
+    on_time = (resolved["resolved_at"] <= resolved["deadline_at"]).sum()
+    assert m["on_time_rate"] == round(100 * on_time / len(resolved), 1)
+    hours = (resolved["resolved_at"] - resolved["reported_at"]).dt.total_seconds() / 3600
+    assert m["median_hours"] == pytest.approx(round(float(np.median(hours)), 1), abs=0.05)
+    in_grid = resolved["owner_level"].isin(["microgrid", "grid"]).sum()
+    assert m["within_grid"] == round(100 * in_grid / len(resolved), 1)
+    assert m["satisfaction"] == pytest.approx(events["satisfaction"].mean(), abs=0.005)
+    trend = loop_trend(sample_engine, None, start, end)
+    assert trend["reported"].sum() == len(events)
+    empty = loop_measures(sample_engine, None, end, end + dt.timedelta(days=1))
+    assert empty["reported"] == 0 and empty["resolution_rate"] is None

@@ -219,3 +219,24 @@ def test_accept_walks_the_legal_moves_and_notes_keep_the_status(engine, point):
         wf.accept(engine, e.id, actor="link:1", expected_version=taken.version)
     with pytest.raises(wf.WorkflowError, match="the note is empty"):
         wf.add_note(engine, e.id, actor="x", note="  ")
+
+
+def test_the_server_sweeper_escalates_overdue_events_by_itself(engine, point):
+    import time
+
+    from twin.scheduler import Sweeper
+
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    e = wf.report(engine, category="dispute", title="邻里纠纷", lon=point[0], lat=point[1],
+                  source="hotline", actor="12345", now=past)
+    sweeper = Sweeper(engine, interval=0.1)
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 20
+        while wf.get_event(engine, e.id).owner_level == "microgrid":
+            assert time.monotonic() < deadline, "the sweeper did not escalate"
+            time.sleep(0.1)
+    finally:
+        sweeper.stop()
+        sweeper.join(timeout=10)
+    assert wf.get_event(engine, e.id).owner_level == "grid" and sweeper.rounds >= 1
