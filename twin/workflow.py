@@ -117,6 +117,12 @@ def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
             raise WorkflowError(f"unknown event category {category!r}")
         seq = conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('events', 'id'))"))
         event_id = seq.scalar()
+        if conn.execute(sa.text(
+                "SELECT NOT EXISTS (SELECT 1 FROM units WHERE level = 'microgrid' AND "
+                "ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)))"),
+                {"lon": lon, "lat": lat}).scalar():
+            raise WorkflowError(f"the point ({lon:.6f}, {lat:.6f}) lies outside every "
+                                "micro-grid of the twin: check the coordinates (WGS84)")
         row = conn.execute(sa.text(f"""
             INSERT INTO events (id, code, category, title, description, status, owner_level,
                                 source, reported_at, deadline_at, client_key, geom)

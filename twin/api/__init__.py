@@ -55,13 +55,13 @@ def _unavailable() -> JSONResponse:
 
 def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The API app; ``engine`` defaults to one made from ``settings`` on first use."""
-    from twin.api import assets, health, heat, ogc, raster, tiles
+    from twin.api import assets, health, heat, ogc, open311, raster, tiles
 
     api = FastAPI(title="Village Twin API", version="1", docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None)
     api.state.settings = settings
     api.state.engine = engine
-    for module in (health, tiles, heat, raster, ogc, assets):
+    for module in (health, tiles, heat, raster, ogc, open311, assets):
         api.include_router(module.router)
 
     @api.exception_handler(NotFound)

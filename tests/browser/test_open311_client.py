@@ -1,0 +1,18 @@
+"""A real Open311 client from PyPI (georeport) reads the twin's GeoReport v2 endpoint."""
+
+from __future__ import annotations
+
+from georeport import GeoReport
+
+
+def test_georeport_client_reads_services_and_requests(server, village_sample):
+    client = GeoReport(f"{server}/api/open311/v2", jurisdiction="330483")
+    services = client.get_service_list()
+    assert {s["service_code"] for s in services} >= {"dispute", "flood"}
+    newest = village_sample.events.sort_values("reported_at").iloc[-1]
+    request = client.get_service_request(newest["code"])
+    assert request["service_request_id"] == newest["code"]
+    listed = client.get_service_requests(
+        start_date=village_sample.events["reported_at"].min().isoformat(),
+        end_date=newest["reported_at"].isoformat(), status="closed")
+    assert listed and all(r["status"] == "closed" for r in listed)

@@ -1,0 +1,204 @@
+"""Open311 GeoReport v2 at ``/api/open311/v2/`` (JSON), so civic-reporting clients that
+already speak it can file and follow events: ``services.json`` (the event categories),
+``requests.json`` (GET with the spec's filters, POST to report), ``requests/{id}.json``.
+
+A request is an event; its ``service_request_id`` is the event code. ``status`` is the
+spec's open/closed; the loop's own status and owning level are in ``extended_attributes``.
+Names, phone numbers and e-mail addresses a client may send are not stored: the twin keeps
+no personal data it does not need. Errors come as the spec's ``[{"code", "description"}]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from twin.api import get_engine
+from twin.workflow import OPEN, WorkflowError, report
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+JURISDICTION = "330483"  # 桐乡市 (GB/T 2260)
+MAX_RESULTS = 1000
+DEFAULT_DAYS = 90
+OPEN311_STATUS = {s: "open" for s in OPEN} | {s: "closed" for s in (
+    "resolved", "closed", "rejected", "duplicate")}
+
+
+def _error(status: int, description: str) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status)
+
+
+def _check_jurisdiction(request: Request) -> JSONResponse | None:
+    given = request.query_params.get("jurisdiction_id")
+    if given not in (None, "", JURISDICTION):
+        return _error(404, f"unknown jurisdiction_id {given!r}: this endpoint serves "
+                           f"{JURISDICTION}")
+    return None
+
+
+@router.get("/services.{fmt}", name="open311_services")
+def services(request: Request, fmt: str, engine: Engine = Depends(get_engine)) -> Any:
+    """The event categories as Open311 services."""
+    if fmt != "json":
+        return _error(400, "only the JSON format is served (services.json)")
+    if (bad := _check_jurisdiction(request)) is not None:
+        return bad
+    lang = request.query_params.get("locale", "zh")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT code, name_zh, name_en FROM event_categories ORDER BY code")).all()
+    return [{"service_code": r.code,
+             "service_name": r.name_en if lang.startswith("en") else r.name_zh,
+             "description": f"{r.name_zh} / {r.name_en}", "metadata": False,
+             "type": "realtime", "keywords": r.code, "group": "grid governance"}
+            for r in rows]
+
+
+_REQUESTS = """
+    SELECT e.code, e.status, e.category, c.name_zh, e.title, e.description, e.owner_level,
+           e.reported_at, e.deadline_at,
+           greatest(e.reported_at, e.resolved_at, e.closed_at,
+                    (SELECT max(l.at) FROM event_log l WHERE l.event_id = e.id)) AS updated,
+           ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, m.name AS microgrid
+      FROM events e
+      JOIN event_categories c ON c.code = e.category
+      JOIN units m ON m.id = e.microgrid_id
+"""
+
+
+def _as_request(r: Any) -> dict[str, Any]:
+    return {
+        "service_request_id": r.code,
+        "status": OPEN311_STATUS.get(r.status, "open"),
+        "status_notes": None,
+        "service_name": r.name_zh,
+        "service_code": r.category,
+        "description": r.description or r.title,
+        "agency_responsible": f"{r.microgrid}（{r.owner_level}）",
+        "service_notice": None,
+        "requested_datetime": r.reported_at.isoformat(),
+        "updated_datetime": r.updated.isoformat() if r.updated else None,
+        "expected_datetime": r.deadline_at.isoformat() if r.deadline_at else None,
+        "address": r.microgrid,
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(r.lat, 6),
+        "long": round(r.lon, 6),
+        "media_url": None,
+        "extended_attributes": {"status": r.status, "owner_level": r.owner_level},
+    }
+
+
+def _parse_time(value: str | None, name: str) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} must be a W3C date-time such as 2026-10-01T08:00:00+08:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@router.get("/requests.{fmt}", name="open311_requests")
+def requests_list(request: Request, fmt: str, engine: Engine = Depends(get_engine)) -> Any:
+    """Service requests by id (comma-separated; overrides the rest), or by service_code,
+    start_date/end_date (default: the last 90 days) and status (open/closed); newest first,
+    at most 1,000."""
+    if fmt != "json":
+        return _error(400, "only the JSON format is served (requests.json)")
+    if (bad := _check_jurisdiction(request)) is not None:
+        return bad
+    q = request.query_params
+    where, params = [], {"limit": MAX_RESULTS}
+    if q.get("service_request_id"):
+        params["codes"] = [c.strip() for c in q["service_request_id"].split(",") if c.strip()]
+        where.append("e.code = ANY(:codes)")
+    else:
+        try:
+            end = _parse_time(q.get("end_date"), "end_date") or dt.datetime.now(dt.UTC)
+            start = _parse_time(q.get("start_date"), "start_date") or (
+                end - dt.timedelta(days=DEFAULT_DAYS))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        if start > end:
+            return _error(400, "start_date must come before end_date")
+        where.append("e.reported_at >= :start AND e.reported_at <= :end")
+        params.update(start=start, end=end)
+        if q.get("service_code"):
+            params["services"] = [c.strip() for c in q["service_code"].split(",")]
+            where.append("e.category = ANY(:services)")
+        if q.get("status"):
+            wanted = {s.strip() for s in q["status"].split(",")}
+            if not wanted <= {"open", "closed"}:
+                return _error(400, "status is open or closed (comma-separated)")
+            statuses = [s for s, o in OPEN311_STATUS.items() if o in wanted]
+            params["statuses"] = statuses
+            where.append("e.status = ANY(:statuses)")
+    sql = sa.text(_REQUESTS + " WHERE " + " AND ".join(where)  # noqa: S608 - constant pieces
+                  + " ORDER BY e.reported_at DESC, e.id LIMIT :limit")
+    with engine.connect() as conn:
+        rows = conn.execute(sql, params).all()
+    return [_as_request(r) for r in rows]
+
+
+@router.get("/requests/{request_id}.{fmt}", name="open311_request")
+def request_one(request: Request, request_id: str, fmt: str,
+                engine: Engine = Depends(get_engine)) -> Any:
+    """One service request, as a list of one (the spec's shape)."""
+    if fmt != "json":
+        return _error(400, "only the JSON format is served")
+    if (bad := _check_jurisdiction(request)) is not None:
+        return bad
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(_REQUESTS + " WHERE e.code = :code"),  # noqa: S608
+                           {"code": request_id}).one_or_none()
+    if row is None:
+        return _error(404, f"no service request {request_id!r}")
+    return [_as_request(row)]
+
+
+@router.post("/requests.{fmt}", name="open311_create")
+async def request_create(request: Request, fmt: str,
+                         engine: Engine = Depends(get_engine)) -> Any:
+    """Report an event at a point (form-encoded, as the spec says): ``service_code``,
+    ``lat``, ``long`` and ``description`` (required here: an event needs words). It is
+    owned by the micro-grid holding the point. An ``Idempotency-Key`` header (or
+    ``device_id`` + ``attribute[client_key]``) makes a retried submission return the first."""
+    if fmt != "json":
+        return _error(400, "only the JSON format is served (requests.json)")
+    if (bad := _check_jurisdiction(request)) is not None:
+        return bad
+    form = await request.form()
+    code = (form.get("service_code") or "").strip()
+    description = (form.get("description") or "").strip()
+    if not code:
+        return _error(400, "service_code is required")
+    try:
+        lat, lon = float(form.get("lat", "")), float(form.get("long", ""))
+    except ValueError:
+        return _error(400, "lat and long are required (decimal degrees, WGS84)")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return _error(400, "lat and long are outside the range of decimal degrees")
+    if not description:
+        return _error(400, "description is required: say what is wrong")
+    if len(description) > 4000:
+        return _error(400, "description holds at most 4,000 characters")
+    key = request.headers.get("idempotency-key") or (
+        f"{form.get('device_id')}:{form.get('attribute[client_key]')}"
+        if form.get("device_id") and form.get("attribute[client_key]") else None)
+    try:
+        event = await run_in_threadpool(
+            report, engine, category=code, title=description[:60], description=description,
+            lon=lon, lat=lat, source="open311", actor="open311",
+            client_key=f"open311:{key}"[:200] if key else None)
+    except WorkflowError as exc:
+        return _error(400, str(exc))
+    return [{"service_request_id": event.code, "service_notice": "已受理，由所在微网格办理",
+             "account_id": None}]
