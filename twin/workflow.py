@@ -253,7 +253,7 @@ def _move_owner(engine: Engine, event_id: int, step: int, actor: str, expected_v
 SWEEP_LOCK = 0x7477_696E  # "twin"
 _SWEEP = sa.text("""
     WITH due AS (
-        SELECT e.id, e.status, e.owner_level,
+        SELECT e.id, e.status, e.owner_level, e.category,
                CASE e.owner_level WHEN 'microgrid' THEN 'grid' WHEN 'grid' THEN 'village'
                                   ELSE 'town' END AS next_level
           FROM events e
@@ -267,10 +267,10 @@ _SWEEP = sa.text("""
         UPDATE events e
            SET status = 'escalated', owner_level = due.next_level,
                escalations = e.escalations + 1, version = e.version + 1,
-               deadline_at = :now + make_interval(secs => 3600 * coalesce(
-                   (SELECT d.hours FROM event_deadlines d
-                     WHERE d.category = e.category AND d.level = due.next_level), 72))
-          FROM due WHERE e.id = due.id
+               deadline_at = :now + make_interval(secs => 3600 * coalesce(d.hours, 72))
+          FROM due LEFT JOIN event_deadlines d ON d.level = due.next_level
+                                               AND d.category = due.category
+         WHERE e.id = due.id
         RETURNING e.id, due.status AS before, due.owner_level AS from_level, due.next_level)
     INSERT INTO event_log (event_id, at, actor, from_status, to_status, note)
     SELECT id, :now, 'system:escalation', before, 'escalated',
