@@ -245,6 +245,57 @@ def _precompress() -> None:
     precompress(root)
 
 
+# --- field links --------------------------------------------------------------------------
+@main.group()
+def link() -> None:
+    """Field links: signed, expiring links that open one event or one grid on a phone."""
+
+
+@link.command("create")
+@click.option("--event", "event_code", help="the event's code (E…/W…)")
+@click.option("--grid", "grid_code", help="the grid's official code")
+@click.option("--hours", type=click.FloatRange(min=0.1, max=24 * 30), default=None,
+              help="lifetime (default TWIN_LINK_HOURS, 72)")
+@click.option("--by", "created_by", required=True, help="who sends it (kept with the link)")
+@click.option("--base-url", default="http://localhost:8501", show_default=True)
+@click.pass_context
+@friendly
+def link_create(ctx: click.Context, event_code: str | None, grid_code: str | None,
+                hours: float | None, created_by: str, base_url: str) -> None:
+    """Make a link and print it (send it through the chat app the field staff use)."""
+    import sqlalchemy as sa
+
+    from twin import db as twin_db
+    from twin import links
+
+    if bool(event_code) == bool(grid_code):
+        raise click.UsageError("give either --event or --grid")
+    settings = _settings(ctx)
+    engine = twin_db.open_twin(settings)
+    table, code = ("events", event_code) if event_code else ("units", grid_code)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text(f"SELECT id FROM {table} WHERE code = :c"),  # noqa: S608
+                             {"c": code}).scalar()
+    if found is None:
+        raise click.UsageError(f"no {'event' if event_code else 'grid'} with code {code!r}")
+    token = links.create(engine, settings, "event" if event_code else "grid", found,
+                         created_by, hours)
+    click.echo(f"{base_url.rstrip('/')}/?link={token}")
+
+
+@link.command("revoke")
+@click.argument("link_id", type=int)
+@click.pass_context
+@friendly
+def link_revoke(ctx: click.Context, link_id: int) -> None:
+    """Withdraw a link (its number is the first part of the token)."""
+    from twin import db as twin_db
+    from twin import links
+
+    links.revoke(twin_db.open_twin(_settings(ctx)), link_id)
+    click.echo(f"link {link_id} withdrawn")
+
+
 # --- serve --------------------------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)

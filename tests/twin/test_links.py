@@ -115,3 +115,29 @@ def test_photos_are_checked_shrunk_and_stored_without_metadata(engine, field_set
         links.save_photo(engine, field_settings, event.id, b"<script>alert(1)</script>", "x")
     with pytest.raises(links.PhotoError, match="at most 8 MB"):
         links.save_photo(engine, field_settings, event.id, b"\xff" * (9 << 20), "x")
+
+
+def test_the_command_line_makes_and_withdraws_links(engine, field_settings, event):
+    from click.testing import CliRunner
+
+    from twin.cli import main
+
+    url = engine.url.render_as_string(hide_password=False)
+    cfg = field_settings.model_copy(update={"database_url": url})
+
+    def run(*args):
+        return CliRunner().invoke(main, list(args), obj={"settings": cfg})
+
+    made = run("link", "create", "--event", event.code, "--by", "镇综治中心", "--hours", "2",
+               "--base-url", "http://twin.example")
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().split("?link=")[1]
+    link = links.verify(engine, cfg, token)
+    assert link.scope_id == event.id and link.created_by == "镇综治中心"
+    assert run("link", "revoke", str(link.id)).exit_code == 0
+    with pytest.raises(links.LinkError, match="withdrawn"):
+        links.verify(engine, cfg, token)
+    both = run("link", "create", "--by", "x")
+    assert both.exit_code == 2 and "either --event or --grid" in both.output
+    unknown = run("link", "create", "--grid", "999", "--by", "x")
+    assert unknown.exit_code == 2 and "no grid with code '999'" in unknown.output
