@@ -240,3 +240,20 @@ def test_the_server_sweeper_escalates_overdue_events_by_itself(engine, point):
         sweeper.stop()
         sweeper.join(timeout=10)
     assert wf.get_event(engine, e.id).owner_level == "grid" and sweeper.rounds >= 1
+
+
+def test_the_counters_follow_every_move(engine):
+    """After all the moves above (run last in this module), the per-unit counters still
+    equal a recount: an update skips only rows whose contribution did not change."""
+    with engine.connect() as conn:
+        kept = dict(conn.execute(sa.text(
+            "SELECT unit_id, value FROM unit_counts WHERE measure = 'events_open' "
+            "AND value <> 0")).all())
+        recount = dict(conn.execute(sa.text("""
+            SELECT u, count(*) FROM events e
+             CROSS JOIN LATERAL unnest(ARRAY[0, e.town_id, e.village_id, e.grid_id,
+                                             e.microgrid_id]) AS u
+             WHERE e.status IN ('reported', 'triaged', 'warned', 'dispatched', 'handling',
+                                'escalated', 'reopened')
+             GROUP BY u""")).all())
+    assert kept == recount and kept[0] > 0
