@@ -1,0 +1,311 @@
+"""Reading the vector files a county's GIS office delivers, as they really arrive.
+
+GeoJSON (a FeatureCollection, a bare geometry, a list of features), Shapefile (a folder of
+parts, a ``.shp`` or a ``.zip``; a missing ``.shx`` rebuilt; no ``.cpg`` → the text
+encoding detected, UTF-8 then GB18030, and reported), GeoPackage, and CSV/XLSX with
+longitude/latitude columns. The result is a GeoDataFrame in WGS84 plus what was found
+out on the way (CRS, encoding, repairs), or a :class:`VectorError` naming the file and
+the reason. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geodata.chinacrs import transform_geometries
+from twin.errors import TwinError
+
+STORAGE_CRS = "EPSG:4326"
+OFFSET_CRS = ("gcj02", "bd09")  # Chinese web-map offsets: lon/lat, then converted
+MAX_ZIP_BYTES = 2 << 30          # uncompressed size a .zip may unpack to
+MAX_ZIP_ENTRIES = 1000
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "東經", "东经")
+LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
+
+
+class VectorError(TwinError):
+    """A file that cannot be read as features, with the reason."""
+
+
+@dataclass
+class VectorFile:
+    """What was read, and what was found out on the way."""
+
+    frame: gpd.GeoDataFrame               # in WGS84
+    source_crs: str                       # as declared, given, or assumed (and said so)
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_vector(path: str | Path, *, crs: str | None = None, encoding: str | None = None,
+                layer: str | None = None) -> VectorFile:
+    """Read ``path`` into WGS84. ``crs`` overrides what the file declares (``EPSG:…``,
+    ``gcj02`` or ``bd09``); ``encoding`` overrides detection for Shapefiles and CSV."""
+    path = Path(path)
+    if not path.exists():
+        raise VectorError(f"{path}: no such file")
+    with tempfile.TemporaryDirectory(prefix="twin-import-") as tmp:
+        if path.suffix.lower() == ".zip":
+            path = _unzip(path, Path(tmp))
+        suffix = path.suffix.lower()
+        if path.is_dir():
+            shps = sorted(path.glob("*.shp"))
+            if len(shps) != 1:
+                raise VectorError(f"{path}: a folder must hold exactly one .shp, "
+                                  f"found {len(shps)}")
+            path, suffix = shps[0], ".shp"
+        if suffix in (".geojson", ".json"):
+            result = _read_geojson(path)
+        elif suffix == ".shp":
+            result = _read_shapefile(path, Path(tmp), encoding)
+        elif suffix in (".gpkg", ".fgb", ".gml", ".kml"):
+            result = _read_ogr(path, layer)
+        elif suffix in (".csv", ".txt", ".xlsx", ".xls"):
+            result = _read_table(path, encoding)
+        else:
+            raise VectorError(f"{path}: unknown format {suffix or '(no extension)'}: "
+                              "GeoJSON, Shapefile, GeoPackage, CSV or XLSX")
+    return _to_wgs84(result, path, crs)
+
+
+def _unzip(path: Path, into: Path) -> Path:
+    """Unpack a .zip safely: bounded entries and size, no path leaving the folder."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_ENTRIES:
+                raise VectorError(f"{path}: {len(members)} entries in the archive "
+                                  f"(at most {MAX_ZIP_ENTRIES})")
+            if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+                raise VectorError(f"{path}: unpacks to more than "
+                                  f"{MAX_ZIP_BYTES >> 30} GB: refused")
+            root = into.resolve()
+            for m in members:
+                target = (into / m.filename).resolve()
+                if root not in target.parents and target != root:
+                    raise VectorError(f"{path}: entry {m.filename!r} points outside the "
+                                      "archive's folder: refused")
+            written = 0
+            for m in members:
+                if m.is_dir():
+                    continue
+                target = into / m.filename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(m) as src, target.open("wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > MAX_ZIP_BYTES:  # sizes in the header can lie
+                            raise VectorError(f"{path}: unpacks to more than "
+                                              f"{MAX_ZIP_BYTES >> 30} GB: refused")
+                        dst.write(chunk)
+    except zipfile.BadZipFile as exc:
+        raise VectorError(f"{path}: not a readable .zip ({exc})") from None
+    found = [p for p in into.rglob("*") if p.suffix.lower() in (".shp", ".geojson", ".json",
+                                                                 ".gpkg", ".csv")]
+    if len(found) != 1:
+        raise VectorError(f"{path}: the archive must hold one data file, found "
+                          f"{', '.join(p.name for p in found) or 'none'}")
+    return found[0]
+
+
+def _read_geojson(path: Path) -> VectorFile:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VectorError(f"{path}: not valid GeoJSON ({exc})") from None
+    notes = []
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        features = data.get("features") or []
+    elif isinstance(data, list):
+        features, notes = data, ["a bare list of features, read as a FeatureCollection"]
+    elif isinstance(data, dict) and data.get("type") == "Feature":
+        features = [data]
+    elif isinstance(data, dict) and "coordinates" in data or (
+            isinstance(data, dict) and data.get("type") == "GeometryCollection"):
+        features, notes = [{"type": "Feature", "geometry": data, "properties": {}}], [
+            "a bare geometry, read as one feature"]
+    else:
+        raise VectorError(f"{path}: neither a FeatureCollection, a feature list nor a "
+                          "geometry")
+    geoms, props = [], []
+    for i, f in enumerate(features, start=1):
+        try:
+            geoms.append(shapely.from_geojson(json.dumps(f.get("geometry")))
+                         if f.get("geometry") else None)
+        except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
+            raise VectorError(f"{path}: feature {i}: unreadable geometry ({exc})") from None
+        props.append(f.get("properties") or {})
+    declared = (data.get("crs") or {}).get("properties", {}).get("name") if isinstance(
+        data, dict) else None
+    frame = gpd.GeoDataFrame(pd.DataFrame(props), geometry=geoms, crs=None)
+    return VectorFile(frame, declared or "", "utf-8", notes)
+
+
+def _detect_dbf_encoding(shp: Path) -> tuple[str, str]:
+    """(encoding, how it was decided) for a Shapefile's attributes."""
+    cpg = shp.with_suffix(".cpg")
+    if cpg.exists():
+        return cpg.read_text().strip() or "UTF-8", f"{cpg.name} says so"
+    raw = pyogrio.read_dataframe(shp, read_geometry=False, encoding="latin1")
+    texts = [v.encode("latin1") for c in raw.columns if raw[c].dtype == object
+             for v in raw[c].dropna() if isinstance(v, str)]
+    for candidate in ("utf-8", "gb18030"):
+        try:
+            for t in texts:
+                t.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return candidate.upper(), "no .cpg: detected from the text"
+    return "latin1", "no .cpg and neither UTF-8 nor GB18030 fits: read as Latin-1"
+
+
+def _read_shapefile(shp: Path, tmp: Path, encoding: str | None) -> VectorFile:
+    if not shp.with_suffix(".dbf").exists():
+        raise VectorError(f"{shp}: the .dbf with its attributes is missing")
+    notes = []
+    if not shp.with_suffix(".shx").exists() and not shp.with_suffix(".SHX").exists():
+        # GDAL rebuilds the index next to the file: work on a copy (the original may be
+        # read-only, and is not ours to change)
+        copy = tmp / "shp"
+        copy.mkdir(exist_ok=True)
+        for part in shp.parent.glob(shp.stem + ".*"):
+            shutil.copy(part, copy / part.name)
+        shp = copy / shp.name
+        notes.append("no .shx: the index was rebuilt from the .shp")
+    try:
+        with pyogrio_config(SHAPE_RESTORE_SHX="YES"):
+            if encoding is None:
+                encoding, how = _detect_dbf_encoding(shp)
+                notes.append(f"attributes read as {encoding} ({how})")
+            frame = pyogrio.read_dataframe(shp, encoding=encoding)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FeatureError, pyogrio.errors.GeometryError,
+            pyogrio.errors.FieldError, pyogrio.errors.CRSError) as exc:
+        raise VectorError(f"{shp}: not a readable Shapefile ({exc})") from None
+    declared = frame.crs.to_string() if frame.crs is not None else ""
+    frame = frame.set_crs(None, allow_override=True) if frame.crs is not None else frame
+    if not shp.with_suffix(".prj").exists():
+        notes.append("no .prj: the CRS is not declared")
+    return VectorFile(frame, declared, encoding, notes)
+
+
+class pyogrio_config:  # noqa: N801 - used like a function
+    """Set GDAL config options for the duration of a block."""
+
+    def __init__(self, **options: str) -> None:
+        self.options = options
+
+    def __enter__(self):
+        self.before = {k: pyogrio.get_gdal_config_option(k) for k in self.options}
+        pyogrio.set_gdal_config_options(self.options)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pyogrio.set_gdal_config_options(self.before)
+
+
+def _read_ogr(path: Path, layer: str | None) -> VectorFile:
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise VectorError(f"{path}: not readable ({exc})") from None
+    declared = frame.crs.to_string() if frame.crs is not None else ""
+    return VectorFile(frame.set_crs(None, allow_override=True), declared, None, [])
+
+
+def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in frame.columns}
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def _read_table(path: Path, encoding: str | None) -> VectorFile:
+    notes = []
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        try:
+            frame = pd.read_excel(path)
+        except (ValueError, ImportError) as exc:
+            raise VectorError(f"{path}: not a readable spreadsheet ({exc})") from None
+        used = None
+    else:
+        raw = path.read_bytes()
+        used = encoding
+        if used is None:
+            for candidate in ("utf-8-sig", "gb18030"):
+                try:
+                    raw.decode(candidate)
+                    used = candidate
+                    break
+                except UnicodeDecodeError:
+                    continue
+            notes.append(f"text read as {used}")
+        if used is None:
+            raise VectorError(f"{path}: the text is neither UTF-8 nor GB18030: give --encoding")
+        import io
+
+        frame = pd.read_csv(io.StringIO(raw.decode(used)))
+    lon, lat = _column(frame, LON_NAMES), _column(frame, LAT_NAMES)
+    if lon is None or lat is None:
+        raise VectorError(f"{path}: no longitude/latitude columns (looked for "
+                          f"{'/'.join(LON_NAMES[:4])} and {'/'.join(LAT_NAMES[:2])}, 经度/纬度)")
+    x = pd.to_numeric(frame[lon], errors="coerce")
+    y = pd.to_numeric(frame[lat], errors="coerce")
+    bad = np.flatnonzero(x.isna() | y.isna())
+    if len(bad):
+        raise VectorError(f"{path}: row {bad[0] + 2}: {lon}/{lat} is not a number")
+    geoms = shapely.points(x.to_numpy(), y.to_numpy())
+    frame = gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=geoms, crs=None)
+    return VectorFile(frame, "", used, notes)
+
+
+def _likely_crs(bounds: np.ndarray) -> str:
+    """A suggestion for coordinates that are not longitude/latitude."""
+    minx, miny, maxx, maxy = bounds
+    if 3.0e5 <= minx and maxx <= 7.0e5 and 2.0e6 <= miny and maxy <= 6.0e6:
+        return ("they look like metres in a 3° Gauss–Krüger zone without zone prefix: "
+                "try --crs EPSG:4549 (CGCS2000, CM 120°E) for Tongxiang")
+    if 3.0e7 <= minx <= 4.6e7:
+        zone = int(minx // 1e6)
+        return (f"they look like metres with the zone number {zone} in front: try the "
+                f"CGCS2000 3° zone {zone} (EPSG:{4513 + zone - 25})")
+    return "give the file's CRS with --crs"
+
+
+def _to_wgs84(result: VectorFile, path: Path, override: str | None) -> VectorFile:
+    frame = result.frame
+    source = (override or result.source_crs or "").strip()
+    bounds = np.array(frame.total_bounds) if len(frame) else np.zeros(4)
+    plausible = (len(frame) == 0 or (-180 <= bounds[0] and bounds[2] <= 180
+                                     and -90 <= bounds[1] and bounds[3] <= 90))
+    if not source:
+        if not plausible:
+            raise VectorError(f"{path}: the CRS is not declared and the coordinates "
+                              f"({bounds[0]:.0f}, {bounds[1]:.0f}) are not longitude/latitude: "
+                              f"{_likely_crs(bounds)}")
+        source = STORAGE_CRS
+        result.notes.append("no CRS declared: read as WGS84 longitude/latitude (give --crs "
+                            "gcj02 or bd09 if it comes from a Chinese web map)")
+    if source.lower() in OFFSET_CRS:
+        geoms = transform_geometries(frame.geometry.to_numpy(), source.lower())
+        frame = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms,
+                                 crs=STORAGE_CRS)
+        result.notes.append(f"{source.upper()} converted to WGS84")
+    else:
+        try:
+            declared = CRS.from_user_input(source)
+        except Exception as exc:  # noqa: BLE001 - pyproj raises several kinds
+            raise VectorError(f"{path}: unknown CRS {source!r} ({exc})") from None
+        frame = frame.set_crs(declared, allow_override=True).to_crs(STORAGE_CRS)
+    result.frame, result.source_crs = frame, source
+    return result
