@@ -245,6 +245,40 @@ def _precompress() -> None:
     precompress(root)
 
 
+# --- import -------------------------------------------------------------------------------
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--as", "kind", required=True, type=click.Choice(["buildings", "facilities"]),
+              help="what the features are")
+@click.option("--crs", help="the file's CRS if it does not declare it: EPSG:xxxx, gcj02, bd09")
+@click.option("--encoding", help="text encoding of a Shapefile or CSV (default: detected)")
+@click.option("--map", "mappings", multiple=True, metavar="TARGET=SOURCE",
+              help="take a twin field from a file field, e.g. --map floors=层数")
+@click.option("--dry-run", is_flag=True, help="check everything, write nothing")
+@click.pass_context
+@friendly
+def import_(ctx: click.Context, path: str, kind: str, crs: str | None,
+            encoding: str | None, mappings: tuple[str, ...], dry_run: bool) -> None:
+    """Import a file (GeoJSON, Shapefile/.zip, GeoPackage, CSV/XLSX) in one transaction."""
+    from twin import db as twin_db
+    from twin.importer import import_file
+
+    mapping = {}
+    for m in mappings:
+        target, sep, source = m.partition("=")
+        if not sep or not target or not source:
+            raise click.BadParameter(f"{m!r}: write TARGET=SOURCE", param_hint="--map")
+        mapping[target.strip()] = source.strip()
+    engine = twin_db.open_twin(_settings(ctx))
+    report = import_file(engine, path, kind, crs=crs, encoding=encoding, mapping=mapping,
+                         dry_run=dry_run)
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"{path}: read {report.read:,}, repaired {report.repaired:,}, rejected "
+               f"{report.rejected:,}, {'would write' if dry_run else 'written'} "
+               f"{report.written:,} {kind}")
+
+
 # --- field links --------------------------------------------------------------------------
 @main.group()
 def link() -> None:

@@ -1,0 +1,130 @@
+"""Imports: all or nothing, field mapping, repairs and rejections counted, GCJ-02 data
+landing on its true position, errors naming the file and the feature."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import shapely
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from geodata.chinacrs import transform_geometries
+from twin.cli import main
+from twin.importer import ImportError_, import_file
+
+
+@pytest.fixture(scope="module")
+def engine(db_factory, village_sample, pii_key):
+    from twin.load import write_sample
+
+    engine = db_factory("importer")
+    write_sample(engine, village_sample, pii_key)
+    return engine
+
+
+def _count(engine, table):
+    with engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+
+
+def _houses(village_sample, n=5, offset=0.0, prefix="NEW"):
+    """New footprints next to sample buildings (same micro-grids), as GeoJSON features."""
+    feats = []
+    for i, b in enumerate(village_sample.buildings.geometry.iloc[:n]):
+        moved = shapely.affinity.translate(b, xoff=offset, yoff=0.0)
+        feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(moved)),
+                      "properties": {"编号": f"{prefix}-{i}", "层数": str(2 + i % 3),
+                                     "用途": "住宅"}})
+    return feats
+
+
+def _write(path, features):
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                               ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_buildings_with_chinese_fields_and_gcj02_coordinates(engine, village_sample, tmp_path):
+    feats = _houses(village_sample)
+    truth = [shapely.from_geojson(json.dumps(f["geometry"])) for f in feats]
+    shifted = transform_geometries(np.array(truth, dtype=object), "wgs84", "gcj02")
+    for f, g in zip(feats, shifted, strict=True):
+        f["geometry"] = json.loads(shapely.to_geojson(g))
+    before = _count(engine, "buildings")
+    report = import_file(engine, _write(tmp_path / "b.geojson", feats), "buildings",
+                         crs="gcj02")
+    assert (report.read, report.written, report.rejected) == (5, 5, 0)
+    assert _count(engine, "buildings") == before + 5
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT code, floors, height_m, use, ST_AsBinary(ST_Centroid(geom)) FROM buildings "
+            "WHERE code LIKE 'NEW-%' ORDER BY code")).all()
+    assert [(r.code, r.floors, r.use) for r in rows[:2]] == [("NEW-0", 2, "residential"),
+                                                            ("NEW-1", 3, "residential")]
+    for r, g in zip(rows, truth, strict=True):  # back on the true position, within 1 m
+        c = shapely.from_wkb(r[4])
+        assert c.distance(g.centroid) * 111_000 < 1.0
+
+
+def test_nothing_is_written_when_one_feature_is_outside(engine, village_sample, tmp_path):
+    feats = _houses(village_sample, n=3, prefix="OUT")
+    feats[2]["geometry"] = {"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.41, 39.9],
+                                                                [116.41, 39.91], [116.4, 39.9]]]}
+    before = _count(engine, "buildings")
+    with pytest.raises(ImportError_, match=r"o.geojson: buildings: row .* lies outside every "
+                                           r"micro-grid"):
+        import_file(engine, _write(tmp_path / "o.geojson", feats), "buildings")
+    assert _count(engine, "buildings") == before
+
+
+def test_repairs_and_rejections_are_counted(engine, village_sample, tmp_path):
+    feats = _houses(village_sample, n=3, prefix="REP")
+    feats.append(feats[0])  # a duplicate
+    feats.append({"type": "Feature", "geometry": None, "properties": {}})  # empty
+    b = village_sample.buildings.geometry.iloc[3].bounds
+    bowtie = [[b[0], b[1]], [b[2], b[3]], [b[2], b[1]], [b[0], b[3]], [b[0], b[1]]]
+    feats.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [bowtie]},
+                  "properties": {"编号": "BOWTIE"}})
+    report = import_file(engine, _write(tmp_path / "r.geojson", feats), "buildings",
+                         dry_run=True)
+    assert (report.read, report.repaired, report.rejected, report.written) == (6, 1, 2, 4)
+    assert any("duplicate" in n for n in report.notes)
+
+
+def test_facilities_from_a_gbk_csv_through_the_command_line(engine, settings, tmp_path,
+                                                           village_sample):
+    p = village_sample.units[village_sample.units["level"] == "microgrid"].iloc[0].geometry
+    x, y = p.representative_point().x, p.representative_point().y
+    path = tmp_path / "toilets.csv"
+    path.write_bytes(f"名称,类型,管理单位,经度,纬度\n东栅公厕,toilet,镇环卫所,{x},{y}\n"
+                     .encode("gbk"))
+    cfg = settings.model_copy(update={
+        "database_url": engine.url.render_as_string(hide_password=False)})
+    out = CliRunner().invoke(main, ["import", str(path), "--as", "facilities", "--dry-run"],
+                             obj={"settings": cfg})
+    assert out.exit_code == 0, out.output
+    assert "would write 1 facilities" in out.output and "gb18030" in out.output
+    before = _count(engine, "facilities")
+    done = CliRunner().invoke(main, ["import", str(path), "--as", "facilities"],
+                              obj={"settings": cfg})
+    assert done.exit_code == 0 and _count(engine, "facilities") == before + 1
+    with engine.connect() as conn:
+        props = conn.execute(sa.text(
+            "SELECT props FROM facilities WHERE name = '东栅公厕'")).scalar()
+    assert props == {"管理单位": "镇环卫所"}
+    bad = CliRunner().invoke(main, ["import", str(path), "--as", "facilities",
+                                    "--map", "kind"], obj={"settings": cfg})
+    assert bad.exit_code == 2 and "write TARGET=SOURCE" in bad.output
+
+
+def test_mapping_errors_name_the_field(engine, village_sample, tmp_path):
+    path = _write(tmp_path / "m.geojson", _houses(village_sample, n=1, prefix="MAP"))
+    with pytest.raises(ImportError_, match="no field '楼层'"):
+        import_file(engine, path, "buildings", mapping={"floors": "楼层"})
+    feats = _houses(village_sample, n=1, prefix="NUM")
+    feats[0]["properties"]["层数"] = "三层半"
+    with pytest.raises(ImportError_, match="feature 1: floors '三层半' is not a number"):
+        import_file(engine, _write(tmp_path / "n.geojson", feats), "buildings")
