@@ -279,6 +279,34 @@ def import_(ctx: click.Context, path: str, kind: str, crs: str | None,
                f"{report.written:,} {kind}")
 
 
+@main.command("export")
+@click.option("--layer", required=True,
+              type=click.Choice(["units", "buildings", "facilities", "land", "events",
+                                 "stations", "residents"]))
+@click.option("--unit", "unit_code", help="only inside this unit (its official code)")
+@click.option("--format", "fmt", default="geojson", show_default=True,
+              type=click.Choice(["geojson", "gpkg", "csv", "shp"]))
+@click.option("--crs", default="EPSG:4326", show_default=True,
+              help="EPSG:xxxx, or gcj02/bd09 for Chinese web maps")
+@click.option("--output", required=True, type=click.Path(dir_okay=False))
+@click.pass_context
+@friendly
+def export(ctx: click.Context, layer: str, unit_code: str | None, fmt: str, crs: str,
+           output: str) -> None:
+    """Export a layer of the twin (residents only as counts per building)."""
+    from twin import db as twin_db
+    from twin.exporter import export_layer
+    from twin.units import unit_path
+
+    engine = twin_db.open_twin(_settings(ctx))
+    path = unit_path(engine, unit_code) if unit_code else []
+    if unit_code and not path:
+        raise click.UsageError(f"no unit with code {unit_code!r}")
+    unit = path[-1] if path else None
+    n = export_layer(engine, layer, output, fmt, unit, crs)
+    click.echo(f"{output}: {n:,} {layer} ({crs})")
+
+
 # --- field links --------------------------------------------------------------------------
 @main.group()
 def link() -> None:

@@ -1,0 +1,73 @@
+"""Exports: formats, CRS (GCJ-02 for web maps), a unit's part only, residents only counted."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from geodata.vector import read_vector
+from twin.cli import main
+from twin.exporter import ExportError, export_layer
+
+
+def test_units_as_a_shapefile_read_back_with_readable_chinese(sample_engine, village_sample,
+                                                              tmp_path):
+    n = export_layer(sample_engine, "units", tmp_path / "units.shp", "shp")
+    assert n == len(village_sample.units)
+    back = read_vector(tmp_path / "units.shp")
+    assert set(back.frame["name"]) == set(village_sample.units["name"])
+    assert back.encoding == "UTF-8"
+
+
+def test_gcj02_export_comes_back_to_the_same_place(sample_engine, village_sample, tmp_path):
+    export_layer(sample_engine, "stations", tmp_path / "s.geojson", crs="gcj02")
+    plain = read_vector(tmp_path / "s.geojson")  # as a web map sees it: shifted
+    fixed = read_vector(tmp_path / "s.geojson", crs="gcj02")
+    truth = village_sample.stations.set_index("code").geometry
+    for code, shifted, back in zip(plain.frame["code"], plain.frame.geometry,
+                                   fixed.frame.geometry, strict=True):
+        assert 300 < shifted.distance(truth[code]) * 111_000 < 700
+        assert back.distance(truth[code]) * 111_000 < 0.01
+
+
+def test_a_units_part_and_residents_only_as_counts(sample_engine, village_sample, tmp_path):
+    micros = village_sample.units[village_sample.units["level"] == "microgrid"]
+    home = village_sample.households.geometry.iloc[0]
+    micro = micros[micros.geometry.contains(home)].iloc[0]
+    cfg_out = tmp_path / "r.csv"
+    out = CliRunner().invoke(main, ["export", "--layer", "residents", "--unit", micro["code"],
+                                    "--format", "csv", "--output", str(cfg_out)],
+                             obj={"settings": _settings(sample_engine)})
+    assert out.exit_code == 0, out.output
+    text = cfg_out.read_text(encoding="utf-8")
+    header = text.splitlines()[0]
+    assert header.split(",")[:3] == ["WKT", "building", "residents"]
+    for name in village_sample.people["name"].head(200):
+        assert name not in text
+    counted = sum(int(line.rsplit(",", 1)[1]) for line in text.splitlines()[1:])
+    hh = village_sample.households.set_index("id")
+    inside = village_sample.buildings.geometry.representative_point().within(micro.geometry)
+    in_cell = set(village_sample.buildings.loc[inside.to_numpy(), "id"])
+    expected = village_sample.people["household_id"].map(hh["building_id"]).isin(in_cell).sum()
+    assert counted == expected > 0
+    unknown = CliRunner().invoke(main, ["export", "--layer", "units", "--unit", "9", "--output",
+                                        str(tmp_path / "x.geojson")],
+                                 obj={"settings": _settings(sample_engine)})
+    assert unknown.exit_code == 2 and "no unit with code '9'" in unknown.output
+
+
+def test_bad_requests(sample_engine, tmp_path):
+    with pytest.raises(ExportError, match="unknown layer 'people'"):
+        export_layer(sample_engine, "people", tmp_path / "p.geojson")
+    with pytest.raises(ExportError, match="unknown CRS 'EPSG:0'"):
+        export_layer(sample_engine, "stations", tmp_path / "p.geojson", crs="EPSG:0")
+    n = export_layer(sample_engine, "buildings", tmp_path / "b.gpkg", "gpkg", crs="EPSG:4549")
+    back = read_vector(tmp_path / "b.gpkg")
+    assert len(back.frame) == n and back.source_crs.endswith("4549")
+    assert back.frame.geometry.representative_point().x.between(120.2, 120.8).all()  # lon/lat
+
+
+def _settings(engine):
+    from twin.config import Settings
+
+    return Settings(database_url=engine.url.render_as_string(hide_password=False))
