@@ -11,6 +11,7 @@ the reason. Nothing here touches the database.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -24,7 +25,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geodata.chinacrs import transform_geometries
+from geodata.chinacrs import CHINA, transform_geometries
 from twin.errors import TwinError
 
 STORAGE_CRS = "EPSG:4326"
@@ -66,12 +67,16 @@ def read_vector(path: str | Path, *, crs: str | None = None, encoding: str | Non
                 raise VectorError(f"{path}: a folder must hold exactly one .shp, "
                                   f"found {len(shps)}")
             path, suffix = shps[0], ".shp"
-        if suffix in (".geojson", ".json"):
+        if path.name.lower().endswith((".city.json", ".cityjson")):
+            result = _read_cityjson(path)
+        elif suffix in (".geojson", ".json"):
             result = _read_geojson(path)
         elif suffix == ".shp":
             result = _read_shapefile(path, Path(tmp), encoding)
         elif suffix in (".gpkg", ".fgb", ".gml", ".kml"):
             result = _read_ogr(path, layer)
+        elif suffix in (".osm", ".pbf"):
+            result = _read_osm(path, layer)
         elif suffix in (".csv", ".txt", ".xlsx", ".xls"):
             result = _read_table(path, encoding)
         else:
@@ -225,6 +230,69 @@ def _read_ogr(path: Path, layer: str | None) -> VectorFile:
     return VectorFile(frame.set_crs(None, allow_override=True), declared, None, [])
 
 
+_HSTORE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
+OSM_TAGS = ("building:levels", "height", "name:zh", "addr:street", "addr:housenumber")
+
+
+def _read_osm(path: Path, layer: str | None) -> VectorFile:
+    """OSM XML or PBF through GDAL: the areas (buildings, land use …) by default, with the
+    tags the twin uses lifted out of ``other_tags``; broken rings repaired."""
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer or "multipolygons", on_invalid="fix")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise VectorError(f"{path}: not readable OSM data ({exc})") from None
+    if "other_tags" in frame:
+        tags = frame["other_tags"].map(lambda t: dict(_HSTORE.findall(t)) if isinstance(t, str)
+                                       else {})
+        for key in OSM_TAGS:
+            frame[key] = tags.map(lambda d, k=key: d.get(k))
+        frame = frame.drop(columns="other_tags")
+    frame = frame.set_crs(None, allow_override=True)
+    return VectorFile(frame, "EPSG:4326", "utf-8", [f"OSM layer {layer or 'multipolygons'}"])
+
+
+def _read_cityjson(path: Path) -> VectorFile:
+    """CityJSON buildings as footprints with their height (from ``measuredHeight``, else the
+    extent of the geometry), in the file's horizontal CRS."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        scale = data.get("transform", {}).get("scale", [1, 1, 1])
+        shift = data.get("transform", {}).get("translate", [0, 0, 0])
+        vertices = np.asarray(data["vertices"], dtype=float) * scale + shift
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, ValueError) as exc:
+        raise VectorError(f"{path}: not valid CityJSON ({exc})") from None
+    rows, geoms = [], []
+    for oid, obj in data.get("CityObjects", {}).items():
+        if obj.get("type") != "Building" or not obj.get("geometry"):
+            continue
+        geom = obj["geometry"][0]
+        shells = geom["boundaries"] if geom["type"] == "Solid" else [geom["boundaries"]]
+        rings = [surface[0] for shell in shells for surface in shell]
+        idx = np.unique(np.concatenate([np.asarray(r) for r in rings]))
+        z = vertices[idx, 2]
+        bottom = [r for r in rings if len(r) >= 3
+                  and np.allclose(vertices[r, 2], z.min(), atol=0.01)]
+        floor = [p for p in (shapely.make_valid(shapely.Polygon(vertices[r, :2]))
+                             for r in bottom) if p.area > 0]
+        footprint = (shapely.union_all(floor) if floor  # else the outline of the solid
+                     else shapely.convex_hull(shapely.multipoints(vertices[idx, :2])))
+        if not footprint.is_valid:
+            footprint = shapely.make_valid(footprint)
+        height = (obj.get("attributes") or {}).get("measuredHeight") or float(z.max() - z.min())
+        rows.append({"code": oid, "height": height})
+        geoms.append(footprint)
+    ref = str(data.get("metadata", {}).get("referenceSystem", ""))
+    code = re.search(r"EPSG/\d+/(\d+)|EPSG:(\d+)", ref)
+    source = ""
+    if code:
+        crs = CRS.from_epsg(int(code.group(1) or code.group(2)))
+        horizontal = crs.sub_crs_list[0] if crs.is_compound else crs
+        source = horizontal.to_string()
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=None)
+    return VectorFile(frame, source, "utf-8", [f"CityJSON {data.get('version')}: "
+                                              f"{len(rows)} buildings"])
+
+
 def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     lowered = {str(c).strip().lower(): c for c in frame.columns}
     return next((lowered[n] for n in names if n in lowered), None)
@@ -307,5 +375,11 @@ def _to_wgs84(result: VectorFile, path: Path, override: str | None) -> VectorFil
         except Exception as exc:  # noqa: BLE001 - pyproj raises several kinds
             raise VectorError(f"{path}: unknown CRS {source!r} ({exc})") from None
         frame = frame.set_crs(declared, allow_override=True).to_crs(STORAGE_CRS)
+    if len(frame):
+        west, south, east, north = frame.total_bounds
+        cw, cs, ce, cn = CHINA
+        if east < cw or west > ce or north < cs or south > cn:
+            result.notes.append(f"the features lie outside China (around {(west + east) / 2:.3f}, "
+                                f"{(south + north) / 2:.3f}): check the CRS")
     result.frame, result.source_crs = frame, source
     return result

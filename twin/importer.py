@@ -177,6 +177,12 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
     found = read_vector(path, crs=crs, encoding=encoding)
     report = ImportReport(read=len(found.frame), notes=list(found.notes))
     frame = found.frame.reset_index(drop=True)
+    if kind == "buildings" and "building" in frame and frame["building"].isna().any():
+        # OSM areas: the buildings among land use, water and the rest
+        report.notes.append(f"{int(frame['building'].isna().sum())} areas that are not "
+                            "buildings left out")
+        frame = frame[frame["building"].notna()]
+        report.read = len(frame)
     frame = _clean(frame, path, polygons=kind == "buildings", report=report)
     rows = (_buildings if kind == "buildings" else _facilities)(frame, path, mapping)
     table = kind

@@ -128,3 +128,15 @@ def test_mapping_errors_name_the_field(engine, village_sample, tmp_path):
     feats[0]["properties"]["层数"] = "三层半"
     with pytest.raises(ImportError_, match="feature 1: floors '三层半' is not a number"):
         import_file(engine, _write(tmp_path / "n.geojson", feats), "buildings")
+
+
+def test_real_files_outside_the_county_are_refused_for_that_reason(engine):
+    from twin.config import PROJECT_ROOT
+
+    real = PROJECT_ROOT.parent / "shared" / "data" / "real"
+    before = _count(engine, "buildings")
+    for name in ("village_bavaria.osm", "delft.city.json"):
+        with pytest.raises(ImportError_, match=rf"{name}: buildings: row .* lies outside every "
+                                               r"micro-grid"):
+            import_file(engine, real / name, "buildings")
+    assert _count(engine, "buildings") == before
