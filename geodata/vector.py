@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,9 +239,13 @@ def _read_osm(path: Path, layer: str | None) -> VectorFile:
     """OSM XML or PBF through GDAL: the areas (buildings, land use …) by default, with the
     tags the twin uses lifted out of ``other_tags``; broken rings repaired."""
     try:
-        frame = pyogrio.read_dataframe(path, layer=layer or "multipolygons", on_invalid="fix")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", RuntimeWarning)
+            frame = pyogrio.read_dataframe(path, layer=layer or "multipolygons",
+                                           on_invalid="fix")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise VectorError(f"{path}: not readable OSM data ({exc})") from None
+    unclosed = sum("Non closed ring" in str(w.message) for w in seen)
     if "other_tags" in frame:
         tags = frame["other_tags"].map(lambda t: dict(_HSTORE.findall(t)) if isinstance(t, str)
                                        else {})
@@ -248,7 +253,10 @@ def _read_osm(path: Path, layer: str | None) -> VectorFile:
             frame[key] = tags.map(lambda d, k=key: d.get(k))
         frame = frame.drop(columns="other_tags")
     frame = frame.set_crs(None, allow_override=True)
-    return VectorFile(frame, "EPSG:4326", "utf-8", [f"OSM layer {layer or 'multipolygons'}"])
+    notes = [f"OSM layer {layer or 'multipolygons'}"]
+    if unclosed:
+        notes.append("unclosed rings closed by GDAL")
+    return VectorFile(frame, "EPSG:4326", "utf-8", notes)
 
 
 def _read_cityjson(path: Path) -> VectorFile:
