@@ -248,8 +248,10 @@ def _precompress() -> None:
 # --- import -------------------------------------------------------------------------------
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--as", "kind", required=True, type=click.Choice(["buildings", "facilities"]),
-              help="what the features are")
+@click.option("--as", "kind", required=True,
+              type=click.Choice(["units", "buildings", "facilities"]), help="what the features are")
+@click.option("--level", type=click.Choice(["town", "village", "grid", "microgrid"]),
+              help="the grid level of imported units")
 @click.option("--crs", help="the file's CRS if it does not declare it: EPSG:xxxx, gcj02, bd09")
 @click.option("--encoding", help="text encoding of a Shapefile or CSV (default: detected)")
 @click.option("--map", "mappings", multiple=True, metavar="TARGET=SOURCE",
@@ -257,7 +259,7 @@ def _precompress() -> None:
 @click.option("--dry-run", is_flag=True, help="check everything, write nothing")
 @click.pass_context
 @friendly
-def import_(ctx: click.Context, path: str, kind: str, crs: str | None,
+def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: str | None,
             encoding: str | None, mappings: tuple[str, ...], dry_run: bool) -> None:
     """Import a file (GeoJSON, Shapefile/.zip, GeoPackage, CSV/XLSX) in one transaction."""
     from twin import db as twin_db
@@ -271,7 +273,7 @@ def import_(ctx: click.Context, path: str, kind: str, crs: str | None,
         mapping[target.strip()] = source.strip()
     engine = twin_db.open_twin(_settings(ctx))
     report = import_file(engine, path, kind, crs=crs, encoding=encoding, mapping=mapping,
-                         dry_run=dry_run)
+                         dry_run=dry_run, level=level)
     for note in report.notes:
         click.echo(f"  note: {note}")
     click.echo(f"{path}: read {report.read:,}, repaired {report.repaired:,}, rejected "

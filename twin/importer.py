@@ -7,7 +7,8 @@ rows are written with COPY in one transaction — where the database assigns eac
 its micro-grid and refuses one outside every cell. On any error nothing is written, and
 the message names the file, the feature number and the reason.
 
-Buildings and facilities so far; the other element families follow the same path.
+Units (the grid's levels), buildings and facilities so far; the other element families
+follow the same path.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from geodata.vector import read_vector
 from twin.errors import LoadError, TwinError
 from twin.load import copy_frame
 
-KINDS = ("buildings", "facilities")
+KINDS = ("units", "buildings", "facilities")
+LEVELS = ("town", "village", "grid", "microgrid")
 # Target field → source names tried in order (Chinese GIS offices, OSM, English).
 ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("code", "编码", "编号", "bm", "id"),
@@ -38,6 +40,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "height_m": ("height_m", "height", "高度", "gd"),
     "kind": ("kind", "类型", "类别", "amenity", "lx"),
     "year_built": ("year_built", "建成年份", "start_date"),
+    "parent": ("parent", "parent_code", "上级编码", "上级代码", "sjbm"),
 }
 BUILDING_USES = ("residential", "commercial", "industrial", "public", "agricultural", "other")
 USE_WORDS = {"住宅": "residential", "民房": "residential", "house": "residential",
@@ -167,12 +170,53 @@ def _facilities(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) ->
                          "name": names, "props": props, "geom": frame.geometry})
 
 
+def _units(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str], level: str,
+           conn) -> pd.DataFrame:
+    """Units of one level: code and name required; the parent by its code (``parent``
+    field) or, failing that, the unit of the level above that holds the feature."""
+    code_col, name_col = _pick(frame, "code", mapping), _pick(frame, "name", mapping)
+    for col, what in ((code_col, "code"), (name_col, "name")):
+        if col is None:
+            raise ImportError_(f"{path}: units need a {what}: map one with --map {what}=FIELD")
+    codes = frame[code_col].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    bad = ~codes.fillna("").str.fullmatch(r"[0-9]{9,18}")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ImportError_(f"{path}: feature {frame.index[i] + 1}: code {codes.iloc[i]!r} is "
+                           "not an official unit code (9 to 18 digits)")
+    names = frame[name_col].astype("string").str.strip()
+    parents = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    above = LEVELS[LEVELS.index(level) - 1] if level != "town" else None
+    if above:
+        parent_col = _pick(frame, "parent", mapping)
+        points = shapely.to_wkb(shapely.point_on_surface(frame.geometry.to_numpy()), hex=True)
+        for i, (pos, point) in enumerate(zip(frame.index, points, strict=True)):
+            given = frame[parent_col].iloc[i] if parent_col else None
+            row = conn.execute(sa.text(
+                "SELECT id FROM units WHERE level = :l AND (CASE WHEN CAST(:code AS text) "
+                "IS NULL THEN ST_Intersects(geom, ST_GeomFromWKB(decode(:p, 'hex'), 4326)) "
+                "ELSE code = :code END) ORDER BY id LIMIT 1"),
+                {"l": above, "code": None if given is None or pd.isna(given) else str(given),
+                 "p": point}).scalar()
+            if row is None:
+                why = (f"no {above} with code {given!r}" if given is not None
+                       and not pd.isna(given) else f"it lies in no {above} of the twin")
+                raise ImportError_(f"{path}: feature {pos + 1} ({names.iloc[i]}): {why}: "
+                                   f"import the {above}s first")
+            parents.iloc[i] = row
+    return pd.DataFrame({"level": level, "code": codes, "name": names, "parent_id": parents,
+                         "geom": frame.geometry})
+
+
 def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None = None,
                 encoding: str | None = None, mapping: dict[str, str] | None = None,
-                dry_run: bool = False) -> ImportReport:
-    """Import ``path`` as ``kind`` in one transaction (rolled back when ``dry_run``)."""
+                dry_run: bool = False, level: str | None = None) -> ImportReport:
+    """Import ``path`` as ``kind`` in one transaction (rolled back when ``dry_run``);
+    units need their ``level``."""
     if kind not in KINDS:
         raise ImportError_(f"cannot import as {kind!r} yet: one of {', '.join(KINDS)}")
+    if kind == "units" and level not in LEVELS:
+        raise ImportError_(f"units need --level: one of {', '.join(LEVELS)}")
     path, mapping = Path(path), mapping or {}
     found = read_vector(path, crs=crs, encoding=encoding)
     report = ImportReport(read=len(found.frame), notes=list(found.notes))
@@ -183,12 +227,13 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
                             "buildings left out")
         frame = frame[frame["building"].notna()]
         report.read = len(frame)
-    frame = _clean(frame, path, polygons=kind == "buildings", report=report)
-    rows = (_buildings if kind == "buildings" else _facilities)(frame, path, mapping)
+    frame = _clean(frame, path, polygons=kind in ("buildings", "units"), report=report)
     table = kind
     with engine.connect() as conn:
         tx = conn.begin()
         try:
+            rows = (_units(frame, path, mapping, level, conn) if kind == "units" else
+                    (_buildings if kind == "buildings" else _facilities)(frame, path, mapping))
             ids = conn.execute(sa.text(
                 f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 - KINDS
                 "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
@@ -204,6 +249,9 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
         except LoadError as exc:
             tx.rollback()
             raise ImportError_(f"{path}: {_feature_named(str(exc), rows)}") from None
+        except ImportError_:
+            tx.rollback()
+            raise
         except BaseException:
             tx.rollback()
             raise

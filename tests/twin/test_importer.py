@@ -140,3 +140,42 @@ def test_real_files_outside_the_county_are_refused_for_that_reason(engine):
                                                r"micro-grid"):
             import_file(engine, real / name, "buildings")
     assert _count(engine, "buildings") == before
+
+
+def _units_file(path, units, **rename):
+    feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(u.geometry)),
+              "properties": {"编码": u.code, "名称": u.name, **{k: getattr(u, v)
+                                                            for k, v in rename.items()}}}
+             for u in units.itertuples()]
+    return _write(path, feats)
+
+
+def test_units_level_by_level_nest_by_place_or_by_parent_code(scratch, village_sample,
+                                                              tmp_path):
+    units = village_sample.units
+    towns, villages = units[units["level"] == "town"], units[units["level"] == "village"]
+    vfile = _units_file(tmp_path / "villages.geojson", villages)
+    with pytest.raises(ImportError_, match=r"villages.geojson: feature 1 \(.*\): it lies in "
+                                           r"no town of the twin: import the towns first"):
+        import_file(scratch, vfile, "units", level="village")
+    assert _count(scratch, "units") == 0
+    report = import_file(scratch, _units_file(tmp_path / "towns.geojson", towns), "units",
+                         level="town")
+    assert report.written == len(towns)
+    report = import_file(scratch, vfile, "units", level="village")  # parents by place
+    assert report.written == len(villages)
+    with scratch.connect() as conn:
+        pairs = set(conn.execute(sa.text(
+            "SELECT v.code, t.code FROM units v JOIN units t ON t.id = v.parent_id "
+            "WHERE v.level = 'village'")).all())
+    code = units.set_index("id")["code"]
+    assert pairs == {(v.code, code[v.parent_id]) for v in villages.itertuples()}
+    grids = units[units["level"] == "grid"].copy()
+    grids["parent_code"] = grids["parent_id"].map(code)
+    gfile = _units_file(tmp_path / "grids.geojson", grids, 上级编码="parent_code")
+    assert import_file(scratch, gfile, "units", level="grid").written == len(grids)
+    bad = _units_file(tmp_path / "bad.geojson", grids.head(1).assign(code="12AB"))
+    with pytest.raises(ImportError_, match="feature 1: code '12AB' is not an official unit"):
+        import_file(scratch, bad, "units", level="grid")
+    with pytest.raises(ImportError_, match="units need --level"):
+        import_file(scratch, bad, "units")
