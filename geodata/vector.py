@@ -33,6 +33,7 @@ STORAGE_CRS = "EPSG:4326"
 OFFSET_CRS = ("gcj02", "bd09")  # Chinese web-map offsets: lon/lat, then converted
 MAX_ZIP_BYTES = 2 << 30          # uncompressed size a .zip may unpack to
 MAX_ZIP_ENTRIES = 1000
+MAX_FILE_BYTES = 2 << 30         # a bigger file is split before import, not read whole
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "東經", "东经")
 LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
 
@@ -58,6 +59,9 @@ def read_vector(path: str | Path, *, crs: str | None = None, encoding: str | Non
     path = Path(path)
     if not path.exists():
         raise VectorError(f"{path}: no such file")
+    if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+        raise VectorError(f"{path}: {path.stat().st_size / 1e9:.1f} GB is more than one import "
+                          f"takes ({MAX_FILE_BYTES >> 30} GB): split it by town or by layer")
     with tempfile.TemporaryDirectory(prefix="twin-import-") as tmp:
         if path.suffix.lower() == ".zip":
             path = _unzip(path, Path(tmp))

@@ -48,6 +48,7 @@ USE_WORDS = {"住宅": "residential", "民房": "residential", "house": "residen
              "retail": "commercial", "工业": "industrial", "厂房": "industrial",
              "公共": "public", "school": "public", "农业": "agricultural", "farm": "agricultural"}
 STOREY_M = 3.0
+MAX_VERTICES = 100_000  # per feature: more is a digitising error or a whole-county outline
 
 
 class ImportError_(TwinError):  # noqa: N801 - "ImportError" is Python's own
@@ -84,6 +85,11 @@ def _clean(frame: gpd.GeoDataFrame, path: Path, polygons: bool,
                             f"(first: feature {int(np.flatnonzero(empty)[0]) + 1})")
     frame = frame[~empty].copy()
     geoms = frame.geometry.to_numpy()
+    vertices = shapely.get_num_coordinates(geoms)
+    if (vertices > MAX_VERTICES).any():
+        i = int(np.argmax(vertices > MAX_VERTICES))
+        raise ImportError_(f"{path}: feature {frame.index[i] + 1}: {vertices[i]:,} vertices "
+                           f"(at most {MAX_VERTICES:,}): simplify it first")
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         geoms = np.where(invalid, shapely.make_valid(geoms), geoms)

@@ -91,3 +91,15 @@ def test_a_truncated_shapefile_is_refused(tmp_path):
     with pytest.raises(VectorError, match="z.shp"):
         got = read_vector(tmp_path / "z.shp", crs="gcj02")
         assert got.frame.geometry.notna().all()  # reached only if GDAL read it all
+
+
+def test_an_xlsx_facility_list(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "设施清单.xlsx"
+    pd.DataFrame({"名称": ["桐乡市第一人民医院", "梧桐街道卫生院"], "类型": ["clinic", "clinic"],
+                  "经度": [120.5512, 120.5643], "纬度": [30.6301, 30.6188]}).to_excel(
+        path, index=False)
+    got = read_vector(path)
+    assert list(got.frame["名称"]) == ["桐乡市第一人民医院", "梧桐街道卫生院"]
+    assert got.frame.geometry.iloc[1].coords[0] == (120.5643, 30.6188)

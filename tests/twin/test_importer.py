@@ -179,3 +179,23 @@ def test_units_level_by_level_nest_by_place_or_by_parent_code(scratch, village_s
         import_file(scratch, bad, "units", level="grid")
     with pytest.raises(ImportError_, match="units need --level"):
         import_file(scratch, bad, "units")
+
+
+def test_hostile_sizes_are_refused_with_bounded_work(engine, tmp_path):
+    import math
+
+    ring = [[120.5 + 0.01 * math.cos(2 * math.pi * k / 1_000_000),
+             30.7 + 0.01 * math.sin(2 * math.pi * k / 1_000_000)] for k in range(1_000_000)]
+    ring.append(ring[0])
+    huge = _write(tmp_path / "huge.geojson", [{"type": "Feature", "properties": {},
+                                               "geometry": {"type": "Polygon",
+                                                            "coordinates": [ring]}}])
+    with pytest.raises(ImportError_, match=r"feature 1: 1,000,001 vertices \(at most 100,000\)"):
+        import_file(engine, huge, "buildings")
+    big = tmp_path / "county.geojson"
+    with big.open("wb") as f:
+        f.truncate(3 << 30)  # a sparse 3 GB file: nothing is read
+    from geodata.vector import VectorError
+
+    with pytest.raises(VectorError, match="3.2 GB is more than one import takes"):
+        import_file(engine, big, "buildings")
