@@ -249,7 +249,8 @@ def _precompress() -> None:
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--as", "kind", required=True,
-              type=click.Choice(["units", "buildings", "facilities"]), help="what the features are")
+              type=click.Choice(["units", "buildings", "facilities", "dem", "imagery"]),
+              help="what the file holds")
 @click.option("--level", type=click.Choice(["town", "village", "grid", "microgrid"]),
               help="the grid level of imported units")
 @click.option("--crs", help="the file's CRS if it does not declare it: EPSG:xxxx, gcj02, bd09")
@@ -265,6 +266,9 @@ def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: st
     from twin import db as twin_db
     from twin.importer import import_file
 
+    if kind in ("dem", "imagery"):
+        _import_raster(_settings(ctx), Path(path), kind)
+        return
     mapping = {}
     for m in mappings:
         target, sep, source = m.partition("=")
@@ -307,6 +311,32 @@ def export(ctx: click.Context, layer: str, unit_code: str | None, fmt: str, crs:
     unit = path[-1] if path else None
     n = export_layer(engine, layer, output, fmt, unit, crs)
     click.echo(f"{output}: {n:,} {layer} ({crs})")
+
+
+def _import_raster(settings: Settings, path: Path, kind: str) -> None:
+    """A GeoTIFF (or any GDAL raster) becomes the twin's DEM or imagery: converted to a COG
+    beside the old one, checked, then swapped in (the map's tiles follow by version)."""
+    from geodata.raster import RasterError, raster_info, to_cog
+    from twin.errors import LoadError
+
+    rasters = Path(settings.data_dir) / "rasters"
+    rasters.mkdir(parents=True, exist_ok=True)
+    target = rasters / ("dem.tif" if kind == "dem" else "imagery.tif")
+    partial = target.with_suffix(".importing.tif")
+    try:
+        to_cog(path, partial, kind=kind)
+        info = raster_info(partial)
+    except RasterError as exc:
+        partial.unlink(missing_ok=True)
+        raise LoadError(str(exc)) from None
+    west, south, east, north = info["bounds"]
+    far = not (east > 118 and west < 123 and north > 28 and south < 32)
+    partial.replace(target)
+    click.echo(f"{path}: {kind} {info['width']}×{info['height']} px, {info['crs']}, written to "
+               f"{target}")
+    if far:
+        click.echo(f"  note: it lies far from the county (around {(west + east) / 2:.2f}, "
+                   f"{(south + north) / 2:.2f}): check the CRS", err=True)
 
 
 # --- field links --------------------------------------------------------------------------

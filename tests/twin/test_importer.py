@@ -199,3 +199,20 @@ def test_hostile_sizes_are_refused_with_bounded_work(engine, tmp_path):
 
     with pytest.raises(VectorError, match="3.2 GB is more than one import takes"):
         import_file(engine, big, "buildings")
+
+
+@pytest.mark.filterwarnings("ignore::rio_tiler.errors.NoOverviewWarning")
+def test_rasters_import_as_cogs_and_far_ones_are_flagged(settings, tmp_path):
+    from twin.config import PROJECT_ROOT
+
+    real = PROJECT_ROOT.parent / "shared" / "data" / "real"
+    cfg = settings.model_copy(update={"data_dir": tmp_path})
+    out = CliRunner().invoke(main, ["import", str(real / "landsat_rgb_utm18n.tif"),
+                                    "--as", "imagery"], obj={"settings": cfg})
+    assert out.exit_code == 0, out.output
+    assert "791×718 px, EPSG:32618" in out.output and "far from the county" in out.output
+    assert (tmp_path / "rasters" / "imagery.tif").is_file()
+    bad = CliRunner().invoke(main, ["import", str(real / "landsat_rgb_utm18n.tif"),
+                                    "--as", "dem"], obj={"settings": cfg})
+    assert bad.exit_code == 1 and "landsat_rgb_utm18n.tif" in bad.output
+    assert not (tmp_path / "rasters" / "dem.tif").exists()
