@@ -29,7 +29,7 @@ from geodata.vector import read_vector
 from twin.errors import LoadError, TwinError
 from twin.load import copy_frame
 
-KINDS = ("units", "buildings", "facilities")
+KINDS = ("units", "buildings", "facilities", "land")
 LEVELS = ("town", "village", "grid", "microgrid")
 # Target field → source names tried in order (Chinese GIS offices, OSM, English).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -41,12 +41,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "kind": ("kind", "类型", "类别", "amenity", "lx"),
     "year_built": ("year_built", "建成年份", "start_date"),
     "parent": ("parent", "parent_code", "上级编码", "上级代码", "sjbm"),
+    "use_class": ("use_class", "地类名称", "dlmc", "地类", "用地类型", "landuse", "natural"),
 }
 BUILDING_USES = ("residential", "commercial", "industrial", "public", "agricultural", "other")
 USE_WORDS = {"住宅": "residential", "民房": "residential", "house": "residential",
              "apartments": "residential", "yes": "other", "商业": "commercial",
              "retail": "commercial", "工业": "industrial", "厂房": "industrial",
              "公共": "public", "school": "public", "农业": "agricultural", "farm": "agricultural"}
+# Land classes from the words of the Third National Land Survey (三调) and OSM, first match
+# wins (宅基地 before the generic 用地).
+LAND_WORDS = (("homestead", ("宅基地",)),
+              ("farmland", ("水田", "旱地", "水浇地", "耕地", "farmland", "farmyard")),
+              ("forest", ("林地", "林", "forest", "wood")),
+              ("water", ("水面", "水库", "沟渠", "滩涂", "水域", "water", "reservoir", "basin")),
+              ("road", ("道路", "公路", "铁路", "road", "railway")),
+              ("garden", ("果园", "茶园", "园地", "orchard", "vineyard", "plant_nursery")),
+              ("construction", ("用地", "建设", "construction", "residential", "industrial",
+                                "commercial", "retail", "brownfield")))
 STOREY_M = 3.0
 MAX_VERTICES = 100_000  # per feature: more is a digitising error or a whole-county outline
 
@@ -214,6 +225,22 @@ def _units(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str], level: 
                          "geom": frame.geometry})
 
 
+def land_class(value: Any) -> str:
+    """The twin's land class of a survey or OSM land-use word ("other" if none fits)."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return next((cls for cls, words in LAND_WORDS if any(w in text for w in words)), "other")
+
+
+def _land(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> pd.DataFrame:
+    use_col = _pick(frame, "use_class", mapping)
+    if use_col is None:
+        raise ImportError_(f"{path}: land parcels need a land class: map one with "
+                           "--map use_class=FIELD (地类名称 in survey data)")
+    code_col = _pick(frame, "code", mapping)
+    return pd.DataFrame({"code": frame[code_col].astype(str) if code_col else None,
+                         "use_class": frame[use_col].map(land_class), "geom": frame.geometry})
+
+
 def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None = None,
                 encoding: str | None = None, mapping: dict[str, str] | None = None,
                 dry_run: bool = False, level: str | None = None) -> ImportReport:
@@ -233,20 +260,22 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
                             "buildings left out")
         frame = frame[frame["building"].notna()]
         report.read = len(frame)
-    frame = _clean(frame, path, polygons=kind in ("buildings", "units"), report=report)
-    table = kind
+    frame = _clean(frame, path, polygons=kind in ("buildings", "units", "land"), report=report)
+    table = "land_parcels" if kind == "land" else kind
     with engine.connect() as conn:
         tx = conn.begin()
         try:
             rows = (_units(frame, path, mapping, level, conn) if kind == "units" else
-                    (_buildings if kind == "buildings" else _facilities)(frame, path, mapping))
+                    {"buildings": _buildings, "facilities": _facilities, "land": _land}[kind](
+                        frame, path, mapping))
             ids = conn.execute(sa.text(
                 f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 - KINDS
                 "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
             rows.insert(0, "id", np.asarray(ids, dtype=np.int64))
-            if kind == "buildings" and rows["code"].isna().any():
+            if kind in ("buildings", "land") and rows["code"].isna().any():
+                prefix = "IMP-B" if kind == "buildings" else "IMP-L"
                 rows["code"] = rows["code"].where(rows["code"].notna(),
-                                                  "IMP-B" + rows["id"].astype(str))
+                                                  prefix + rows["id"].astype(str))
             report.written = copy_frame(conn, table, rows)
             if dry_run:
                 tx.rollback()

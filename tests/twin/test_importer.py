@@ -216,3 +216,28 @@ def test_rasters_import_as_cogs_and_far_ones_are_flagged(settings, tmp_path):
                                     "--as", "dem"], obj={"settings": cfg})
     assert bad.exit_code == 1 and "landsat_rgb_utm18n.tif" in bad.output
     assert not (tmp_path / "rasters" / "dem.tif").exists()
+
+
+@pytest.mark.parametrize(("word", "cls"), [
+    ("水田", "farmland"), ("旱地", "farmland"), ("农村宅基地", "homestead"), ("乔木林地", "forest"),
+    ("坑塘水面", "water"), ("农村道路", "road"), ("果园", "garden"), ("工业用地", "construction"),
+    ("farmland", "farmland"), ("residential", "construction"), ("meadow", "other"),
+    (None, "other")])
+def test_land_classes_from_survey_and_osm_words(word, cls):
+    from twin.importer import land_class
+
+    assert land_class(word) == cls
+
+
+def test_land_parcels_from_a_survey_file(engine, village_sample, tmp_path):
+    parcels = village_sample.land.head(4)
+    words = ["水田", "农村宅基地", "坑塘水面", "果园"]
+    feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)),
+              "properties": {"DLMC": w}} for g, w in zip(parcels.geometry, words, strict=True)]
+    before = _count(engine, "land_parcels")
+    report = import_file(engine, _write(tmp_path / "dltb.geojson", feats), "land")
+    assert report.written == 4 and _count(engine, "land_parcels") == before + 4
+    with engine.connect() as conn:
+        got = conn.execute(sa.text(
+            "SELECT use_class FROM land_parcels WHERE code LIKE 'IMP-L%' ORDER BY id")).scalars()
+        assert list(got) == ["farmland", "homestead", "water", "garden"]
