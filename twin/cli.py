@@ -249,7 +249,8 @@ def _precompress() -> None:
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--as", "kind", required=True,
-              type=click.Choice(["units", "buildings", "facilities", "land", "dem", "imagery"]),
+              type=click.Choice(["units", "buildings", "facilities", "land", "stations",
+                                 "organizations", "dem", "imagery"]),
               help="what the file holds")
 @click.option("--level", type=click.Choice(["town", "village", "grid", "microgrid"]),
               help="the grid level of imported units")

@@ -29,7 +29,7 @@ from geodata.vector import read_vector
 from twin.errors import LoadError, TwinError
 from twin.load import copy_frame
 
-KINDS = ("units", "buildings", "facilities", "land")
+KINDS = ("units", "buildings", "facilities", "land", "stations", "organizations")
 LEVELS = ("town", "village", "grid", "microgrid")
 # Target field → source names tried in order (Chinese GIS offices, OSM, English).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -41,6 +41,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "kind": ("kind", "类型", "类别", "amenity", "lx"),
     "year_built": ("year_built", "建成年份", "start_date"),
     "parent": ("parent", "parent_code", "上级编码", "上级代码", "sjbm"),
+    "members": ("members", "人数", "成员数", "rs"),
     "use_class": ("use_class", "地类名称", "dlmc", "地类", "用地类型", "landuse", "natural"),
 }
 BUILDING_USES = ("residential", "commercial", "industrial", "public", "agricultural", "other")
@@ -58,6 +59,16 @@ LAND_WORDS = (("homestead", ("宅基地",)),
               ("garden", ("果园", "茶园", "园地", "orchard", "vineyard", "plant_nursery")),
               ("construction", ("用地", "建设", "construction", "residential", "industrial",
                                 "commercial", "retail", "brownfield")))
+# Kinds of stations and organizations from the words their registers use.
+STATION_WORDS = (("water_level", ("水位", "water_level")), ("water", ("水质", "water")),
+                 ("air", ("空气", "大气", "air")), ("noise", ("噪声", "noise")),
+                 ("visitors", ("客流", "游客", "visitors")))
+ORG_WORDS = (("party_branch", ("党支部", "党委", "党总支", "party")),
+             ("village_committee", ("村委", "居委", "村民委员会", "居民委员会")),
+             ("mediation_committee", ("调解", "mediation")),
+             ("volunteer_team", ("志愿", "volunteer")), ("cooperative", ("合作社", "cooperative")),
+             ("enterprise", ("公司", "企业", "厂", "enterprise", "company")),
+             ("social_group", ("协会", "社团", "商会", "association")))
 STOREY_M = 3.0
 MAX_VERTICES = 100_000  # per feature: more is a digitising error or a whole-county outline
 
@@ -116,7 +127,11 @@ def _clean(frame: gpd.GeoDataFrame, path: Path, polygons: bool,
         geoms = np.where(shapely.get_type_id(geoms) == 0, geoms,
                          shapely.point_on_surface(geoms))
     frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-    dupes = frame.geometry.to_wkb().duplicated().to_numpy()
+    # a duplicate is the same feature twice: same geometry and same attributes
+    attrs = frame.drop(columns=frame.geometry.name).map(repr)
+    key = frame.geometry.to_wkb().map(bytes.hex) + attrs.agg("\x1f".join, axis=1) if len(
+        attrs.columns) else frame.geometry.to_wkb().map(bytes.hex)
+    dupes = key.duplicated().to_numpy()
     if dupes.any():
         report.notes.append(f"{int(dupes.sum())} duplicate feature(s) dropped (first: "
                             f"feature {int(frame.index[np.flatnonzero(dupes)[0]]) + 1})")
@@ -231,6 +246,52 @@ def land_class(value: Any) -> str:
     return next((cls for cls, words in LAND_WORDS if any(w in text for w in words)), "other")
 
 
+def _classify(value: Any, words: tuple, default: str | None) -> str | None:
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return next((cls for cls, ws in words if any(w in text for w in ws)), default)
+
+
+def _named_points(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str],
+                  what: str) -> tuple[pd.Series, str | None]:
+    """The names of point features (required) and the column of their kind, if any."""
+    name_col = _pick(frame, "name", mapping)
+    if name_col is None:
+        raise ImportError_(f"{path}: {what} need a name: map one with --map name=FIELD")
+    names = frame[name_col].astype("string").str.strip()
+    missing = names.isna() | (names == "")
+    if missing.any():
+        i = int(np.flatnonzero(missing.to_numpy())[0])
+        raise ImportError_(f"{path}: feature {frame.index[i] + 1}: the name is empty")
+    return names, _pick(frame, "kind", mapping)
+
+
+def _stations(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> pd.DataFrame:
+    names, kind_col = _named_points(frame, path, mapping, "stations")
+    code_col = _pick(frame, "code", mapping)
+    if code_col is None:
+        raise ImportError_(f"{path}: stations need their code: map one with --map code=FIELD")
+    source = frame[kind_col] if kind_col else names
+    kinds = source.map(lambda v: _classify(v, STATION_WORDS, None))
+    if kinds.isna().any():
+        i = int(np.flatnonzero(kinds.isna().to_numpy())[0])
+        raise ImportError_(f"{path}: feature {frame.index[i] + 1}: what does station "
+                           f"{names.iloc[i]!r} measure? (air, water, water_level, noise or "
+                           "visitors; map the field with --map kind=FIELD)")
+    return pd.DataFrame({"code": frame[code_col].astype(str), "kind": kinds, "name": names,
+                         "geom": frame.geometry})
+
+
+def _organizations(frame: gpd.GeoDataFrame, path: Path,
+                   mapping: dict[str, str]) -> pd.DataFrame:
+    names, kind_col = _named_points(frame, path, mapping, "organizations")
+    source = frame[kind_col] if kind_col else names
+    members = _number(frame, _pick(frame, "members", mapping), path, "members")
+    return pd.DataFrame({"kind": source.map(lambda v: _classify(v, ORG_WORDS, "other")),
+                         "name": names, "members": members.fillna(0).astype(int),
+                         "unit_id": pd.array([pd.NA] * len(frame), dtype="Int64"),
+                         "geom": frame.geometry})
+
+
 def _land(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> pd.DataFrame:
     use_col = _pick(frame, "use_class", mapping)
     if use_col is None:
@@ -266,7 +327,8 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
         tx = conn.begin()
         try:
             rows = (_units(frame, path, mapping, level, conn) if kind == "units" else
-                    {"buildings": _buildings, "facilities": _facilities, "land": _land}[kind](
+                    {"buildings": _buildings, "facilities": _facilities, "land": _land,
+                     "stations": _stations, "organizations": _organizations}[kind](
                         frame, path, mapping))
             ids = conn.execute(sa.text(
                 f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 - KINDS

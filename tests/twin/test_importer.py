@@ -241,3 +241,30 @@ def test_land_parcels_from_a_survey_file(engine, village_sample, tmp_path):
         got = conn.execute(sa.text(
             "SELECT use_class FROM land_parcels WHERE code LIKE 'IMP-L%' ORDER BY id")).scalars()
         assert list(got) == ["farmland", "homestead", "water", "garden"]
+
+
+def test_stations_and_organizations_from_registers(engine, village_sample, tmp_path):
+    p = village_sample.units[village_sample.units["level"] == "microgrid"].iloc[0].geometry
+    x, y = p.representative_point().x, p.representative_point().y
+    stations = tmp_path / "stations.csv"
+    stations.write_text(f"编号,名称,经度,纬度\nWQ-IMP-1,运河水质自动站,{x},{y}\n"
+                        f"AQ-IMP-1,镇大气监测点,{x},{y}\n", encoding="utf-8")
+    report = import_file(engine, stations, "stations")
+    assert report.written == 2
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(sa.text(
+            "SELECT code, kind FROM stations WHERE code LIKE '%-IMP-%'")).all())
+    assert kinds == {"WQ-IMP-1": "water", "AQ-IMP-1": "air"}
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text(f"编号,名称,经度,纬度\nX-1,某某站,{x},{y}\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="feature 1: what does station '某某站' measure"):
+        import_file(engine, unknown, "stations")
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text(f"名称,人数,经度,纬度\n新联村党支部,56,{x},{y}\n新联村股份经济合作社,0,{x},{y}\n"
+                    f"新联村乡贤参事会,12,{x},{y}\n", encoding="utf-8")
+    assert import_file(engine, orgs, "organizations").written == 3
+    with engine.connect() as conn:
+        got = dict(conn.execute(sa.text(
+            "SELECT name, kind FROM organizations WHERE name LIKE '新联村%'")).all())
+    assert got == {"新联村党支部": "party_branch", "新联村股份经济合作社": "cooperative",
+                   "新联村乡贤参事会": "other"}
