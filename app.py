@@ -541,6 +541,7 @@ def field_page(token: str, lang: str) -> None:
         st.info(t("field.none", lang))
         return
     actor = f"link:{link.id}"
+    houses = MapContext(current_versions(eng, {"buildings"}))
     for e in events:
         with st.container(border=True):
             st.subheader(e["title"])
@@ -549,7 +550,7 @@ def field_page(token: str, lang: str) -> None:
             st.caption(f"{t('field.place', lang)}：{e['microgrid']} · {t('field.deadline', lang)} "
                        f"{e['deadline_at'].astimezone(TZ):%m-%d %H:%M}" if e["deadline_at"]
                        else e["microgrid"])
-            st.pydeck_chart(field_map(e), height=220, key=f"map-{e['id']}")
+            st.pydeck_chart(field_map(e, houses), height=220, key=f"map-{e['id']}")
             cols = st.columns(2)
             try:
                 if cols[0].button(t("field.accept", lang), key=f"accept-{e['id']}",
@@ -583,13 +584,12 @@ def field_page(token: str, lang: str) -> None:
                                 + (f" · {html.escape(h['note'])}" if h["note"] else ""))
 
 
-def field_map(event: dict):
+def field_map(event: dict, ctx: MapContext):
     """A small flat map of one event among the houses around it (the twin's buildings)."""
     import pydeck as pdk
 
-    from layers.base import MapContext, mvt_layer
+    from layers.base import mvt_layer
 
-    ctx = MapContext(current_versions(engine(), {"buildings"}))
     houses = mvt_layer("buildings", ctx, id="field-buildings", min_zoom=14, max_zoom=16,
                        get_fill_color=[200, 190, 175, 255], get_line_color=[120, 110, 100],
                        line_width_min_pixels=1, pickable=False)

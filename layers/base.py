@@ -134,12 +134,13 @@ def tile_url(layer: str, version: str) -> str:
     return f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={version}"
 
 
-def color_expression(prop: str, colors: dict[Any, RGBA], other: RGBA,
+def color_expression(prop: str, colors: dict[Any, RGBA], other: RGBA | str,
                      only: tuple[str, ...] | None = None, of: str = "properties.") -> str:
     """A deck.gl expression choosing a colour by a property's value (``of`` = where the
     property lives: a tile feature's properties, or "" for a plain row); values outside
-    ``only`` (when given) get ``other``. Values are literals of the code, never user text."""
-    expr = str(list(other))
+    ``only`` (when given) get ``other`` (a colour, or an expression of its own). Values are
+    literals of the code, never user text."""
+    expr = other if isinstance(other, str) else str(list(other))
     for value, rgba in reversed(colors.items()):
         if only is not None and value not in only:
             continue

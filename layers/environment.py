@@ -18,6 +18,7 @@ from layers.base import (
     LegendEntry,
     MapContext,
     Scope,
+    color_expression,
     legend_of,
     points_layer,
 )
@@ -36,13 +37,6 @@ WATER_COLORS = {1: (0, 174, 239, 245), 2: (0, 112, 192, 245), 3: (0, 176, 80, 24
 KINDS = ("air", "water", "water_level", "noise")
 
 
-def _by_grade(colors: dict[int, tuple], otherwise: str) -> str:
-    expr = otherwise
-    for grade, rgba in reversed(colors.items()):
-        expr = f"properties.grade === {grade} ? {list(rgba)} : {expr}"
-    return expr
-
-
 class Environment(Application):
     name = "environment"
     title_key = "app.environment"
@@ -52,8 +46,8 @@ class Environment(Application):
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         kinds = ctx.chosen("kind", KINDS)
         by_alarm = f"properties.alarm ? {list(ALARM)} : {list(NORMAL)}"
-        branches = {"air": _by_grade(AQI_COLORS, by_alarm),
-                    "water": _by_grade(WATER_COLORS, by_alarm),
+        branches = {"air": color_expression("grade", AQI_COLORS, by_alarm),
+                    "water": color_expression("grade", WATER_COLORS, by_alarm),
                     "water_level": by_alarm, "noise": by_alarm}
         fill = str(list(HIDDEN))
         for kind in reversed(KINDS):

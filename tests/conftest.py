@@ -80,13 +80,23 @@ def village_sample():
 
 
 @pytest.fixture(scope="session")
-def sample_engine(db_factory, village_sample, pii_key) -> Engine:
-    """A database holding the village-scale sample (seed 7). Tests must not write to it."""
+def sample_db(db_factory, village_sample, pii_key):
+    """Make a database by name holding the village-scale sample (seed 7): one per module
+    whose tests write, so they never touch each other's rows."""
     from twin.load import write_sample
 
-    engine = db_factory("sample")
-    write_sample(engine, village_sample, pii_key)
-    return engine
+    def make(name: str) -> Engine:
+        engine = db_factory(name)
+        write_sample(engine, village_sample, pii_key)
+        return engine
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sample_engine(sample_db) -> Engine:
+    """A database holding the village-scale sample (seed 7). Tests must not write to it."""
+    return sample_db("sample")
 
 
 @pytest.fixture(scope="session")

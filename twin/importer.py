@@ -182,24 +182,17 @@ def _buildings(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> 
 
 
 def _facilities(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> pd.DataFrame:
-    kind_col, name_col = _pick(frame, "kind", mapping), _pick(frame, "name", mapping)
-    if kind_col is None and "kind" not in mapping:
+    names, kind_col = _named_points(frame, path, mapping, "facilities")
+    if kind_col is None:
         raise ImportError_(f"{path}: facilities need a kind: map one with --map kind=FIELD")
-    if name_col is None:
-        raise ImportError_(f"{path}: facilities need a name: map one with --map name=FIELD")
-    names = frame[name_col].astype("string").str.strip()
-    missing = names.isna() | (names == "")
-    if missing.any():
-        i = int(np.flatnonzero(missing.to_numpy())[0])
-        raise ImportError_(f"{path}: feature {frame.index[i] + 1}: the name is empty")
+    name_col = _pick(frame, "name", mapping)
     extra = [c for c in frame.columns if c not in (kind_col, name_col, frame.geometry.name)]
     props = pd.Series([{k: (None if pd.isna(v) else v) for k, v in zip(extra, values,
                                                                       strict=True)
                         if isinstance(v, (str, int, float))}
                        for values in frame[extra].itertuples(index=False)],
                       index=frame.index, dtype=object)
-    return pd.DataFrame({"kind": frame[kind_col].astype(str) if kind_col else "other",
-                         "name": names, "props": props, "geom": frame.geometry})
+    return pd.DataFrame({"kind": frame[kind_col].astype(str), "name": names, "props": props, "geom": frame.geometry})
 
 
 def _units(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str], level: str,

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from twin.config import Settings, local_secret
 from twin.errors import NotFound, TwinError
-from twin.workflow import now_utc
+from twin.workflow import OPEN, now_utc
 
 SCOPES = ("event", "grid")
 PHOTO_TYPES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -119,9 +119,7 @@ def covers(engine: Engine, link: Link, event_id: int) -> bool:
 
 def events_in_scope(engine: Engine, link: Link) -> list[dict]:
     """The events a link opens, newest first: the one event, or the grid's open events."""
-    where = ("e.id = :id" if link.scope == "event" else
-             "e.grid_id = :id AND e.status IN ('reported', 'triaged', 'warned', 'dispatched', "
-             "'handling', 'escalated', 'reopened')")
+    where = "e.id = :id" if link.scope == "event" else "e.grid_id = :id AND e.status = ANY(:open)"
     with engine.connect() as conn:
         rows = conn.execute(sa.text(f"""
             SELECT e.id, e.code, e.category, e.title, e.description, e.status, e.owner_level,
@@ -129,7 +127,7 @@ def events_in_scope(engine: Engine, link: Link) -> list[dict]:
                    ST_Y(e.geom) AS lat, m.name AS microgrid
               FROM events e JOIN units m ON m.id = e.microgrid_id
              WHERE {where} ORDER BY e.reported_at DESC LIMIT 200"""),  # noqa: S608 - constants
-            {"id": link.scope_id}).mappings().all()
+            {"id": link.scope_id, "open": list(OPEN)}).mappings().all()
     return [dict(r) for r in rows]
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from twin.errors import NotFound
 from twin.units import in_unit
+from twin.workflow import OPEN
 
 LOCAL_TZ = "Asia/Shanghai"  # days are local days, as on every report
 
@@ -59,8 +60,7 @@ def data_period(engine: Engine) -> tuple[Any, Any] | None:
     return None if lo is None else (lo, hi)
 
 
-OPEN_STATUSES = ("reported", "triaged", "warned", "dispatched", "handling", "escalated",
-                 "reopened")
+OPEN_STATUSES = OPEN  # the loop's open statuses, one list (twin.workflow)
 
 
 def event_counts(engine: Engine, unit: dict[str, Any] | None, start: Any,

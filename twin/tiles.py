@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from twin.errors import NotFound
+from twin.workflow import OPEN
 
 EXTENT = 4096
 BUFFER = 64
@@ -118,8 +119,7 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
         # history, counted in the KPIs and drawn by the heat layer from /api/heat).
         name="events", title_zh="在办事件", title_en="Open events",
         source="events t",
-        where="t.status IN ('reported', 'triaged', 'warned', 'dispatched', 'handling', "
-              "'escalated', 'reopened')",
+        where="t.status IN (" + ", ".join(f"'{s}'" for s in OPEN) + ")",
         properties=("t.id", "t.code", "t.category", "t.status", "t.owner_level",
                     "t.source", "extract(epoch FROM t.reported_at)::bigint AS reported_at",
                     "t.escalations"),

@@ -117,24 +117,23 @@ def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
             raise WorkflowError(f"unknown event category {category!r}")
         seq = conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('events', 'id'))"))
         event_id = seq.scalar()
-        if conn.execute(sa.text(
-                "SELECT NOT EXISTS (SELECT 1 FROM units WHERE level = 'microgrid' AND "
-                "ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)))"),
-                {"lon": lon, "lat": lat}).scalar():
-            raise WorkflowError(f"the point ({lon:.6f}, {lat:.6f}) lies outside every "
-                                "micro-grid of the twin: check the coordinates (WGS84)")
-        row = conn.execute(sa.text(f"""
+        insert = sa.text(f"""
             INSERT INTO events (id, code, category, title, description, status, owner_level,
                                 source, reported_at, deadline_at, client_key, geom)
             VALUES (:id, :code, :category, :title, :description, 'reported', 'microgrid',
                     :source, :now, :deadline, :key,
                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
             ON CONFLICT (client_key) DO NOTHING
-            RETURNING {_EVENT_COLUMNS}"""),  # noqa: S608 - column list is a constant
-            {"id": event_id, "code": f"E{now:%Y%m%d}-{event_id:07d}", "category": category,
+            RETURNING {_EVENT_COLUMNS}""")  # noqa: S608 - column list is a constant
+        params = {"id": event_id, "code": f"E{now:%Y%m%d}-{event_id:07d}", "category": category,
              "title": title, "description": description, "source": source, "now": now,
              "deadline": _deadline(conn, category, "microgrid", now), "key": client_key,
-             "lon": lon, "lat": lat}).mappings().one_or_none()
+             "lon": lon, "lat": lat}
+        try:
+            row = conn.execute(insert, params).mappings().one_or_none()
+        except sa.exc.IntegrityError as exc:  # the cell trigger says where it is not
+            message = getattr(exc.orig.diag, "message_primary", None) or str(exc.orig)
+            raise WorkflowError(f"{message}: check the coordinates (WGS84)") from None
         if row is None:  # the same key was submitted concurrently and won
             row = conn.execute(sa.text(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE client_key = :k"),  # noqa: S608
@@ -257,9 +256,7 @@ _SWEEP = sa.text("""
                CASE e.owner_level WHEN 'microgrid' THEN 'grid' WHEN 'grid' THEN 'village'
                                   ELSE 'town' END AS next_level
           FROM events e
-         WHERE e.status IN ('reported', 'triaged', 'warned', 'dispatched', 'handling',
-                            'escalated', 'reopened')
-           AND e.deadline_at < :now AND e.owner_level <> 'town'
+         WHERE e.status = ANY(:open) AND e.deadline_at < :now AND e.owner_level <> 'town'
          ORDER BY e.deadline_at
          LIMIT :batch
            FOR UPDATE SKIP LOCKED),
@@ -289,7 +286,8 @@ def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -
                             {"k": SWEEP_LOCK}).scalar():
             return 0
         while True:
-            n = len(conn.execute(_SWEEP, {"now": now, "batch": batch}).all())
+            n = len(conn.execute(_SWEEP, {"now": now, "batch": batch,
+                                          "open": list(OPEN)}).all())
             moved += n
             if n < batch:
                 return moved

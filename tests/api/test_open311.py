@@ -67,11 +67,8 @@ def test_errors_in_the_specs_shape(client, path, status, words):
 
 
 @pytest.fixture(scope="module")
-def writable(db_factory, village_sample, pii_key, settings):
-    from twin.load import write_sample
-
-    engine = db_factory("open311")
-    write_sample(engine, village_sample, pii_key)
+def writable(sample_db, settings):
+    engine = sample_db("open311")
     with TestClient(create_api(settings, engine=engine)) as c:
         yield c
 

@@ -67,15 +67,13 @@ FIELD_LINK_KEY = "browser-test-link-key"
 
 
 @pytest.fixture(scope="session")
-def field_server(db_factory, village_sample, pii_key, settings, tmp_path_factory):
+def field_server(sample_db, settings, tmp_path_factory):
     """A server on a database of its own (the field test writes), loaded like `twin sample`
     does: the sample, then its readings through monitor → warn. Yields (url, engine,
     settings with the same link key)."""
-    from twin.load import write_sample
     from twin.monitor import evaluate_all
 
-    engine = db_factory("field")
-    write_sample(engine, village_sample, pii_key)
+    engine = sample_db("field")
     evaluate_all(engine)
     data_dir = tmp_path_factory.mktemp("field-data")
     proc, url = _serve(engine.url.render_as_string(hide_password=False), data_dir,

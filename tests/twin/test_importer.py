@@ -17,12 +17,9 @@ from twin.importer import ImportError_, import_file
 
 
 @pytest.fixture(scope="module")
-def engine(db_factory, village_sample, pii_key):
-    from twin.load import write_sample
-
-    engine = db_factory("importer")
-    write_sample(engine, village_sample, pii_key)
-    return engine
+def engine(sample_db):
+    """A database of its own (these tests write), holding the village sample."""
+    return sample_db("importer")
 
 
 def _count(engine, table):

@@ -17,12 +17,9 @@ T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def engine(db_factory, village_sample, pii_key):
-    from twin.load import write_sample
-
-    engine = db_factory("links")
-    write_sample(engine, village_sample, pii_key)
-    return engine
+def engine(sample_db):
+    """A database of its own (these tests write), holding the village sample."""
+    return sample_db("links")
 
 
 @pytest.fixture
@@ -129,7 +126,7 @@ def test_the_command_line_makes_and_withdraws_links(engine, field_settings, even
         return CliRunner().invoke(main, list(args), obj={"settings": cfg})
 
     made = run("link", "create", "--event", event.code, "--by", "镇综治中心", "--hours", "2",
-               "--base-url", "http://twin.example")
+               "--base-url", "http://127.0.0.1:8501")
     assert made.exit_code == 0, made.output
     token = made.output.strip().split("?link=")[1]
     link = links.verify(engine, cfg, token)

@@ -13,12 +13,9 @@ from twin import monitor
 
 
 @pytest.fixture(scope="module")
-def engine(db_factory, village_sample, pii_key):
-    from twin.load import write_sample
-
-    engine = db_factory("monitor")
-    write_sample(engine, village_sample, pii_key)
-    return engine
+def engine(sample_db):
+    """A database of its own (these tests write), holding the village sample."""
+    return sample_db("monitor")
 
 
 def _episodes_by_pandas(sample, limits: pd.DataFrame) -> int:

@@ -15,13 +15,9 @@ T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def engine(db_factory, village_sample, pii_key):
+def engine(sample_db):
     """A database of its own (these tests write), holding the village sample."""
-    from twin.load import write_sample
-
-    engine = db_factory("workflow")
-    write_sample(engine, village_sample, pii_key)
-    return engine
+    return sample_db("workflow")
 
 
 @pytest.fixture
