@@ -305,37 +305,63 @@ def _read_cityjson(path: Path) -> VectorFile:
                                               f"{len(rows)} buildings"])
 
 
-def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+def find_column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     lowered = {str(c).strip().lower(): c for c in frame.columns}
     return next((lowered[n] for n in names if n in lowered), None)
 
 
-def _read_table(path: Path, encoding: str | None) -> VectorFile:
+def read_table(path: str | Path, encoding: str | None = None, *, as_text: bool = True
+               ) -> tuple[pd.DataFrame, str | None, list[str]]:
+    """A CSV (UTF-8, else GB18030, or ``encoding``) or XLSX register without geometry:
+    (frame, encoding used, notes). With ``as_text`` every cell is read as text (ID numbers
+    keep their leading digits and X) and the importer types it."""
+    path = Path(path)
+    if not path.is_file():
+        raise VectorError(f"{path}: no such file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise VectorError(f"{path}: {path.stat().st_size / (1 << 30):.1f} GB is more than one "
+                          f"import takes ({MAX_FILE_BYTES >> 30} GB): split it by town")
     notes = []
     if path.suffix.lower() in (".xlsx", ".xls"):
         try:
-            frame = pd.read_excel(path)
-        except (ValueError, ImportError) as exc:
+            frame = pd.read_excel(path, dtype=str if as_text else None)
+        except (ValueError, ImportError, OSError) as exc:
             raise VectorError(f"{path}: not a readable spreadsheet ({exc})") from None
-        used = None
-    else:
-        raw = path.read_bytes()
-        used = encoding
-        if used is None:
-            for candidate in ("utf-8-sig", "gb18030"):
-                try:
-                    raw.decode(candidate)
-                    used = candidate
-                    break
-                except UnicodeDecodeError:
-                    continue
-            notes.append(f"text read as {used}")
+        return frame, None, notes
+    if path.suffix.lower() not in (".csv", ".txt"):
+        raise VectorError(f"{path}: a register is read from .csv or .xlsx, not "
+                          f"{path.suffix or 'a file without extension'}")
+    raw = path.read_bytes()
+    used = encoding
+    if used is None:
+        for candidate in ("utf-8-sig", "gb18030"):
+            try:
+                raw.decode(candidate)
+                used = candidate
+                break
+            except UnicodeDecodeError:
+                continue
         if used is None:
             raise VectorError(f"{path}: the text is neither UTF-8 nor GB18030: give --encoding")
-        import io
+        notes.append(f"text read as {used}")
+    import io
 
-        frame = pd.read_csv(io.StringIO(raw.decode(used)))
-    lon, lat = _column(frame, LON_NAMES), _column(frame, LAT_NAMES)
+    try:
+        text = raw.decode(used)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise VectorError(f"{path}: cannot be read as {used}: {exc}") from None
+    try:
+        frame = (pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                             na_values=[""]) if as_text else pd.read_csv(io.StringIO(text)))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise VectorError(f"{path}: not a readable CSV table ({exc})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, used, notes
+
+
+def _read_table(path: Path, encoding: str | None) -> VectorFile:
+    frame, used, notes = read_table(path, encoding, as_text=False)
+    lon, lat = find_column(frame, LON_NAMES), find_column(frame, LAT_NAMES)
     if lon is None or lat is None:
         raise VectorError(f"{path}: no longitude/latitude columns (looked for "
                           f"{'/'.join(LON_NAMES[:4])} and {'/'.join(LAT_NAMES[:2])}, 经度/纬度)")

@@ -249,7 +249,8 @@ def _precompress() -> None:
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--as", "kind", required=True,
-              type=click.Choice(["units", "buildings", "facilities", "land", "stations",
+              type=click.Choice(["units", "households", "people", "buildings", "facilities",
+                                 "land", "stations", "observations", "events",
                                  "organizations", "dem", "imagery"]),
               help="what the file holds")
 @click.option("--level", type=click.Choice(["town", "village", "grid", "microgrid"]),
@@ -263,9 +264,13 @@ def _precompress() -> None:
 @friendly
 def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: str | None,
             encoding: str | None, mappings: tuple[str, ...], dry_run: bool) -> None:
-    """Import a file (GeoJSON, Shapefile/.zip, GeoPackage, CSV/XLSX) in one transaction."""
+    """Import a file (GeoJSON, Shapefile/.zip, GeoPackage, OSM, CityJSON, CSV/XLSX, or a
+    GeoTIFF as dem/imagery) in one transaction: on any error nothing is written."""
+    from tqdm import tqdm
+
     from twin import db as twin_db
     from twin.importer import import_file
+    from twin.pii import PiiKey
 
     if kind in ("dem", "imagery"):
         _import_raster(_settings(ctx), Path(path), kind)
@@ -277,8 +282,24 @@ def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: st
             raise click.BadParameter(f"{m!r}: write TARGET=SOURCE", param_hint="--map")
         mapping[target.strip()] = source.strip()
     engine = twin_db.open_twin(_settings(ctx))
-    report = import_file(engine, path, kind, crs=crs, encoding=encoding, mapping=mapping,
-                         dry_run=dry_run, level=level)
+    settings = _settings(ctx)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit=" rows", desc=f"writing {kind}", file=sys.stderr,
+                       disable=None)
+        bar.update(done - bar.n)
+
+    try:
+        report = import_file(engine, path, kind, crs=crs, encoding=encoding, mapping=mapping,
+                             dry_run=dry_run, level=level, progress=progress,
+                             pii_key=PiiKey.from_settings(settings) if kind == "people"
+                             else None)
+    finally:
+        if bar is not None:
+            bar.close()
     for note in report.notes:
         click.echo(f"  note: {note}")
     click.echo(f"{path}: read {report.read:,}, repaired {report.repaired:,}, rejected "

@@ -7,13 +7,16 @@ rows are written with COPY in one transaction — where the database assigns eac
 its micro-grid and refuses one outside every cell. On any error nothing is written, and
 the message names the file, the feature number and the reason.
 
-Units (the grid's levels), buildings and facilities so far; the other element families
-follow the same path.
+Spatial files (units, buildings, facilities, land, stations, organizations) are handled
+here; the registers (households, residents, readings, events) by ``twin.registers``, in the
+same transaction and with the same report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +28,15 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geodata.vector import read_vector
+from geodata.vector import LAT_NAMES, LON_NAMES, find_column, read_table, read_vector
+from twin import registers
 from twin.errors import LoadError, TwinError
 from twin.load import copy_frame
+from twin.pii import PiiKey
 
-KINDS = ("units", "buildings", "facilities", "land", "stations", "organizations")
+KINDS = ("units", "households", "people", "buildings", "facilities", "land", "stations",
+         "observations", "events", "organizations")
+REGISTERS = ("households", "people", "observations", "events")  # twin.registers
 LEVELS = ("town", "village", "grid", "microgrid")
 # Target field → source names tried in order (Chinese GIS offices, OSM, English).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -295,64 +302,121 @@ def _land(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> pd.Da
                          "use_class": frame[use_col].map(land_class), "geom": frame.geometry})
 
 
+def _read(path: Path, kind: str, crs: str | None, encoding: str | None,
+          report: ImportReport) -> pd.DataFrame:
+    """The file's records: features in WGS84, or for registers without coordinates the
+    table as text."""
+    tabular = path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls")
+    if kind in ("people", "observations") or (kind == "households" and tabular
+                                              and not _has_position(path, encoding)):
+        frame, _, notes = read_table(path, encoding)
+        report.read, report.notes = len(frame), list(notes)
+        return frame.reset_index(drop=True)
+    found = read_vector(path, crs=crs, encoding=encoding)
+    report.read, report.notes = len(found.frame), list(found.notes)
+    return found.frame.reset_index(drop=True)
+
+
+def _has_position(path: Path, encoding: str | None) -> bool:
+    frame, _, _ = read_table(path, encoding)
+    return find_column(frame, LON_NAMES) is not None and find_column(frame, LAT_NAMES) is not None
+
+
 def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None = None,
                 encoding: str | None = None, mapping: dict[str, str] | None = None,
-                dry_run: bool = False, level: str | None = None) -> ImportReport:
+                dry_run: bool = False, level: str | None = None,
+                pii_key: PiiKey | None = None,
+                progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import ``path`` as ``kind`` in one transaction (rolled back when ``dry_run``);
-    units need their ``level``."""
+    units need their ``level``, residents the personal-data key. ``progress(done, total)``
+    follows the writing."""
     if kind not in KINDS:
-        raise ImportError_(f"cannot import as {kind!r} yet: one of {', '.join(KINDS)}")
+        raise ImportError_(f"cannot import as {kind!r}: one of {', '.join(KINDS)}")
     if kind == "units" and level not in LEVELS:
         raise ImportError_(f"units need --level: one of {', '.join(LEVELS)}")
+    if kind == "people" and pii_key is None:
+        raise ImportError_("residents are imported with the personal-data key (TWIN_PII_KEY)")
     path, mapping = Path(path), mapping or {}
-    found = read_vector(path, crs=crs, encoding=encoding)
-    report = ImportReport(read=len(found.frame), notes=list(found.notes))
-    frame = found.frame.reset_index(drop=True)
+    report = ImportReport()
+    frame = _read(path, kind, crs, encoding, report)
     if kind == "buildings" and "building" in frame and frame["building"].isna().any():
         # OSM areas: the buildings among land use, water and the rest
         report.notes.append(f"{int(frame['building'].isna().sum())} areas that are not "
                             "buildings left out")
         frame = frame[frame["building"].notna()]
         report.read = len(frame)
-    frame = _clean(frame, path, polygons=kind in ("buildings", "units", "land"), report=report)
-    table = "land_parcels" if kind == "land" else kind
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame = _clean(frame, path, polygons=kind in ("buildings", "units", "land"),
+                       report=report)
+    table = {"land": "land_parcels"}.get(kind, kind)
+    rows = pd.DataFrame()
+    now = dt.datetime.now(dt.UTC)
     with engine.connect() as conn:
         tx = conn.begin()
         try:
-            rows = (_units(frame, path, mapping, level, conn) if kind == "units" else
-                    {"buildings": _buildings, "facilities": _facilities, "land": _land,
-                     "stations": _stations, "organizations": _organizations}[kind](
-                        frame, path, mapping))
-            ids = conn.execute(sa.text(
-                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 - KINDS
-                "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
-            rows.insert(0, "id", np.asarray(ids, dtype=np.int64))
-            if kind in ("buildings", "land") and rows["code"].isna().any():
-                prefix = "IMP-B" if kind == "buildings" else "IMP-L"
-                rows["code"] = rows["code"].where(rows["code"].notna(),
-                                                  prefix + rows["id"].astype(str))
-            report.written = copy_frame(conn, table, rows)
+            if kind in REGISTERS:
+                rows = _register_rows(conn, kind, frame, path, mapping, pii_key, report, now)
+            else:
+                rows = (_units(frame, path, mapping, level, conn) if kind == "units" else
+                        {"buildings": _buildings, "facilities": _facilities, "land": _land,
+                         "stations": _stations, "organizations": _organizations}[kind](
+                            frame, path, mapping))
+            if kind == "observations":
+                report.read = rows.attrs["read"]
+                report.written = registers.write_observations(conn, rows, report.notes)
+            else:
+                ids = conn.execute(sa.text(
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
+                    "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
+                rows.insert(0, "id", np.asarray(ids, dtype=np.int64))
+                prefix = {"buildings": "IMP-B", "land": "IMP-L", "events": "IMP-E"}.get(kind)
+                if prefix and rows["code"].isna().any():
+                    rows["code"] = rows["code"].where(rows["code"].notna(),
+                                                      prefix + rows["id"].astype(str))
+                written = 0
+
+                def step(_table: str, n: int) -> None:
+                    nonlocal written
+                    written += n
+                    progress(written, len(rows))
+
+                report.written = copy_frame(conn, table, rows, step if progress else None)
+                if kind == "events":
+                    registers.log_imported(conn, ids, rows, path.name, now)
+            report.rejected = report.read - report.written
             if dry_run:
                 tx.rollback()
             else:
                 tx.commit()
         except LoadError as exc:
             tx.rollback()
-            raise ImportError_(f"{path}: {_feature_named(str(exc), rows)}") from None
-        except ImportError_:
+            raise ImportError_(f"{path}: {_feature_named(str(exc), rows, path)}") from None
+        except registers.RegisterError as exc:
             tx.rollback()
-            raise
+            raise ImportError_(f"{path}: {exc}") from None
         except BaseException:
             tx.rollback()
             raise
     return report
 
 
-def _feature_named(message: str, rows: pd.DataFrame) -> str:
-    """Turn COPY's input row into the file's feature number where the message has one."""
+def _register_rows(conn, kind: str, frame: pd.DataFrame, path: Path, mapping: dict[str, str],
+                   pii_key: PiiKey | None, report: ImportReport,
+                   now: dt.datetime) -> pd.DataFrame:
+    if kind == "households":
+        return registers.households(conn, frame, path, mapping, report.notes)
+    if kind == "people":
+        return registers.people(conn, frame, path, mapping, pii_key, report.notes)
+    if kind == "observations":
+        return registers.observations(conn, frame, path, mapping, report.notes)
+    return registers.events(conn, frame, path, mapping, report.notes, now)
+
+
+def _feature_named(message: str, rows: pd.DataFrame, path: Path) -> str:
+    """Turn COPY's input row into the file's feature (or spreadsheet row) number."""
     found = re.search(r"input row (\d+)", message)
     if not found:
         return message
     row = int(found.group(1)) - 1
-    feature = int(rows.index[row]) + 1 if 0 <= row < len(rows) else row + 1
-    return re.sub(r"\(input row \d+\)", f"(feature {feature})", message)
+    position = int(rows.index[row]) if 0 <= row < len(rows) else row
+    return re.sub(r"\(input row \d+\)", f"({registers.row_label(path, position)})", message)
