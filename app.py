@@ -9,10 +9,11 @@ import datetime as dt
 import html
 import json
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 from shapely.geometry import shape
 
@@ -20,7 +21,7 @@ from layers.base import Application, Chart, Filter, MapContext, Scope
 from layers.basemap import twin_basemap
 from layers.registry import APPLICATIONS, parse
 from layers.units import units_deck, view_for, view_from_params
-from twin.access import ANONYMOUS, Principal, may_see_residents
+from twin.access import ANONYMOUS, Principal, may
 from twin.buildings import building_detail
 from twin.config import Settings
 from twin.db import open_twin
@@ -42,9 +43,42 @@ def engine():
 
 
 def principal() -> Principal:
-    """Who is looking. Accounts and roles come with sign-in; until then everyone is
-    anonymous and every personal-data decision still goes through ``twin.access``."""
-    return ANONYMOUS
+    """Who is looking: the account of this session, found once per run by ``main``."""
+    return st.session_state.get("_principal", ANONYMOUS)
+
+
+def signed_in(lang: str):
+    """The account of the browser's session cookie (set by /api/auth/login), or None after
+    showing the way to sign in."""
+    from twin.accounts import COOKIE, session_account
+
+    # the cookie set by /api/auth/login; server-side session state only in AppTest (no
+    # browser, no cookies): nothing a client sends can write it
+    cookie = st.context.cookies.get(COOKIE)
+    token = cookie if isinstance(cookie, str) and cookie else st.session_state.get(
+        "_session_token")
+    account = session_account(engine(), token)
+    st.session_state["_principal"] = account.principal() if account else ANONYMOUS
+    if account is not None and not account.must_change:
+        return account
+    query = urlencode({k: st.query_params.get(k) for k in st.query_params})
+    target = (urlsplit(st.context.url or "/").path or "/") + (f"?{query}" if query else "")
+    st.title(t("app.title", lang))
+    st.caption(t("auth.notice", lang))
+    page = "password" if account is not None else "login"
+    label = t("auth.change_title" if account is not None else "auth.sign_in", lang)
+    href = html.escape(f"/api/auth/{page}?{urlencode({'lang': lang, 'next': target})}")
+    st.markdown(f'<a href="{href}" target="_self" class="twin-sign-in" style="font-size:1.3em">'
+                f"{html.escape(label)} →</a>", unsafe_allow_html=True)
+    return None
+
+
+def account_box(account, lang: str) -> None:
+    """Who is signed in, and the way out."""
+    st.caption(f"{t('auth.signed_in_as', lang)}：{account.display_name} · "
+               f"{t('role.' + account.role, lang)}")
+    st.markdown(f'<a href="/api/auth/logout?lang={lang}" target="_self">'
+                f"{html.escape(t('auth.sign_out', lang))}</a>", unsafe_allow_html=True)
 
 
 def language() -> str:
@@ -72,7 +106,14 @@ def main() -> None:
     screen = st.query_params.get("screen") == "1"
     st.set_page_config(page_title=t("app.title", lang), layout="wide",
                        initial_sidebar_state="collapsed" if screen else "auto")
-    if screen:
+    try:
+        account = signed_in(lang)
+    except (TwinError, sa.exc.OperationalError):
+        st.error(t("app.db_error", lang))
+        return
+    if account is None:
+        return
+    if screen or account.role == "screen":
         try:
             big_screen(engine(), unit_path(engine(), st.query_params.get("unit")), lang)
         except TwinError as exc:
@@ -91,6 +132,7 @@ def main() -> None:
         st.error(f"{t('app.db_error', lang)}: {exc}")
         return
     with st.sidebar:
+        account_box(account, lang)
         choice = st.radio(t("app.language", lang), LANGUAGES, index=LANGUAGES.index(lang),
                           format_func=lambda code: {"zh": "中文", "en": "English"}[code],
                           horizontal=True)
@@ -459,11 +501,12 @@ def _unit_of_picked(eng, event, level: str) -> str | None:
 
 
 def building_panel(eng, lang: str) -> None:
-    """The building clicked on the map: its households and, for roles allowed to see them,
-    its residents, masked."""
+    """The building clicked on the map: its households and, for the officials scoped to it,
+    its residents — after they say why (the view goes into the audit log)."""
     try:
         building_id = int(st.query_params.get("building", ""))
-        detail = building_detail(eng, building_id, principal())
+        purposes = st.session_state.setdefault("purposes", {})
+        detail = building_detail(eng, building_id, principal(), purposes.get(building_id))
     except (ValueError, NotFound):
         return
     st.subheader(f"{t('building.title', lang)} {detail['code']}")
@@ -476,10 +519,18 @@ def building_panel(eng, lang: str) -> None:
         st.table(pd.DataFrame({
             t("col.address", lang): [h["address"] for h in households],
             t("building.residents", lang): [h["residents"] for h in households]}))
-    if detail["residents"] is None:
+    if not detail["residents_allowed"]:
         st.caption(t("panel.residents_hidden", lang))
+    elif detail["residents"] is None:
+        with st.form(key=f"purpose-{building_id}"):
+            why = st.text_input(t("building.purpose", lang), max_chars=200,
+                                placeholder=t("building.purpose_hint", lang))
+            if st.form_submit_button(t("building.show_residents", lang)) and why.strip():
+                purposes[building_id] = why.strip()
+                st.rerun()
     elif detail["residents"]:
         people = pd.DataFrame(detail["residents"])
+        st.caption(t("building.audited", lang))
         st.table(pd.DataFrame({
             t("col.name", lang): people["name"], t("col.age", lang): people["age"],
             t("col.relation", lang): people["relation"],
@@ -487,6 +538,7 @@ def building_panel(eng, lang: str) -> None:
             t("col.phone_masked", lang): people["phone_masked"]}))
     if st.button(t("building.close", lang), key="close-building"):
         st.query_params.pop("building", None)
+        st.session_state["purposes"] = {}
         st.rerun()
 
 
@@ -516,7 +568,7 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
         if title == "panel.land" and land:
             st.markdown(share_bars({t(f"landuse.{k}", lang): v for k, v in land.items()}),
                         unsafe_allow_html=True)
-    if not may_see_residents(principal(), current["code"] if current else ""):
+    if not may(principal(), "residents"):
         st.caption(t("panel.residents_hidden", lang))
 
 
@@ -541,7 +593,7 @@ def field_page(token: str, lang: str) -> None:
         st.info(t("field.none", lang))
         return
     actor = f"link:{link.id}"
-    houses = MapContext(current_versions(eng, {"buildings"}))
+    houses = MapContext(current_versions(eng, {"buildings"}), link=token)
     for e in events:
         with st.container(border=True):
             st.subheader(e["title"])

@@ -10,6 +10,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import pydeck as pdk
@@ -33,6 +34,7 @@ class MapContext:
     time_range: tuple[int, int] | None = None  # epoch seconds shown by time-aware layers
     # the application's filter values (Filter.key → chosen options); absent = no filter
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    link: str | None = None  # a field link's token: its page's tiles are read with it
 
     def chosen(self, key: str, options: tuple[str, ...]) -> tuple[str, ...]:
         """The options of a filter that are on (all of them when it is not set)."""
@@ -129,9 +131,11 @@ class Application(ABC):
         """Key figures of the current unit, from its roll-up (``twin.summary.rollup``)."""
 
 
-def tile_url(layer: str, version: str) -> str:
-    """Relative XYZ template of a tile layer at a data version (no outside host)."""
-    return f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={version}"
+def tile_url(layer: str, version: str, link: str | None = None) -> str:
+    """Relative XYZ template of a tile layer at a data version (no outside host); a field
+    page without a session reads its tiles with its link."""
+    extra = f"&link={quote(link, safe='')}" if link else ""
+    return f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={version}{extra}"
 
 
 def color_expression(prop: str, colors: dict[Any, RGBA], other: RGBA | str,
@@ -163,7 +167,7 @@ def mvt_layer(layer: str, ctx: MapContext, extensions: tuple[dict, ...] = (),
     chosen = [*extensions, *(ON_TERRAIN if ctx.on_terrain else [])]
     return pdk.Layer(
         "MVTLayer",
-        data=tile_url(layer, ctx.versions[layer]),
+        data=tile_url(layer, ctx.versions[layer], ctx.link),
         load_options={"mvt": {"workerUrl": worker_url("mvt")}, "maxConcurrency": 1},
         extensions=chosen or None,
         **{"pickable": True, **props},

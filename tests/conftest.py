@@ -94,9 +94,52 @@ def sample_db(db_factory, village_sample, pii_key):
 
 
 @pytest.fixture(scope="session")
-def sample_engine(sample_db) -> Engine:
-    """A database holding the village-scale sample (seed 7). Tests must not write to it."""
-    return sample_db("sample")
+def sample_engine(sample_db, village_sample) -> Engine:
+    """A database holding the village-scale sample (seed 7) and one account per role
+    (``ACCOUNTS``). Tests must not write to it."""
+    engine = sample_db("sample")
+    add_accounts(engine, village_sample)
+    return engine
+
+
+TEST_PASSWORD = "test-password-2026"
+# user name → (role, how its scope is found in the sample)
+ACCOUNTS = {"t-admin": ("admin", None), "t-official": ("official", "village:0"),
+            "t-other": ("official", "grid:1"), "t-planner": ("planner", None),
+            "t-field": ("field", "grid:0"), "t-screen": ("screen", None)}
+
+
+def account_scope(village_sample, how: str | None) -> tuple[str, ...]:
+    if how is None:
+        return ()
+    level, n = how.split(":")
+    return (village_sample.units[village_sample.units.level == level].code.iloc[int(n)],)
+
+
+def add_accounts(engine: Engine, village_sample) -> None:
+    """One account per role (and an official of another village), password TEST_PASSWORD,
+    already changed (no one-time password)."""
+    from twin.accounts import add_user, set_password
+
+    for username, (role, how) in ACCOUNTS.items():
+        add_user(engine, username, role, scope=account_scope(village_sample, how),
+                 password=TEST_PASSWORD)
+        set_password(engine, username, TEST_PASSWORD, must_change=False)
+
+
+def sign_in(client, username: str, password: str = TEST_PASSWORD, prefix: str = ""):
+    """Sign a TestClient or requests session in through the real form (CSRF included);
+    returns the response of the form's POST."""
+    import re
+
+    page = client.get(f"{prefix}/auth/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post(f"{prefix}/auth/login", data={"username": username,
+                                                     "password": password, "csrf": token,
+                                                     "next": "/"},
+                       follow_redirects=False) if hasattr(client, "app") else client.post(
+        f"{prefix}/auth/login", data={"username": username, "password": password,
+                                      "csrf": token, "next": "/"}, allow_redirects=False)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import TEST_PASSWORD
+from twin.accounts import sign_in
 from twin.config import PROJECT_ROOT
 
 
@@ -18,7 +20,9 @@ def app(sample_engine, monkeypatch, tmp_path):
     from streamlit.runtime.caching import cache_resource_api
 
     cache_resource_api.get_resource_cache_stats_provider().clear_all()
-    return AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.session_state["_session_token"] = sign_in(sample_engine, "t-planner", TEST_PASSWORD)[0]
+    return at
 
 
 def _layer(deck: dict, layer_id: str) -> dict:

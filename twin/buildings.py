@@ -1,5 +1,6 @@
-"""One building of the twin with its households (the fifth level) and, for the roles that
-may see them, its residents — masked, never in plain form."""
+"""One building of the twin with its households (the fifth level) and, for the officials
+scoped to it who give a purpose, its residents: names, and ID-card and phone numbers
+masked (only masks are stored). Every such view is written to the audit log."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from twin.access import Principal, may_see_residents
+from twin.access import Principal, audit, may_see_residents
 from twin.errors import NotFound
-from twin.pii import mask_name
 
 _BUILDING = sa.text("""
     SELECT b.id, b.code, b.use, b.floors, b.height_m, b.year_built,
-           round(b.footprint_m2) AS footprint_m2, m.code AS microgrid_code, m.name AS microgrid,
+           round(b.footprint_m2) AS footprint_m2, m.id AS microgrid_id,
+           m.code AS microgrid_code, m.name AS microgrid,
            ST_X(ST_PointOnSurface(b.geom)) AS lon, ST_Y(ST_PointOnSurface(b.geom)) AS lat
       FROM buildings b JOIN units m ON m.id = b.microgrid_id
      WHERE b.id = :id""")
@@ -30,24 +31,31 @@ _RESIDENTS = sa.text("""
 
 
 def building_detail(engine: Engine, building_id: int, principal: Principal,
-                    today: dt.date | None = None) -> dict[str, Any]:
-    """The building, its households, and ``residents`` — a list of masked people for a
-    principal allowed to see the building's micro-grid, ``None`` for everyone else."""
-    with engine.connect() as conn:
+                    purpose: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    """The building and its households. ``residents_allowed`` says whether the principal
+    may see its residents; ``residents`` lists them only when allowed and a ``purpose``
+    (why-field) is given — the view is then audited in the same transaction — else None."""
+    with engine.begin() as conn:
         row = conn.execute(_BUILDING, {"id": building_id}).mappings().one_or_none()
         if row is None:
             raise NotFound(f"no building with id {building_id}")
         households = [dict(h) for h in conn.execute(_HOUSEHOLDS, {"id": building_id}).mappings()]
+        allowed = may_see_residents(conn, principal, row["microgrid_id"])
         residents = None
-        if may_see_residents(principal, row["microgrid_code"]):
+        purpose = (purpose or "").strip()
+        if allowed and purpose:
             today = today or dt.date.today()
             residents = [{
-                "household_id": p["household_id"], "name": mask_name(p["name"]),
+                "household_id": p["household_id"], "name": p["name"],
                 "sex": p["sex"], "age": _age(p["birth_date"], today),
                 "relation": p["relation"], "id_masked": p["id_masked"],
                 "phone_masked": p["phone_masked"],
             } for p in conn.execute(_RESIDENTS, {"id": building_id}).mappings()]
-    return {**dict(row), "households": households, "residents": residents}
+            audit(conn, principal, "view_residents", f"building:{row['code']}",
+                  unit_code=row["microgrid_code"], purpose=purpose[:500],
+                  detail={"residents": len(residents)})
+    return {**dict(row), "households": households, "residents_allowed": allowed,
+            "residents": residents}
 
 
 def _age(born: dt.date | None, today: dt.date) -> int | None:

@@ -412,6 +412,82 @@ def link_revoke(ctx: click.Context, link_id: int) -> None:
     click.echo(f"link {link_id} withdrawn")
 
 
+# --- accounts -----------------------------------------------------------------------------
+@main.group()
+def user() -> None:
+    """Accounts: admin, official (scoped), planner, field (scoped to grids), screen."""
+
+
+def _scope(scope: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c.strip() for part in scope for c in part.split(",") if c.strip())
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "official", "planner", "field", "screen"]))
+@click.option("--scope", multiple=True, metavar="UNIT_CODE",
+              help="unit code(s) an official or field account is scoped to")
+@click.option("--name", "display_name", help="the person's name as shown in the app")
+@click.option("--if-missing", is_flag=True, help="do nothing if the user exists")
+@click.pass_context
+@friendly
+def user_add(ctx: click.Context, username: str, role: str, scope: tuple[str, ...],
+             display_name: str | None, if_missing: bool) -> None:
+    """Create an account and print its one-time password (changed at first sign-in)."""
+    from twin import accounts
+    from twin import db as twin_db
+
+    engine = twin_db.open_twin(_settings(ctx))
+    if if_missing and any(a.username == username.lower() for a in accounts.list_users(engine)):
+        click.echo(f"user {username} exists already (a new one-time password: "
+                   f"python -m twin user passwd {username})")
+        return
+    password = accounts.add_user(engine, username, role, scope=_scope(scope),
+                                 display_name=display_name)
+    click.echo(f"user {username.lower()} ({role}) created; one-time password: {password}")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.pass_context
+@friendly
+def user_passwd(ctx: click.Context, username: str) -> None:
+    """Give a new one-time password (the account is unlocked and signed out)."""
+    from twin import accounts
+    from twin import db as twin_db
+
+    password = accounts.set_password(twin_db.open_twin(_settings(ctx)), username)
+    click.echo(f"user {username}: new one-time password: {password}")
+
+
+@user.command("disable")
+@click.argument("username")
+@click.pass_context
+@friendly
+def user_disable(ctx: click.Context, username: str) -> None:
+    """Disable an account and end its sessions."""
+    from twin import accounts
+    from twin import db as twin_db
+
+    accounts.disable(twin_db.open_twin(_settings(ctx)), username)
+    click.echo(f"user {username} disabled")
+
+
+@user.command("list")
+@click.pass_context
+@friendly
+def user_list(ctx: click.Context) -> None:
+    """The accounts, their roles and scopes."""
+    from twin import accounts
+    from twin import db as twin_db
+
+    for a in accounts.list_users(twin_db.open_twin(_settings(ctx))):
+        state = "disabled" if a.disabled else ("must change password" if a.must_change
+                                               else "active")
+        click.echo(f"{a.username:<20} {a.role:<9} {','.join(a.scope) or '-':<24} {state}")
+
+
 # --- serve --------------------------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)

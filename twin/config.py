@@ -37,6 +37,9 @@ class Settings(BaseSettings):
         description="Key that signs field links; unset = a key generated once and kept in the "
         "data folder.",
     )
+    open311_api_key: str | None = Field(
+        default=None, description="API key a partner app gives to read and file Open311 "
+        "service requests; unset = only signed-in users.")
     link_hours: float = Field(default=72, gt=0, description="Lifetime of a field link.")
     sweep_seconds: float = Field(
         default=60, ge=0, description="How often the server escalates overdue events; 0 = never "

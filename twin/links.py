@@ -43,6 +43,12 @@ class Link:
     created_by: str
     expires_at: dt.datetime
 
+    def principal(self):
+        """The field principal a link stands for (its scope is the link's own)."""
+        from twin.access import Principal
+
+        return Principal("field", (), f"link:{self.id}")
+
 
 def _key(settings: Settings) -> bytes:
     return local_secret(settings, "link", settings.link_key)

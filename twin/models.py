@@ -11,6 +11,7 @@ from sqlalchemy import (
     CHAR,
     REAL,
     BigInteger,
+    Boolean,
     Column,
     Computed,
     Date,
@@ -278,4 +279,39 @@ unit_counts = Table(
     Column("family", Text, nullable=False),
     Column("measure", Text, primary_key=True),
     Column("value", Float, nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata, _id(),
+    Column("username", Text, nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("scope", ARRAY(Text), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("must_change", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_sha256", CHAR(64), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata, _id(),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("object", Text, nullable=False),
+    Column("unit_code", Text),
+    Column("purpose", Text),
+    Column("detail", JSONB, nullable=False),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import sign_in
 from twin.api import create_api
 
 
@@ -15,5 +16,13 @@ def api(settings, sample_engine):
 
 @pytest.fixture(scope="session")
 def client(api) -> TestClient:
+    """Signed in as the sample's administrator."""
+    with TestClient(api) as c:
+        assert sign_in(c, "t-admin").status_code == 303
+        yield c
+
+
+@pytest.fixture
+def anonymous(api) -> TestClient:
     with TestClient(api) as c:
         yield c

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import TEST_PASSWORD, sign_in
 from twin import db as twin_db
+from twin.accounts import add_user
 from twin.api import create_api
 from twin.cluster import Cluster
 from twin.config import Settings
@@ -24,7 +26,9 @@ def flaky():
     settings = Settings(data_dir=root, pii_key="x" * 32)
     engine = twin_db.make_engine(settings, cluster.url())
     twin_db.upgrade(engine)
+    add_user(engine, "t-planner", "planner", password=TEST_PASSWORD)
     with TestClient(create_api(settings, engine=engine)) as client:
+        assert sign_in(client, "t-planner").status_code == 303
         yield cluster, client
     engine.dispose()
     cluster.remove()

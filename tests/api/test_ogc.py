@@ -19,6 +19,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from tests.conftest import TEST_PASSWORD, sign_in
 from twin.ogc import COLLECTIONS, MAX_LIMIT
 
 ALL_IDS = {"towns", "villages", "grids", "microgrids", "buildings", "land", "facilities",
@@ -336,8 +337,9 @@ def loopback_only(monkeypatch):
 
 def test_owslib_reads_collections_and_items(server, loopback_only, village_sample):
     from owslib.ogcapi.features import Features
+    from owslib.util import Authentication
 
-    api = Features(server)
+    api = Features(server, auth=Authentication("t-planner", TEST_PASSWORD))
     ids = {c["id"] for c in api.collections()["collections"]}
     assert ids == ALL_IDS
     assert api.feature_collections() and "buildings" in api.feature_collections()
@@ -367,7 +369,8 @@ print(json.dumps({
 
 def test_gdal_oapif_driver_reads_layers(server, loopback_only, village_sample):
     env = {**os.environ, "GDAL_HTTP_TIMEOUT": "20", "GDAL_HTTP_MAX_RETRY": "0",
-           "CPL_DEBUG": "ON"}
+           "CPL_DEBUG": "ON", "GDAL_HTTP_AUTH": "BASIC",
+           "GDAL_HTTP_USERPWD": f"t-planner:{TEST_PASSWORD}"}
     run = subprocess.run([sys.executable, "-c", GDAL_CLIENT, server, json.dumps(BOX)],
                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -390,6 +393,7 @@ def test_links_follow_the_api_mount(api):
     from starlette.routing import Mount
 
     with TestClient(Starlette(routes=[Mount("/api", app=api)])) as mounted:
+        assert sign_in(mounted, "t-planner", prefix="/api").status_code == 303
         doc = mounted.get("/api/ogc").json()
         assert _rel(doc, "service-desc") == "http://testserver/api/openapi.json"
         page = mounted.get("/api/ogc/collections/land/items", params={"limit": 5}).json()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import TEST_PASSWORD, sign_in
+from twin.accounts import add_user
 from twin.api import create_api
 from twin.summary import OPEN_STATUSES
 
@@ -67,9 +69,12 @@ def test_errors_in_the_specs_shape(client, path, status, words):
 
 
 @pytest.fixture(scope="module")
-def writable(sample_db, settings):
+def writable(sample_db, settings, village_sample):
     engine = sample_db("open311")
+    add_user(engine, "t-field", "field", scope=(village_sample.units[
+        village_sample.units.level == "grid"].code.iloc[0],), password=TEST_PASSWORD)
     with TestClient(create_api(settings, engine=engine)) as c:
+        assert sign_in(c, "t-field").status_code == 303
         yield c
 
 

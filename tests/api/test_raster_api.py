@@ -42,16 +42,26 @@ def data_dir(tmp_path_factory) -> Path:
     return root
 
 
+def _reader(api):
+    """Rasters are served without a database; who may read them is tested with accounts in
+    test_security, so here a planner is taken as signed in."""
+    from twin.access import Principal
+    from twin.api.auth import require_reader
+
+    api.dependency_overrides[require_reader] = lambda: Principal("planner", (), "t-planner")
+    return api
+
+
 @pytest.fixture(scope="module")
 def raster_client(data_dir: Path):
-    with TestClient(create_api(Settings(data_dir=data_dir, database_url=NO_DB))) as c:
+    with TestClient(_reader(create_api(Settings(data_dir=data_dir, database_url=NO_DB)))) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def empty_client(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("no-rasters"), database_url=NO_DB)
-    with TestClient(create_api(settings)) as c:
+    with TestClient(_reader(create_api(settings))) as c:
         yield c
 
 

@@ -95,3 +95,23 @@ def browser():
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         yield b
         b.close()
+
+
+def sign_in_page(page, server: str, user: str = "t-planner", next_url: str = "/") -> None:
+    """Sign in through the real form (as a person does); the form leads on to ``next_url``."""
+    from urllib.parse import quote
+
+    from tests.conftest import TEST_PASSWORD
+
+    page.goto(f"{server}/api/auth/login?next={quote(next_url, safe='')}")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def signed_page(browser, server: str, user: str = "t-planner", **context):
+    """A new page of a new browser context, signed in as ``user``."""
+    page = browser.new_context(**context).new_page()
+    sign_in_page(page, server, user)
+    return page

@@ -6,9 +6,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from tests.browser.conftest import sign_in_page, signed_page
+from tests.conftest import TEST_PASSWORD
+
 
 def _open(browser, url: str, viewport: dict, outside: list[str], title: str = "乡村数字孪生"):
-    page = browser.new_page(viewport=viewport)
+    page = signed_page(browser, url.split("/?")[0].rstrip("/"), viewport=viewport)
 
     def record(request) -> None:
         host = urlparse(request.url).hostname
@@ -54,7 +57,7 @@ def test_3d_buildings_on_terrain_from_local_tiles(browser, server, village_sampl
     centre = b[b["code"].str.startswith(busiest)].geometry.union_all().centroid
     outside: list[str] = []
     tile_status: list[int] = []
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page = signed_page(browser, server, viewport={"width": 1200, "height": 800})
     raster_status: dict[str, list[int]] = {"terrain": [], "imagery": []}
     page.on("response", lambda r: tile_status.append(r.status)
             if "/api/tiles/buildings/" in r.url else None)
@@ -99,16 +102,24 @@ def test_permalink_reproduces_the_view_in_a_fresh_browser(browser, server, villa
     village = village_sample.units[village_sample.units["level"] == "village"].iloc[0]
     first = browser.new_context(viewport={"width": 1400, "height": 900})
     page = first.new_page()
-    page.goto(f"{server}/?unit={village['code']}&apps=tourism&lang=en")
+    sign_in_page(page, server, next_url=f"/?unit={village['code']}&apps=tourism&lang=en")
     page.get_by_text("Village Twin").first.wait_for(timeout=60_000)
     field = "document.querySelector(\"[data-testid='stTextInput'] input\")"
     page.wait_for_function(f"{field} && {field}.value.includes('unit=')", timeout=60_000)
     link = page.locator("[data-testid='stTextInput'] input").first.input_value().strip()
     first.close()
     assert f"unit={village['code']}" in link and "apps=tourism" in link
+    assert "session" not in link and "token" not in link  # a permalink carries no secret
     fresh = browser.new_context(viewport={"width": 1400, "height": 900})
     again = fresh.new_page()
-    again.goto(link)
+    again.goto(link)  # not signed in: the way to sign in, which leads back to the view
+    again.locator("a.twin-sign-in").wait_for(timeout=60_000)
+    assert again.locator("canvas").count() == 0
+    again.locator("a.twin-sign-in").click()
+    again.fill("input[name=username]", "t-planner")
+    again.fill("input[name=password]", TEST_PASSWORD)
+    with again.expect_navigation():
+        again.click("button[type=submit]")
     again.get_by_text("Village Twin").first.wait_for(timeout=60_000)
     again.wait_for_selector("canvas", timeout=60_000)
     assert again.get_by_role("button", name=village["name"]).count() == 1  # breadcrumb
@@ -127,7 +138,7 @@ def _canvas(page):
 
 
 def test_the_camera_stays_where_the_user_left_it_when_the_script_reruns(browser, server):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = signed_page(browser, server, viewport={"width": 1400, "height": 900})
     page.goto(server + "/?apps=base&pitch=0")
     page.wait_for_selector("canvas", timeout=60_000)
     page.wait_for_timeout(4000)

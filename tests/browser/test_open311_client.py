@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import requests
 from georeport import GeoReport
 
+from tests.conftest import sign_in
 
-def test_georeport_client_reads_services_and_requests(server, village_sample):
+
+def test_georeport_client_reads_services_and_requests(server, village_sample, monkeypatch):
+    import georeport.georeport
+
+    # the client calls requests.get itself: give it a signed-in session in its place
+    session = requests.Session()
+    assert sign_in(session, "t-planner", prefix=f"{server}/api").status_code == 303
+    monkeypatch.setattr(georeport.georeport, "requests", session)
     client = GeoReport(f"{server}/api/open311/v2", jurisdiction="330483")
     services = client.get_service_list()
     assert {s["service_code"] for s in services} >= {"dispute", "flood"}

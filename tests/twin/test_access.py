@@ -1,23 +1,20 @@
-"""Who may see residents: decided in one place."""
+"""What each role may do: decided in one place (twin.access)."""
 
 from __future__ import annotations
 
 import pytest
 
-from twin.access import ANONYMOUS, Principal, may_see_residents
-
-VILLAGE = "330483103001"
+from twin.access import ACTIONS, ANONYMOUS, ROLES, Principal, may, may_read_api
 
 
-def test_only_admins_and_officials_scoped_above_the_unit():
-    assert not may_see_residents(ANONYMOUS, VILLAGE + "001")
-    assert may_see_residents(Principal("admin"), VILLAGE + "001")
-    assert may_see_residents(Principal("official", (VILLAGE,)), VILLAGE + "001002")
-    assert not may_see_residents(Principal("official", ("330483103002",)), VILLAGE + "001")
-    for role in ("planner", "screen", "field"):
-        assert not may_see_residents(Principal(role, (VILLAGE,)), VILLAGE)
+def test_every_role_has_its_actions_and_only_officials_see_residents():
+    assert set(ACTIONS) == set(ROLES)
+    assert [r for r in ROLES if may(Principal(r), "residents")] == ["official"]
+    assert [r for r in ROLES if may(Principal(r), "import")] == ["admin"]
+    assert not may_read_api(ANONYMOUS) and not ANONYMOUS.signed_in
+    assert all(may_read_api(Principal(r)) for r in ROLES if r != "anonymous")
 
 
-def test_unknown_role_is_refused():
-    with pytest.raises(ValueError):
+def test_unknown_roles_are_refused():
+    with pytest.raises(ValueError, match="unknown role 'mayor'"):
         Principal("mayor")

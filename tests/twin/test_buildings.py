@@ -24,30 +24,50 @@ def _busiest_building(engine) -> tuple[int, str]:
 
 def test_anonymous_sees_households_but_no_resident(sample_engine, village_sample):
     building_id, _ = _busiest_building(sample_engine)
-    detail = building_detail(sample_engine, building_id, ANONYMOUS)
+    detail = building_detail(sample_engine, building_id, ANONYMOUS, purpose="curious")
     households = village_sample.households[village_sample.households["building_id"] ==
                                            building_id]
     assert sorted(h["code"] for h in detail["households"]) == sorted(households["code"])
-    assert detail["residents"] is None
+    assert detail["residents"] is None and not detail["residents_allowed"]
 
 
-def test_allowed_roles_see_residents_masked(sample_engine, village_sample):
-    building_id, microgrid = _busiest_building(sample_engine)
+@pytest.fixture(scope="module")
+def audited(sample_db):
+    return sample_db("buildings")
+
+
+def test_only_scoped_officials_see_residents_with_a_purpose_and_it_is_audited(
+        audited, village_sample):
+    building_id, microgrid = _busiest_building(audited)
     people = village_sample.people
     hh_ids = village_sample.households.loc[
         village_sample.households["building_id"] == building_id, "id"]
     plain = people[people["household_id"].isin(hh_ids)]
-    for who in (Principal("admin"), Principal("official", (microgrid[:9],))):
-        residents = building_detail(sample_engine, building_id, who)["residents"]
-        assert len(residents) == len(plain)
-        shown = " ".join(str(v) for r in residents for v in r.values())
-        for name in plain["name"]:
-            assert name not in shown or len(name) == 1
-        assert sorted(r["name"] for r in residents) == sorted(plain["name"].map(mask_name))
-        assert all(re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", r["id_masked"]) for r in residents
-                   if r["id_masked"])
-    elsewhere = Principal("official", ("330483999",))
-    assert building_detail(sample_engine, building_id, elsewhere)["residents"] is None
+    units = village_sample.units.set_index("code")
+    village = units.loc[microgrid]
+    while village["level"] != "village":
+        village = village_sample.units.set_index("id").loc[village["parent_id"]]
+    official = Principal("official", (village["code"],), "cun.zhuren")
+    asked = building_detail(audited, building_id, official)
+    assert asked["residents_allowed"] and asked["residents"] is None  # no purpose, no view
+    residents = building_detail(audited, building_id, official, purpose="入户走访")["residents"]
+    assert sorted(r["name"] for r in residents) == sorted(plain["name"])
+    assert all(re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", r["id_masked"]) for r in residents
+               if r["id_masked"])
+    with audited.connect() as conn:
+        log = conn.execute(sa.text("SELECT actor, action, unit_code, purpose, detail FROM "
+                                   "audit_log ORDER BY id DESC LIMIT 1")).one()
+    assert tuple(log[:4]) == ("cun.zhuren", "view_residents", microgrid, "入户走访")
+    assert log.detail == {"residents": len(plain)}
+    by_id = village_sample.units.set_index("id")
+    grid = by_id.loc[units.loc[microgrid, "parent_id"], "code"]
+    other = village_sample.units[(village_sample.units.level == "grid")
+                                 & (village_sample.units.code != grid)].code.iloc[0]
+    for who in (Principal("admin", (), "admin"), Principal("planner", (), "p"),
+                Principal("screen", (), "s"), Principal("field", (microgrid,), "f"),
+                Principal("official", (other,), "elsewhere")):
+        got = building_detail(audited, building_id, who, purpose="入户走访")
+        assert got["residents"] is None and not got["residents_allowed"], who
 
 
 def test_unknown_building(sample_engine):

@@ -55,14 +55,58 @@ def _unavailable() -> JSONResponse:
 
 def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The API app; ``engine`` defaults to one made from ``settings`` on first use."""
-    from twin.api import assets, health, heat, ogc, open311, raster, tiles
+    from fastapi import Depends
+
+    from twin.accounts import PrincipalCache, session_account
+    from twin.api import assets, auth, health, heat, ogc, open311, raster, tiles
 
     api = FastAPI(title="Village Twin API", version="1", docs_url="/docs",
                   openapi_url="/openapi.json", redoc_url=None)
     api.state.settings = settings
     api.state.engine = engine
-    for module in (health, tiles, heat, raster, ogc, open311, assets):
+
+    def engine_of() -> Engine:
+        if api.state.engine is None:
+            from twin.db import make_engine
+
+            api.state.engine = make_engine(settings)
+        return api.state.engine
+
+    def of_session(token: str):
+        account = session_account(engine_of(), token)
+        return account.principal() if account else None
+
+    def of_link(token: str):
+        from twin.links import LinkError, verify
+
+        try:
+            link = verify(engine_of(), settings, token)
+        except LinkError:
+            return None
+        return link.principal()
+
+    def of_basic(header: str):
+        import base64
+        import binascii
+
+        from twin.accounts import SignInRefused, check_credentials
+
+        try:
+            user, _, password = base64.b64decode(header.split(" ", 1)[1]).decode().partition(":")
+            return check_credentials(engine_of(), user, password).principal()
+        except (IndexError, ValueError, binascii.Error, UnicodeDecodeError, SignInRefused):
+            return None
+
+    api.state.sessions = PrincipalCache(of_session)
+    api.state.basic = PrincipalCache(of_basic)
+    api.state.links = PrincipalCache(of_link)
+    api.state.throttle = auth.Throttle()
+    # public: health, the sign-in pages, static scripts and Open311's service list (its
+    # requests check the caller themselves); every read of the twin needs a signed-in role
+    for module in (health, auth, open311, assets):
         api.include_router(module.router)
+    for module in (tiles, heat, raster, ogc):
+        api.include_router(module.router, dependencies=[Depends(auth.require_reader)])
 
     @api.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:

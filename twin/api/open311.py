@@ -35,6 +35,31 @@ def _error(status: int, description: str) -> JSONResponse:
     return JSONResponse([{"code": status, "description": description}], status_code=status)
 
 
+def _key_ok(request: Request, given: Any) -> bool:
+    """An ``api_key`` equal to the configured ``TWIN_OPEN311_API_KEY`` (a partner app)."""
+    import secrets
+
+    configured = request.app.state.settings.open311_api_key
+    return bool(configured and given) and secrets.compare_digest(str(given), configured)
+
+
+def _refused(request: Request, action: str, api_key: Any) -> JSONResponse | None:
+    """Reads need a signed-in role or the API key; reports a role that reports, or the key."""
+    from twin.access import may, may_read_api
+    from twin.api.auth import principal_of
+
+    if _key_ok(request, api_key):
+        return None
+    principal = principal_of(request)
+    if action == "read" and may_read_api(principal):
+        return None
+    if action == "report" and may(principal, "report"):
+        return None
+    if not principal.signed_in:
+        return _error(401, "sign in, or give the api_key of this endpoint")
+    return _error(403, f"this role may not {action} service requests")
+
+
 def _check_jurisdiction(request: Request) -> JSONResponse | None:
     given = request.query_params.get("jurisdiction_id")
     if given not in (None, "", JURISDICTION):
@@ -115,6 +140,8 @@ def requests_list(request: Request, fmt: str, engine: Engine = Depends(get_engin
         return _error(400, "only the JSON format is served (requests.json)")
     if (bad := _check_jurisdiction(request)) is not None:
         return bad
+    if (refused := _refused(request, "read", request.query_params.get("api_key"))):
+        return refused
     q = request.query_params
     where, params = [], {"limit": MAX_RESULTS}
     if q.get("service_request_id"):
@@ -156,6 +183,8 @@ def request_one(request: Request, request_id: str, fmt: str,
         return _error(400, "only the JSON format is served")
     if (bad := _check_jurisdiction(request)) is not None:
         return bad
+    if (refused := _refused(request, "read", request.query_params.get("api_key"))):
+        return refused
     with engine.connect() as conn:
         row = conn.execute(sa.text(_REQUESTS + " WHERE e.code = :code"),  # noqa: S608
                            {"code": request_id}).one_or_none()
@@ -176,6 +205,8 @@ async def request_create(request: Request, fmt: str,
     if (bad := _check_jurisdiction(request)) is not None:
         return bad
     form = await request.form()
+    if (refused := await run_in_threadpool(_refused, request, "report", form.get("api_key"))):
+        return refused
     code = (form.get("service_code") or "").strip()
     description = (form.get("description") or "").strip()
     if not code:

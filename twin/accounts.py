@@ -1,0 +1,305 @@
+"""Local accounts, sign-in and sessions (no Streamlit here).
+
+Passwords are kept as argon2id hashes (argon2-cffi's defaults, RFC 9106's second
+recommended profile). A sign-in that fails ``MAX_FAILURES`` times in a row locks the
+account for ``LOCK_MINUTES``; the answer to a wrong name and to a wrong password is the
+same. A session is a random token given to the browser once, as an HttpOnly cookie; the
+database keeps only its SHA-256, and it ends after ``IDLE_MINUTES`` without use or
+``MAX_HOURS`` in all, or when its account is disabled or its password changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection, Engine
+
+from twin.access import ROLES, Principal
+from twin.errors import TwinError
+
+SCOPED_ROLES = ("official", "field")
+ACCOUNT_ROLES = tuple(r for r in ROLES if r != "anonymous")
+MIN_PASSWORD = 10
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+IDLE_MINUTES = 30
+MAX_HOURS = 12
+COOKIE = "twin_session"
+_HASHER = PasswordHasher()
+# verifying against this when the name is unknown costs the same as a real check
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(TwinError):
+    """An account operation that cannot be done, with the reason."""
+
+
+class SignInRefused(AccountError):
+    """Wrong name or password, a locked or a disabled account: one message for all but
+    the lock, so that names cannot be probed."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    scope: tuple[str, ...]
+    must_change: bool
+    disabled: bool
+
+    def principal(self) -> Principal:
+        return Principal(self.role, self.scope, self.username)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_password() -> str:
+    """A one-time password: 16 URL-safe characters (~96 bits), never letters only."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if not password.isalpha() and not password.isdigit():
+            return password
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if password.isdigit() or password.isalpha():
+        raise AccountError("a password needs letters and digits or other signs")
+
+
+def _check_scope(conn: Connection, role: str, scope: tuple[str, ...]) -> tuple[str, ...]:
+    if role not in ACCOUNT_ROLES:
+        raise AccountError(f"unknown role {role!r}: one of {', '.join(ACCOUNT_ROLES)}")
+    if role in SCOPED_ROLES and not scope:
+        raise AccountError(f"an account of role {role} needs a scope: the code of its unit")
+    if role not in SCOPED_ROLES and scope:
+        raise AccountError(f"role {role} is not scoped to units")
+    known = set(conn.execute(sa.text("SELECT code FROM units WHERE code = ANY(:c)"),
+                             {"c": list(scope)}).scalars())
+    missing = [c for c in scope if c not in known]
+    if missing:
+        raise AccountError(f"no unit with code {missing[0]!r}")
+    return tuple(scope)
+
+
+def add_user(engine: Engine, username: str, role: str, *, scope: tuple[str, ...] = (),
+             display_name: str | None = None, password: str | None = None) -> str:
+    """Create an account; returns its password (a generated one-time password if none was
+    given: it must be changed at first sign-in)."""
+    username = username.strip().lower()
+    if not re.fullmatch(r"[a-z0-9_.-]{2,40}", username):
+        raise AccountError("a user name is 2–40 of a–z, 0–9, _ . -")
+    one_time = password is None
+    password = password or new_password()
+    with engine.begin() as conn:
+        scope = _check_scope(conn, role, scope)
+        check_password(password)
+        if conn.execute(sa.text("SELECT 1 FROM accounts WHERE username = :u"),
+                        {"u": username}).first():
+            raise AccountError(f"user {username!r} exists already")
+        conn.execute(sa.text(
+            "INSERT INTO accounts (username, display_name, role, scope, password_hash, "
+            "must_change) VALUES (:u, :d, :r, :s, :h, :m)"),
+            {"u": username, "d": display_name or username, "r": role, "s": list(scope),
+             "h": _HASHER.hash(password), "m": one_time})
+    return password
+
+
+def set_password(engine: Engine, username: str, password: str | None = None, *,
+                 must_change: bool | None = None) -> str:
+    """Set a password (a generated one-time one if none), unlock the account and end its
+    sessions; returns the password."""
+    one_time = password is None
+    password = password or new_password()
+    check_password(password)
+    with engine.begin() as conn:
+        found = conn.execute(sa.text(
+            "UPDATE accounts SET password_hash = :h, must_change = :m, failed_logins = 0, "
+            "locked_until = NULL WHERE username = :u RETURNING id"),
+            {"h": _HASHER.hash(password), "u": username,
+             "m": one_time if must_change is None else must_change}).scalar()
+        if found is None:
+            raise AccountError(f"no user {username!r}")
+        conn.execute(sa.text("DELETE FROM sessions WHERE account_id = :a"), {"a": found})
+    return password
+
+
+def disable(engine: Engine, username: str) -> None:
+    """Disable an account and end its sessions (accounts are never deleted: the logs
+    name them)."""
+    with engine.begin() as conn:
+        found = conn.execute(sa.text(
+            "UPDATE accounts SET disabled_at = coalesce(disabled_at, now()) "
+            "WHERE username = :u RETURNING id"), {"u": username}).scalar()
+        if found is None:
+            raise AccountError(f"no user {username!r}")
+        conn.execute(sa.text("DELETE FROM sessions WHERE account_id = :a"), {"a": found})
+
+
+def _account(row) -> Account:
+    return Account(row.id, row.username, row.display_name, row.role, tuple(row.scope),
+                   row.must_change, row.disabled_at is not None)
+
+
+_COLUMNS = "id, username, display_name, role, scope, must_change, disabled_at"
+
+
+def list_users(engine: Engine) -> list[Account]:
+    with engine.connect() as conn:
+        return [_account(r) for r in conn.execute(sa.text(
+            f"SELECT {_COLUMNS} FROM accounts ORDER BY username"))]  # noqa: S608 - constant
+
+
+def sign_in(engine: Engine, username: str, password: str,
+            now: dt.datetime | None = None) -> tuple[str, Account]:
+    """(session token, account) for a right name and password; else SignInRefused."""
+    now = now or _now()
+    username = (username or "").strip().lower()
+    with engine.begin() as conn:
+        row = conn.execute(sa.text(
+            f"SELECT {_COLUMNS}, password_hash, failed_logins, locked_until "  # noqa: S608
+            "FROM accounts WHERE username = :u FOR UPDATE"), {"u": username}).one_or_none()
+        if row is None:
+            _verify(_DUMMY_HASH, password)
+            raise SignInRefused("wrong user name or password")
+        if row.locked_until is not None and row.locked_until > now:
+            minutes = int((row.locked_until - now).total_seconds() // 60) + 1
+            raise SignInRefused(f"too many failed sign-ins: try again in {minutes} min")
+        if not _verify(row.password_hash, password) or row.disabled_at is not None:
+            failures = row.failed_logins + 1
+            conn.execute(sa.text(
+                "UPDATE accounts SET failed_logins = :f, locked_until = :l WHERE id = :id"),
+                {"f": 0 if failures >= MAX_FAILURES else failures, "id": row.id,
+                 "l": now + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES
+                 else None})
+            raise SignInRefused("wrong user name or password")
+        if _HASHER.check_needs_rehash(row.password_hash):
+            conn.execute(sa.text("UPDATE accounts SET password_hash = :h WHERE id = :id"),
+                         {"h": _HASHER.hash(password), "id": row.id})
+        conn.execute(sa.text("UPDATE accounts SET failed_logins = 0, locked_until = NULL "
+                             "WHERE id = :id"), {"id": row.id})
+        token = secrets.token_urlsafe(32)
+        conn.execute(sa.text(
+            "INSERT INTO sessions (token_sha256, account_id, created_at, last_seen_at, "
+            "expires_at) VALUES (:t, :a, :n, :n, :e)"),
+            {"t": _sha(token), "a": row.id, "n": now,
+             "e": now + dt.timedelta(hours=MAX_HOURS)})
+        conn.execute(sa.text("DELETE FROM sessions WHERE expires_at < :n OR last_seen_at < :i"),
+                     {"n": now, "i": now - dt.timedelta(minutes=IDLE_MINUTES)})
+    return token, _account(row)
+
+
+def check_credentials(engine: Engine, username: str, password: str,
+                      now: dt.datetime | None = None) -> Account:
+    """The account of a name and password sent with each request (HTTP Basic, for GIS
+    clients such as QGIS, GDAL and OWSLib): the same checks, failure count and lock-out as
+    signing in, but no session."""
+    token, account = sign_in(engine, username, password, now)
+    sign_out(engine, token)
+    return account
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def session_account(engine: Engine, token: str | None,
+                    now: dt.datetime | None = None) -> Account | None:
+    """The account of a live session (its idle clock restarted), or None."""
+    if not isinstance(token, str) or not token or len(token) > 128:
+        return None
+    now = now or _now()
+    with engine.begin() as conn:
+        row = conn.execute(sa.text(
+            "UPDATE sessions s SET last_seen_at = :n FROM accounts a "
+            "WHERE s.token_sha256 = :t AND a.id = s.account_id AND s.expires_at > :n "
+            "AND s.last_seen_at > :idle AND a.disabled_at IS NULL "
+            "RETURNING a.id, a.username, a.display_name, a.role, a.scope, a.must_change, "
+            "a.disabled_at"),
+            {"t": _sha(token), "n": now,
+             "idle": now - dt.timedelta(minutes=IDLE_MINUTES)}).one_or_none()
+    return _account(row) if row else None
+
+
+def sign_out(engine: Engine, token: str | None) -> None:
+    if token:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM sessions WHERE token_sha256 = :t"),
+                         {"t": _sha(token)})
+
+
+def change_password(engine: Engine, token: str, old: str, new: str) -> None:
+    """A signed-in user's own change (the one-time password first); other sessions end."""
+    account = session_account(engine, token)
+    if account is None:
+        raise AccountError("the session has ended: sign in again")
+    with engine.connect() as conn:
+        hashed = conn.execute(sa.text("SELECT password_hash FROM accounts WHERE id = :i"),
+                              {"i": account.id}).scalar()
+    if not _verify(hashed, old):
+        raise AccountError("the current password is wrong")
+    if new == old:
+        raise AccountError("the new password must differ from the current one")
+    check_password(new)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE accounts SET password_hash = :h, must_change = false "
+                             "WHERE id = :i"), {"h": _HASHER.hash(new), "i": account.id})
+        conn.execute(sa.text("DELETE FROM sessions WHERE account_id = :a AND "
+                             "token_sha256 <> :t"), {"a": account.id, "t": _sha(token)})
+
+
+class PrincipalCache:
+    """Who a credential (session token or field link) stands for, checked against the
+    database at most every ``ttl`` seconds: a map asks for dozens of tiles a second, each
+    carrying it. A disabled account, an ended session or a withdrawn link is refused
+    within ``ttl``; ``forget`` makes it immediate in this process."""
+
+    def __init__(self, lookup, ttl: float = 30.0, size: int = 10_000) -> None:
+        import threading
+
+        self._lookup = lookup  # credential → Principal | None
+        self._ttl, self._size = ttl, size
+        self._seen: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, credential: str | None) -> Principal | None:
+        import time
+
+        if not credential or len(credential) > 256:
+            return None
+        key = _sha(credential)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        found = self._lookup(credential)
+        with self._lock:
+            if len(self._seen) >= self._size:
+                self._seen.clear()
+            self._seen[key] = (now, found)
+        return found
+
+    def forget(self, credential: str | None) -> None:
+        if credential:
+            with self._lock:
+                self._seen.pop(_sha(credential), None)

@@ -1,0 +1,264 @@
+"""Sign-in, password change and sign-out as plain HTML forms under ``/api/auth``, and the
+principal of every API request.
+
+The session token travels only as an HttpOnly, SameSite=Strict cookie set here (Streamlit
+reads it from its websocket handshake through ``st.context.cookies``); it is never in a
+URL. The forms carry a double-submit CSRF token; sign-in attempts are limited per client
+address, on top of the account lock-out in ``twin.accounts``. The pages load nothing from
+anywhere, not even their own host, and forbid framing.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+import time
+from collections import deque
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from twin.access import ANONYMOUS, Principal, may, may_read_api
+from twin.accounts import (
+    COOKIE,
+    MAX_HOURS,
+    AccountError,
+    SignInRefused,
+    change_password,
+    sign_in,
+    sign_out,
+)
+from twin.api import get_engine
+from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+CSRF_COOKIE = "twin_csrf"
+ATTEMPTS_PER_MINUTE = 10
+PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
+
+
+class Throttle:
+    """At most ``limit`` attempts per ``window`` seconds per client address."""
+
+    def __init__(self, limit: int = ATTEMPTS_PER_MINUTE, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 50_000:
+                self._seen.clear()
+            seen = self._seen.setdefault(client, deque())
+            while seen and now - seen[0] > self.window:
+                seen.popleft()
+            if len(seen) >= self.limit:
+                return False
+            seen.append(now)
+            return True
+
+
+def principal_of(request: Request) -> Principal:
+    """Who makes a request: the account of its session cookie, else of its HTTP Basic
+    credentials (GIS clients), else the field link it carries (``?link=``: the field page's
+    own map tiles), else ANONYMOUS."""
+    state = request.app.state
+    found = state.sessions.get(request.cookies.get(COOKIE))
+    header = request.headers.get("authorization", "")
+    if found is None and header[:6].lower() == "basic ":
+        found = state.basic.get(header)
+    if found is None and "link" in request.query_params:
+        found = state.links.get(request.query_params["link"])
+    return found or ANONYMOUS
+
+
+def require_reader(request: Request) -> Principal:
+    """Reads of the twin (tiles, OGC, heat, imagery): any signed-in role."""
+    principal = principal_of(request)
+    if not may_read_api(principal):
+        if not principal.signed_in:
+            raise HTTPException(401, "sign in first (/api/auth/login), or send HTTP Basic "
+                                "credentials", headers={"WWW-Authenticate":
+                                                        'Basic realm="Village Twin"'})
+        raise HTTPException(403, "this role may not read the twin")
+    return principal
+
+
+def require(action: str):
+    """A dependency refusing principals whose role does not allow ``action``."""
+    def check(principal: Principal = Depends(require_reader)) -> Principal:
+        if not may(principal, action):
+            raise HTTPException(403, f"this role may not {action}")
+        return principal
+    return check
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang", DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this site: no scheme, no host, no protocol-relative ``//``."""
+    target = target or "/"
+    if not target.startswith("/") or target.startswith("//") or "\\" in target \
+            or any(ord(c) < 32 for c in target):
+        return "/"
+    return target
+
+
+def _root(request: Request) -> str:
+    """Where the API is mounted (``/api`` in the product)."""
+    return request.scope.get("root_path", "").rstrip("/")
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or \
+        request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+def _page(request: Request, title: str, fields: list[tuple[str, str, str]], action: str,
+          message: str | None, next_url: str, status: int = 200) -> HTMLResponse:
+    lang = _lang(request)
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    inputs = "".join(
+        f'<label>{html.escape(label)}<input name="{name}" type="{kind}" required '
+        f'autocomplete="{"username" if kind == "text" else "current-password"}"></label>'
+        for name, kind, label in fields)
+    error = f'<p class="err" role="alert">{html.escape(message)}</p>' if message else ""
+    body = f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head>
+<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{html.escape(title)} · {html.escape(t('app.title', lang))}</title><style>
+body{{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",system-ui,sans-serif;
+background:#0e1117;color:#fafafa;display:flex;justify-content:center;padding-top:12vh;margin:0}}
+form{{background:#1b1f2a;padding:2em;border-radius:8px;width:min(22em,90vw)}}
+label{{display:block;margin:.8em 0}}input{{display:block;width:100%;box-sizing:border-box;
+padding:.6em;margin-top:.3em;border-radius:4px;border:1px solid #444;background:#0e1117;
+color:#fafafa;font-size:1em}}button{{width:100%;padding:.7em;margin-top:1em;border:0;
+border-radius:4px;background:#ff4b4b;color:#fff;font-size:1em}}.err{{color:#ff8080}}
+small{{color:#aaa}}</style></head><body>
+<form method="post" action="{_root(request)}{action}?lang={lang}">
+<h2>{html.escape(t('app.title', lang))} · {html.escape(title)}</h2>{error}
+<input type="hidden" name="csrf" value="{token}">
+<input type="hidden" name="next" value="{html.escape(next_url)}">{inputs}
+<button type="submit">{html.escape(title)}</button>
+<p><small>{html.escape(t('auth.notice', lang))}</small></p></form></body></html>"""
+    response = HTMLResponse(body, status_code=status,
+                            headers={"Content-Security-Policy": PAGE_CSP,
+                                     "X-Frame-Options": "DENY", "Cache-Control": "no-store"})
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=_secure(request), path=f"{_root(request)}/auth")
+    return response
+
+
+def _csrf_ok(request: Request, form) -> bool:
+    sent, kept = form.get("csrf") or "", request.cookies.get(CSRF_COOKIE) or ""
+    return bool(kept) and secrets.compare_digest(str(sent), kept)
+
+
+def _login_fields(lang: str) -> list[tuple[str, str, str]]:
+    return [("username", "text", t("auth.username", lang)),
+            ("password", "password", t("auth.password", lang))]
+
+
+@router.get("/login", response_class=HTMLResponse, name="login_page")
+async def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    lang = _lang(request)
+    return _page(request, t("auth.sign_in", lang), _login_fields(lang), "/auth/login",
+                 None, safe_next(next))
+
+
+@router.post("/login", name="login", response_class=HTMLResponse)
+async def login(request: Request, engine=Depends(get_engine)) -> Response:
+    lang = _lang(request)
+    form = await request.form()
+    next_url = safe_next(str(form.get("next") or "/"))
+
+    def again(key: str, status: int) -> HTMLResponse:
+        return _page(request, t("auth.sign_in", lang), _login_fields(lang), "/auth/login",
+                     t(key, lang), next_url, status)
+
+    if not _csrf_ok(request, form):
+        return again("auth.expired", 400)
+    client = request.client.host if request.client else "?"
+    if not request.app.state.throttle.allow(client):
+        return again("auth.throttled", 429)
+    try:
+        token, account = await run_in_threadpool(
+            sign_in, engine, str(form.get("username") or ""), str(form.get("password") or ""))
+    except SignInRefused as exc:
+        return again("auth.locked" if "too many" in str(exc) else "auth.refused", 401)
+    target = (f"{_root(request)}/auth/password?lang={lang}&next={quote(next_url)}"
+              if account.must_change else next_url)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                        secure=_secure(request), max_age=MAX_HOURS * 3600)
+    return response
+
+
+def _password_fields(lang: str) -> list[tuple[str, str, str]]:
+    return [("old", "password", t("auth.old_password", lang)),
+            ("new", "password", t("auth.new_password", lang)),
+            ("repeat", "password", t("auth.repeat_password", lang))]
+
+
+@router.get("/password", response_class=HTMLResponse, name="password_page")
+async def password_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    lang = _lang(request)
+    return _page(request, t("auth.change_title", lang), _password_fields(lang),
+                 "/auth/password", t("auth.change_hint", lang), safe_next(next))
+
+
+@router.post("/password", response_class=HTMLResponse, name="change_password")
+async def password(request: Request, engine=Depends(get_engine)) -> Response:
+    lang = _lang(request)
+    form = await request.form()
+    next_url = safe_next(str(form.get("next") or "/"))
+
+    def again(message: str, status: int) -> HTMLResponse:
+        return _page(request, t("auth.change_title", lang), _password_fields(lang),
+                     "/auth/password", message, next_url, status)
+
+    if not _csrf_ok(request, form):
+        return again(t("auth.expired", lang), 400)
+    if not request.app.state.throttle.allow(request.client.host if request.client else "?"):
+        return again(t("auth.throttled", lang), 429)
+    if form.get("new") != form.get("repeat"):
+        return again(t("auth.mismatch", lang), 400)
+    token = request.cookies.get(COOKIE)
+    try:
+        await run_in_threadpool(change_password, engine, token or "", str(form.get("old") or ""),
+                                str(form.get("new") or ""))
+    except AccountError as exc:
+        return again(f"{t('auth.change_failed', lang)}: {exc}", 400)
+    request.app.state.sessions.forget(token)
+    return RedirectResponse(next_url, status_code=303)
+
+
+@router.post("/logout", name="logout_post", include_in_schema=False)
+@router.get("/logout", name="logout")
+async def logout(request: Request, engine=Depends(get_engine)) -> Response:
+    token = request.cookies.get(COOKIE)
+    await run_in_threadpool(sign_out, engine, token)
+    request.app.state.sessions.forget(token)
+    response = RedirectResponse(f"{_root(request)}/auth/login?lang={_lang(request)}",
+                                status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/me", name="me")
+async def me(request: Request) -> JSONResponse:
+    """Who the session belongs to (for the UI and for tests); 401 when nobody."""
+    principal = await run_in_threadpool(principal_of, request)
+    if not principal.signed_in:
+        return JSONResponse({"status": 401, "detail": "not signed in"}, status_code=401)
+    return JSONResponse({"user": principal.name, "role": principal.role,
+                         "scope": list(principal.scope)},
+                        headers={"Cache-Control": "no-store"})
+
