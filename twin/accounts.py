@@ -171,37 +171,42 @@ def sign_in(engine: Engine, username: str, password: str,
     """(session token, account) for a right name and password; else SignInRefused."""
     now = now or _now()
     username = (username or "").strip().lower()
-    with engine.begin() as conn:
+    refused = None
+    with engine.begin() as conn:  # a failure is counted (committed) before it is reported
         row = conn.execute(sa.text(
             f"SELECT {_COLUMNS}, password_hash, failed_logins, locked_until "  # noqa: S608
             "FROM accounts WHERE username = :u FOR UPDATE"), {"u": username}).one_or_none()
         if row is None:
             _verify(_DUMMY_HASH, password)
-            raise SignInRefused("wrong user name or password")
-        if row.locked_until is not None and row.locked_until > now:
+            refused = "wrong user name or password"
+        elif row.locked_until is not None and row.locked_until > now:
             minutes = int((row.locked_until - now).total_seconds() // 60) + 1
-            raise SignInRefused(f"too many failed sign-ins: try again in {minutes} min")
-        if not _verify(row.password_hash, password) or row.disabled_at is not None:
+            refused = f"too many failed sign-ins: try again in {minutes} min"
+        elif not _verify(row.password_hash, password) or row.disabled_at is not None:
             failures = row.failed_logins + 1
             conn.execute(sa.text(
                 "UPDATE accounts SET failed_logins = :f, locked_until = :l WHERE id = :id"),
                 {"f": 0 if failures >= MAX_FAILURES else failures, "id": row.id,
                  "l": now + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES
                  else None})
-            raise SignInRefused("wrong user name or password")
-        if _HASHER.check_needs_rehash(row.password_hash):
-            conn.execute(sa.text("UPDATE accounts SET password_hash = :h WHERE id = :id"),
-                         {"h": _HASHER.hash(password), "id": row.id})
-        conn.execute(sa.text("UPDATE accounts SET failed_logins = 0, locked_until = NULL "
-                             "WHERE id = :id"), {"id": row.id})
-        token = secrets.token_urlsafe(32)
-        conn.execute(sa.text(
-            "INSERT INTO sessions (token_sha256, account_id, created_at, last_seen_at, "
-            "expires_at) VALUES (:t, :a, :n, :n, :e)"),
-            {"t": _sha(token), "a": row.id, "n": now,
-             "e": now + dt.timedelta(hours=MAX_HOURS)})
-        conn.execute(sa.text("DELETE FROM sessions WHERE expires_at < :n OR last_seen_at < :i"),
-                     {"n": now, "i": now - dt.timedelta(minutes=IDLE_MINUTES)})
+            refused = "wrong user name or password"
+        else:
+            if _HASHER.check_needs_rehash(row.password_hash):
+                conn.execute(sa.text("UPDATE accounts SET password_hash = :h WHERE id = :id"),
+                             {"h": _HASHER.hash(password), "id": row.id})
+            conn.execute(sa.text("UPDATE accounts SET failed_logins = 0, locked_until = NULL "
+                                 "WHERE id = :id"), {"id": row.id})
+            token = secrets.token_urlsafe(32)
+            conn.execute(sa.text(
+                "INSERT INTO sessions (token_sha256, account_id, created_at, last_seen_at, "
+                "expires_at) VALUES (:t, :a, :n, :n, :e)"),
+                {"t": _sha(token), "a": row.id, "n": now,
+                 "e": now + dt.timedelta(hours=MAX_HOURS)})
+            conn.execute(sa.text(
+                "DELETE FROM sessions WHERE expires_at < :n OR last_seen_at < :i"),
+                {"n": now, "i": now - dt.timedelta(minutes=IDLE_MINUTES)})
+    if refused:
+        raise SignInRefused(refused)
     return token, _account(row)
 
 

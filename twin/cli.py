@@ -331,7 +331,7 @@ def export(ctx: click.Context, layer: str, unit_code: str | None, fmt: str, crs:
     if unit_code and not path:
         raise click.UsageError(f"no unit with code {unit_code!r}")
     unit = path[-1] if path else None
-    n = export_layer(engine, layer, output, fmt, unit, crs)
+    n = export_layer(engine, layer, output, fmt, unit, crs, principal=_operator())
     click.echo(f"{output}: {n:,} {layer} ({crs})")
 
 
@@ -410,6 +410,16 @@ def link_revoke(ctx: click.Context, link_id: int) -> None:
 
     links.revoke(twin_db.open_twin(_settings(ctx)), link_id)
     click.echo(f"link {link_id} withdrawn")
+
+
+def _operator():
+    """Whoever runs the command line on the server holds the database: an administrator,
+    logged by their system user name."""
+    import getpass
+
+    from twin.access import Principal
+
+    return Principal("admin", (), f"cli:{getpass.getuser()}")
 
 
 # --- accounts -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geodata.chinacrs import transform_geometries
+from twin.access import Principal, audit, in_scope, may
 from twin.errors import TwinError
 from twin.units import in_unit
 
@@ -43,8 +44,18 @@ class ExportError(TwinError):
 
 
 def export_layer(engine: Engine, layer: str, output: str | Path, fmt: str = "geojson",
-                 unit: dict | None = None, crs: str = "EPSG:4326") -> int:
-    """Write ``layer`` (inside ``unit`` if given) to ``output``; returns features written."""
+                 unit: dict | None = None, crs: str = "EPSG:4326", *,
+                 principal: Principal) -> int:
+    """Write ``layer`` (inside ``unit`` if given) to ``output`` for ``principal`` (roles
+    that export; an official only inside their own units); returns features written. Every
+    export is written to the audit log."""
+    if not may(principal, "export"):
+        raise ExportError(f"role {principal.role} may not export")
+    if principal.scope:
+        with engine.connect() as conn:
+            if unit is None or not in_scope(conn, principal, unit["id"]):
+                raise ExportError("an export of a scoped account must name one of its units "
+                                  f"({', '.join(principal.scope)}) or a unit inside them")
     if layer not in LAYERS:
         raise ExportError(f"unknown layer {layer!r}: one of {', '.join(LAYERS)}")
     if fmt not in FORMATS:
@@ -53,9 +64,12 @@ def export_layer(engine: Engine, layer: str, output: str | Path, fmt: str = "geo
              "(t.id = :unit OR t.town_id = :unit OR t.village_id = :unit OR t.grid_id = :unit)"
              if unit else "true")
     sql = f"{LAYERS[layer]} WHERE {where}{GROUP_BY.get(layer, '')}"  # noqa: S608 - constants
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         frame = gpd.read_postgis(sa.text(sql), conn, geom_col="geom",
                                  params={"unit": unit["id"] if unit else None})
+        audit(conn, principal, "export", f"layer:{layer}",
+              unit_code=unit["code"] if unit else None,
+              detail={"features": len(frame), "format": fmt, "crs": crs})
     target = crs.lower()
     if target in ("gcj02", "bd09"):
         frame = frame.set_geometry(gpd.GeoSeries(

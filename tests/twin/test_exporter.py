@@ -6,21 +6,30 @@ import pytest
 from click.testing import CliRunner
 
 from geodata.vector import read_vector
+from twin.access import Principal
 from twin.cli import main
 from twin.exporter import ExportError, export_layer
 
+PLANNER = Principal("planner", (), "t-planner")
 
-def test_units_as_a_shapefile_read_back_with_readable_chinese(sample_engine, village_sample,
+
+@pytest.fixture(scope="module")
+def engine(sample_db):
+    """A database of its own: every export is written to the audit log."""
+    return sample_db("exporter")
+
+
+def test_units_as_a_shapefile_read_back_with_readable_chinese(engine, village_sample,
                                                               tmp_path):
-    n = export_layer(sample_engine, "units", tmp_path / "units.shp", "shp")
+    n = export_layer(engine, "units", tmp_path / "units.shp", "shp", principal=PLANNER)
     assert n == len(village_sample.units)
     back = read_vector(tmp_path / "units.shp")
     assert set(back.frame["name"]) == set(village_sample.units["name"])
     assert back.encoding == "UTF-8"
 
 
-def test_gcj02_export_comes_back_to_the_same_place(sample_engine, village_sample, tmp_path):
-    export_layer(sample_engine, "stations", tmp_path / "s.geojson", crs="gcj02")
+def test_gcj02_export_comes_back_to_the_same_place(engine, village_sample, tmp_path):
+    export_layer(engine, "stations", tmp_path / "s.geojson", crs="gcj02", principal=PLANNER)
     plain = read_vector(tmp_path / "s.geojson")  # as a web map sees it: shifted
     fixed = read_vector(tmp_path / "s.geojson", crs="gcj02")
     truth = village_sample.stations.set_index("code").geometry
@@ -30,14 +39,14 @@ def test_gcj02_export_comes_back_to_the_same_place(sample_engine, village_sample
         assert back.distance(truth[code]) * 111_000 < 0.01
 
 
-def test_a_units_part_and_residents_only_as_counts(sample_engine, village_sample, tmp_path):
+def test_a_units_part_and_residents_only_as_counts(engine, village_sample, tmp_path):
     micros = village_sample.units[village_sample.units["level"] == "microgrid"]
     home = village_sample.households.geometry.iloc[0]
     micro = micros[micros.geometry.contains(home)].iloc[0]
     cfg_out = tmp_path / "r.csv"
     out = CliRunner().invoke(main, ["export", "--layer", "residents", "--unit", micro["code"],
                                     "--format", "csv", "--output", str(cfg_out)],
-                             obj={"settings": _settings(sample_engine)})
+                             obj={"settings": _settings(engine)})
     assert out.exit_code == 0, out.output
     text = cfg_out.read_text(encoding="utf-8")
     header = text.splitlines()[0]
@@ -52,16 +61,21 @@ def test_a_units_part_and_residents_only_as_counts(sample_engine, village_sample
     assert counted == expected > 0
     unknown = CliRunner().invoke(main, ["export", "--layer", "units", "--unit", "9", "--output",
                                         str(tmp_path / "x.geojson")],
-                                 obj={"settings": _settings(sample_engine)})
+                                 obj={"settings": _settings(engine)})
     assert unknown.exit_code == 2 and "no unit with code '9'" in unknown.output
 
 
-def test_bad_requests(sample_engine, tmp_path):
+def test_bad_requests(engine, tmp_path):
     with pytest.raises(ExportError, match="unknown layer 'people'"):
-        export_layer(sample_engine, "people", tmp_path / "p.geojson")
+        export_layer(engine, "people", tmp_path / "p.geojson", principal=PLANNER)
+    with pytest.raises(ExportError, match="role screen may not export"):
+        export_layer(engine, "units", tmp_path / "u.geojson", principal=Principal("screen"))
+    with pytest.raises(ExportError, match="must name one of its units"):
+        export_layer(engine, "units", tmp_path / "u.geojson",
+                     principal=Principal("official", ("330483103001",), "o"))
     with pytest.raises(ExportError, match="unknown CRS 'EPSG:0'"):
-        export_layer(sample_engine, "stations", tmp_path / "p.geojson", crs="EPSG:0")
-    n = export_layer(sample_engine, "buildings", tmp_path / "b.gpkg", "gpkg", crs="EPSG:4549")
+        export_layer(engine, "stations", tmp_path / "p.geojson", crs="EPSG:0", principal=PLANNER)
+    n = export_layer(engine, "buildings", tmp_path / "b.gpkg", "gpkg", crs="EPSG:4549", principal=PLANNER)
     back = read_vector(tmp_path / "b.gpkg")
     assert len(back.frame) == n and back.source_crs.endswith("4549")
     assert back.frame.geometry.representative_point().x.between(120.2, 120.8).all()  # lon/lat

@@ -124,7 +124,7 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, str(exc.detail), **(exc.headers or {}))
 
     @api.exception_handler(DatabaseError)
     async def db_down(request: Request, exc: DatabaseError) -> JSONResponse:
