@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import streamlit as st
 from shapely.geometry import shape
 
+import desk
 from layers.base import Application, Chart, Filter, MapContext, Scope
 from layers.basemap import twin_basemap
 from layers.registry import APPLICATIONS, parse
@@ -73,6 +74,26 @@ def signed_in(lang: str):
     return None
 
 
+def desk_choice(account, lang: str) -> str | None:
+    """The sidebar's head: who is signed in, and the pages beside the map their role opens
+    (``?page=``); returns the desk page chosen, None for the map."""
+    pages = desk.pages_for(principal())
+    with st.sidebar:
+        account_box(account, lang)
+        if not pages:
+            return None
+        current = st.query_params.get("page")
+        options = ["", *pages]
+        chosen = st.radio(t("desk.page", lang), options,
+                          index=options.index(current) if current in options else 0,
+                          format_func=lambda p: t(f"desk.{p}" if p else "desk.map", lang))
+    if chosen:
+        st.query_params["page"] = chosen
+    else:
+        st.query_params.pop("page", None)
+    return chosen or None
+
+
 def account_box(account, lang: str) -> None:
     """Who is signed in, and the way out."""
     st.caption(f"{t('auth.signed_in_as', lang)}：{account.display_name} · "
@@ -119,6 +140,10 @@ def main() -> None:
         except TwinError as exc:
             st.error(f"{t('app.db_error', lang)}: {exc}")
         return
+    page = desk_choice(account, lang)
+    if page:
+        desk.show(page, engine(), settings(), principal(), lang)
+        return
     st.title(t("app.title", lang))
     st.caption(t("app.subtitle", lang))
     try:
@@ -132,7 +157,6 @@ def main() -> None:
         st.error(f"{t('app.db_error', lang)}: {exc}")
         return
     with st.sidebar:
-        account_box(account, lang)
         choice = st.radio(t("app.language", lang), LANGUAGES, index=LANGUAGES.index(lang),
                           format_func=lambda code: {"zh": "中文", "en": "English"}[code],
                           horizontal=True)

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (  # noqa: E402
     bench_engine,
+    bench_session,
     bench_url,
     drop_bench,
     ensure_sample,
@@ -47,6 +48,7 @@ ZOOMS = (12, 13, 14, 15, 16)
 
 
 _local = threading.local()
+HEADERS: dict[str, str] = {}  # the session cookie of the benchmark's planner
 
 
 def fetch_keepalive(url: str) -> tuple[int, bytes, float]:
@@ -57,7 +59,8 @@ def fetch_keepalive(url: str) -> tuple[int, bytes, float]:
         conn = _local.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     t0 = time.perf_counter()
     try:
-        conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""))
+        conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""),
+                     headers=HEADERS)
         resp = conn.getresponse()
         body = resp.read()
         status = resp.status
@@ -71,7 +74,8 @@ def fetch_keepalive(url: str) -> tuple[int, bytes, float]:
 def fetch(url: str) -> tuple[int, bytes, float]:
     t0 = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=30) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=HEADERS),
+                                    timeout=30) as r:
             body = r.read()
             status = r.status
     except urllib.error.HTTPError as exc:
@@ -114,6 +118,7 @@ def main() -> None:
     data_dir = Path(settings.data_dir) / "bench"
     engine = bench_engine(settings, fresh=not args.reuse)
     ensure_sample(engine, args.scale, data_dir)
+    HEADERS["Cookie"] = "; ".join(f"{k}={v}" for k, v in bench_session(engine).items())
     proc, root = start_server(bench_url(settings), data_dir)
     base = root + "/api"
     rows: list[str] = []

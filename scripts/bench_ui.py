@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (  # noqa: E402
     bench_engine,
+    bench_session,
     bench_url,
     drop_bench,
     ensure_sample,
@@ -63,9 +64,22 @@ def _frame_bytes(frame: dict) -> int:
     return len(payload.encode())
 
 
+SESSION: dict[str, str] = {}  # the benchmark planner's session: cookie name → token
+
+
+def signed_context(browser, url: str, **options):
+    """A fresh browser context that holds a live session, as a returning user's browser
+    does (signing in is not part of the measures)."""
+    context = browser.new_context(**options)
+    base = "/".join(url.split("/")[:3])
+    context.add_cookies([{"name": name, "value": value, "url": base}
+                         for name, value in SESSION.items()])
+    return context
+
+
 def first_view(browser, url: str) -> tuple[float, int, list[str]]:
     """(seconds to a drawn map, bytes received, hosts asked) for one fresh visit."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = signed_context(browser, url, viewport={"width": 1400, "height": 900})
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -87,7 +101,7 @@ def first_view(browser, url: str) -> tuple[float, int, list[str]]:
 
 def drill_down(browser, base: str) -> float:
     """Seconds from a click on a town in the map to the town drawn with its villages."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = signed_context(browser, base, viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(base + "/?apps=base&pitch=0")
     drawn(page)
@@ -116,12 +130,13 @@ def screenshots(browser, base: str) -> None:
         ("phone.png", "/?apps=governance,base&lang=en", (390, 844), 10),
     ]
     for name, path, (w, h), colours in views:
-        page = browser.new_page(viewport={"width": w, "height": h})
+        context = signed_context(browser, base, viewport={"width": w, "height": h})
+        page = context.new_page()
         page.goto(base + path)
         drawn(page, colours)
         page.wait_for_timeout(2500)
         page.screenshot(path=str(SHOTS / name))
-        page.close()
+        context.close()
 
 
 def main() -> None:
@@ -137,6 +152,7 @@ def main() -> None:
     data_dir = Path(settings.data_dir) / "bench"
     engine = bench_engine(settings, fresh=not args.reuse)
     ensure_sample(engine, args.scale, data_dir)
+    SESSION.update(bench_session(engine))
     proc, base = start_server(bench_url(settings), data_dir)
     try:
         with sync_playwright() as p:

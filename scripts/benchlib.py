@@ -93,6 +93,19 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem} GB RAM"
 
 
+def bench_session(engine) -> dict[str, str]:
+    """A planner account of the bench database (made once) and a live session of it, as
+    the cookie a signed-in browser holds."""
+    from twin import accounts
+
+    password = "bench-planner-2026"
+    if not any(a.username == "bench-planner" for a in accounts.list_users(engine)):
+        accounts.add_user(engine, "bench-planner", "planner", password=password)
+    accounts.set_password(engine, "bench-planner", password, must_change=False)
+    token, _ = accounts.sign_in(engine, "bench-planner", password)
+    return {accounts.COOKIE: token}
+
+
 def ensure_sample(engine, scale: str, data_dir: Path) -> None:
     """Load the sample (and write its rasters into ``data_dir``) unless the bench database
     already holds one."""

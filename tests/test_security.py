@@ -368,3 +368,32 @@ def test_nothing_personal_in_logs(engine, settings, pii_key, village_sample, cap
     text = caplog.text + str(err.value)
     assert person["name"] not in text and person["id_number"][:17] not in text
     assert "wrong-password-1" not in text
+
+
+def test_secrets_come_from_the_environment_or_secrets_toml(tmp_path, monkeypatch):
+    from twin import config
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[twin]\nopen311_api_key = "from-the-file-0123456789"\n')
+    monkeypatch.setattr(config, "SECRETS_TOML", secrets)
+    monkeypatch.delenv("TWIN_OPEN311_API_KEY", raising=False)
+    assert config.Settings().open311_api_key == "from-the-file-0123456789"
+    monkeypatch.setenv("TWIN_OPEN311_API_KEY", "from-the-environment-0123")
+    assert config.Settings().open311_api_key == "from-the-environment-0123"
+    tracked = (PROJECT_ROOT / ".gitignore").read_text().splitlines()
+    assert ".streamlit/secrets.toml" in tracked and ".env" in tracked
+
+
+def test_a_partner_app_with_the_open311_key(engine, settings, target):
+    keyed = settings.model_copy(update={"open311_api_key": "partner-key-0123456789"})
+    with TestClient(create_api(keyed, engine=engine)) as c:
+        assert c.get("/open311/v2/requests.json").status_code == 401
+        assert c.get("/open311/v2/requests.json",
+                     params={"api_key": "partner-key-0123456789"}).status_code == 200
+        r = c.post("/open311/v2/requests.json", data={
+            "api_key": "partner-key-0123456789", "service_code": "traffic",
+            "lat": target["lat"], "long": target["lon"], "description": "路灯不亮"})
+        assert r.status_code == 200, r.text
+        assert c.post("/open311/v2/requests.json", data={
+            "api_key": "wrong", "service_code": "traffic", "lat": target["lat"],
+            "long": target["lon"], "description": "x"}).status_code == 401

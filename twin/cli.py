@@ -336,29 +336,12 @@ def export(ctx: click.Context, layer: str, unit_code: str | None, fmt: str, crs:
 
 
 def _import_raster(settings: Settings, path: Path, kind: str) -> None:
-    """A GeoTIFF (or any GDAL raster) becomes the twin's DEM or imagery: converted to a COG
-    beside the old one, checked, then swapped in (the map's tiles follow by version)."""
-    from geodata.raster import RasterError, raster_info, to_cog
-    from twin.errors import LoadError
+    from twin.importer import import_raster
 
-    rasters = Path(settings.data_dir) / "rasters"
-    rasters.mkdir(parents=True, exist_ok=True)
-    target = rasters / ("dem.tif" if kind == "dem" else "imagery.tif")
-    partial = target.with_suffix(".importing.tif")
-    try:
-        to_cog(path, partial, kind=kind)
-        info = raster_info(partial)
-    except RasterError as exc:
-        partial.unlink(missing_ok=True)
-        raise LoadError(str(exc)) from None
-    west, south, east, north = info["bounds"]
-    far = not (east > 118 and west < 123 and north > 28 and south < 32)
-    partial.replace(target)
-    click.echo(f"{path}: {kind} {info['width']}×{info['height']} px, {info['crs']}, written to "
-               f"{target}")
-    if far:
-        click.echo(f"  note: it lies far from the county (around {(west + east) / 2:.2f}, "
-                   f"{(south + north) / 2:.2f}): check the CRS", err=True)
+    message, note = import_raster(settings, path, kind)
+    click.echo(message)
+    if note:
+        click.echo(f"  note: {note}", err=True)
 
 
 # --- field links --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRETS_TOML = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,19 @@ class Settings(BaseSettings):
     tile_cache_mb: int = Field(default=256, ge=0,
                                description="Memory bound of the in-process tile cache.")
     statement_timeout_ms: int = 30_000
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                   dotenv_settings, file_secret_settings):
+        """Arguments, then ``TWIN_*`` variables, then ``.env``, then the ``[twin]`` table of
+        ``.streamlit/secrets.toml`` (where Streamlit deployments keep secrets; ignored by
+        git): secrets come from the environment or that file, never from the repository."""
+        from pydantic_settings import TomlConfigSettingsSource
+
+        secrets = TomlConfigSettingsSource(settings_cls, toml_file=SECRETS_TOML,
+                                           toml_table_header=("twin",)) if SECRETS_TOML.is_file() else None
+        return tuple(s for s in (init_settings, env_settings, dotenv_settings, secrets,
+                                 file_secret_settings) if s is not None)
 
 
 def local_secret(settings: Settings, name: str, configured: str | None) -> bytes:

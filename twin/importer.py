@@ -420,3 +420,29 @@ def _feature_named(message: str, rows: pd.DataFrame, path: Path) -> str:
     row = int(found.group(1)) - 1
     position = int(rows.index[row]) if 0 <= row < len(rows) else row
     return re.sub(r"\(input row \d+\)", f"({registers.row_label(path, position)})", message)
+
+
+def import_raster(settings, path: str | Path, kind: str) -> tuple[str, str | None]:
+    """A GeoTIFF (or any GDAL raster) becomes the twin's DEM or imagery: converted to a COG
+    beside the old one, checked, then swapped in (the map's tiles follow by version).
+    Returns what was done and a note when it lies far from the county."""
+    from geodata.raster import RasterError, raster_info, to_cog
+
+    path = Path(path)
+    rasters = Path(settings.data_dir) / "rasters"
+    rasters.mkdir(parents=True, exist_ok=True)
+    target = rasters / ("dem.tif" if kind == "dem" else "imagery.tif")
+    partial = target.with_suffix(".importing.tif")
+    try:
+        to_cog(path, partial, kind=kind)
+        info = raster_info(partial)
+    except RasterError as exc:
+        partial.unlink(missing_ok=True)
+        raise LoadError(str(exc)) from None
+    west, south, east, north = info["bounds"]
+    far = not (east > 118 and west < 123 and north > 28 and south < 32)
+    partial.replace(target)
+    note = (f"it lies far from the county (around {(west + east) / 2:.2f}, "
+            f"{(south + north) / 2:.2f}): check the CRS") if far else None
+    return (f"{path}: {kind} {info['width']}×{info['height']} px, {info['crs']}, written to "
+            f"{target}", note)
