@@ -141,6 +141,13 @@ def main() -> None:
             st.error(f"{t('app.db_error', lang)}: {exc}")
         return
     page = desk_choice(account, lang)
+    if page == "work":  # the open events of the account's units, to work on
+        from twin import links
+
+        st.title(t("field.title", lang))
+        field_work(engine(), links.events_for(engine(), account.scope), account.username,
+                   None, lang)
+        return
     if page:
         desk.show(page, engine(), settings(), principal(), lang)
         return
@@ -600,7 +607,6 @@ def field_page(token: str, lang: str) -> None:
     """What a shared link opens on a phone: only its event (or its grid's open events), with
     their place, history and the actions of the field: accept, note, photo, resolve."""
     from twin import links
-    from twin import workflow as wf
 
     eng = engine()
     st.title(t("field.title", lang))
@@ -612,11 +618,19 @@ def field_page(token: str, lang: str) -> None:
         return
     st.caption(f"{t('field.scope_' + link.scope, lang)} · {t('field.expires', lang)} "
                f"{link.expires_at.astimezone(TZ):%Y-%m-%d %H:%M}")
-    events = links.events_in_scope(eng, link)
+    field_work(eng, links.events_in_scope(eng, link), f"link:{link.id}", token, lang)
+
+
+def field_work(eng, events: list[dict], actor: str, token: str | None, lang: str) -> None:
+    """The events of a field link or of a scoped account, each with its place, history and
+    the actions of the field: accept, note, photo, resolve (``token``: a link's, for the
+    map tiles of a page without a session)."""
+    from twin import links
+    from twin import workflow as wf
+
     if not events:
         st.info(t("field.none", lang))
         return
-    actor = f"link:{link.id}"
     houses = MapContext(current_versions(eng, {"buildings"}), link=token)
     for e in events:
         with st.container(border=True):

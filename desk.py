@@ -15,7 +15,9 @@ import streamlit as st
 from twin.access import Principal, may
 from twin.i18n import t
 
-PAGES = {"import": "import", "export": "export", "audit": "audit", "accounts": "accounts"}
+# page → the action a role needs for it ("work": the open events of a scoped account)
+PAGES = {"work": "handle", "import": "import", "export": "export", "audit": "audit",
+         "accounts": "accounts"}
 # what the uploader takes: the formats twin.importer reads (and GeoTIFF for dem/imagery)
 UPLOAD_TYPES = ["geojson", "json", "zip", "gpkg", "shp", "csv", "txt", "xlsx", "osm", "pbf",
                 "tif", "tiff"]
@@ -25,12 +27,13 @@ PREVIEW_FEATURES = 3000
 
 def pages_for(principal: Principal) -> list[str]:
     """The desk pages this principal may open, in the sidebar's order."""
-    return [p for p in PAGES if may(principal, p)]
+    return [page for page, action in PAGES.items() if may(principal, action)
+            and (page != "work" or principal.scope)]
 
 
 def show(page: str, engine, settings, principal: Principal, lang: str) -> None:
     """Draw a desk page (refused pages say so: the URL can name any)."""
-    if page not in pages_for(principal):
+    if page not in pages_for(principal) or page == "work":  # work is drawn by app.py
         st.error(t("desk.refused", lang))
         return
     {"import": import_page, "export": export_page, "audit": audit_page,

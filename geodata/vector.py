@@ -62,32 +62,46 @@ def read_vector(path: str | Path, *, crs: str | None = None, encoding: str | Non
     if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
         raise VectorError(f"{path}: {path.stat().st_size / 1e9:.1f} GB is more than one import "
                           f"takes ({MAX_FILE_BYTES >> 30} GB): split it by town or by layer")
+    original = path
     with tempfile.TemporaryDirectory(prefix="twin-import-") as tmp:
-        if path.suffix.lower() == ".zip":
-            path = _unzip(path, Path(tmp))
-        suffix = path.suffix.lower()
-        if path.is_dir():
-            shps = sorted(path.glob("*.shp"))
-            if len(shps) != 1:
-                raise VectorError(f"{path}: a folder must hold exactly one .shp, "
-                                  f"found {len(shps)}")
-            path, suffix = shps[0], ".shp"
-        if path.name.lower().endswith((".city.json", ".cityjson")):
-            result = _read_cityjson(path)
-        elif suffix in (".geojson", ".json"):
-            result = _read_geojson(path)
-        elif suffix == ".shp":
-            result = _read_shapefile(path, Path(tmp), encoding)
-        elif suffix in (".gpkg", ".fgb", ".gml", ".kml"):
-            result = _read_ogr(path, layer)
-        elif suffix in (".osm", ".pbf"):
-            result = _read_osm(path, layer)
-        elif suffix in (".csv", ".txt", ".xlsx", ".xls"):
-            result = _read_table(path, encoding)
-        else:
-            raise VectorError(f"{path}: unknown format {suffix or '(no extension)'}: "
-                              "GeoJSON, Shapefile, GeoPackage, CSV or XLSX")
-    return _to_wgs84(result, path, crs)
+        try:
+            result, path = _read_any(path, Path(tmp), encoding, layer)
+        except VectorError as exc:  # name the user's file, not the working copy
+            inside = f"{original}:" if original.suffix.lower() == ".zip" else \
+                f"{original.parent}/"
+            raise VectorError(str(exc).replace(f"{tmp}/shp/", inside)
+                              .replace(f"{tmp}/", inside)) from None
+    return _to_wgs84(result, original if original.suffix.lower() == ".zip" else path, crs)
+
+
+def _read_any(path: Path, tmp: Path, encoding: str | None,
+              layer: str | None) -> tuple[VectorFile, Path]:
+    """The file's features as read (before any CRS change), and the path read."""
+    if path.suffix.lower() == ".zip":
+        path = _unzip(path, tmp)
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        shps = sorted(path.glob("*.shp"))
+        if len(shps) != 1:
+            raise VectorError(f"{path}: a folder must hold exactly one .shp, "
+                              f"found {len(shps)}")
+        path, suffix = shps[0], ".shp"
+    if path.name.lower().endswith((".city.json", ".cityjson")):
+        result = _read_cityjson(path)
+    elif suffix in (".geojson", ".json"):
+        result = _read_geojson(path)
+    elif suffix == ".shp":
+        result = _read_shapefile(path, tmp, encoding)
+    elif suffix in (".gpkg", ".fgb", ".gml", ".kml"):
+        result = _read_ogr(path, layer)
+    elif suffix in (".osm", ".pbf"):
+        result = _read_osm(path, layer)
+    elif suffix in (".csv", ".txt", ".xlsx", ".xls"):
+        result = _read_table(path, encoding)
+    else:
+        raise VectorError(f"{path}: unknown format {suffix or '(no extension)'}: "
+                          "GeoJSON, Shapefile, GeoPackage, CSV or XLSX")
+    return result, path
 
 
 def _unzip(path: Path, into: Path) -> Path:

@@ -397,3 +397,46 @@ def test_a_partner_app_with_the_open311_key(engine, settings, target):
         assert c.post("/open311/v2/requests.json", data={
             "api_key": "wrong", "service_code": "traffic", "lat": target["lat"],
             "long": target["lon"], "description": "x"}).status_code == 401
+
+
+def test_a_field_account_works_the_open_events_of_its_grid(engine, monkeypatch, tmp_path):
+    from twin.workflow import OPEN
+
+    with engine.connect() as conn:
+        busiest = conn.execute(sa.text(
+            "SELECT g.code FROM events e JOIN units g ON g.id = e.grid_id WHERE e.status = "
+            "ANY(:o) GROUP BY g.code ORDER BY count(*) DESC LIMIT 1"), {"o": list(OPEN)}).scalar()
+    accounts.add_user(engine, "t-worker", "field", scope=(busiest,), password=TEST_PASSWORD)
+    accounts.set_password(engine, "t-worker", TEST_PASSWORD, must_change=False)
+    with engine.connect() as conn:
+        scope = account_scope_of(conn, "t-worker")
+        mine = conn.execute(sa.text(
+            "SELECT e.id, e.title FROM events e JOIN units g ON g.id = e.grid_id "
+            "WHERE g.code = ANY(:s) AND e.status = ANY(:o)"),
+            {"s": list(scope), "o": list(OPEN)}).all()
+        elsewhere = conn.execute(sa.text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(m.geom) AS p FROM units m "
+            "JOIN units g ON g.id = m.parent_id WHERE m.level = 'microgrid' AND g.code <> :s "
+            "LIMIT 1) q"), {"s": scope[0]}).one()
+    from twin.workflow import report
+
+    report(engine, category="traffic", title="别的网格的事件", lon=elsewhere[0],
+           lat=elsewhere[1], source="grid_worker", actor="t-field")
+    assert mine
+    at = _app(engine, monkeypatch, tmp_path, "t-worker", page="work")
+    at.run()
+    assert not at.exception
+    shown = [s.value for s in at.subheader]
+    assert sorted(shown) == sorted(title for _, title in mine)
+    first = next(b for b in at.button if b.label == t("field.accept") and not b.disabled)
+    event_id = int(first.key.split("-")[1])
+    first.click()
+    at.run()
+    with engine.connect() as conn:
+        status, actor = conn.execute(sa.text(
+            "SELECT e.status, l.actor FROM events e JOIN event_log l ON l.event_id = e.id "
+            "WHERE e.id = :e ORDER BY l.id DESC LIMIT 1"), {"e": event_id}).one()
+    assert (status, actor) == ("handling", "t-worker")
+    planner = _app(engine, monkeypatch, tmp_path, "t-planner", page="work")
+    planner.run()
+    assert not planner.exception and planner.get("deck_gl_json_chart")  # the map instead

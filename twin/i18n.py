@@ -208,6 +208,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "building.audited": {"zh": "本次查看已记入审计日志", "en": "This view is in the audit log"},
     "desk.page": {"zh": "页面", "en": "Page"},
     "desk.map": {"zh": "一张图", "en": "Map"},
+    "desk.work": {"zh": "待办事件", "en": "Events to work"},
     "desk.import": {"zh": "数据导入", "en": "Import data"},
     "desk.export": {"zh": "数据导出", "en": "Export data"},
     "desk.audit": {"zh": "审计日志", "en": "Audit log"},

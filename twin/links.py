@@ -137,6 +137,22 @@ def events_in_scope(engine: Engine, link: Link) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def events_for(engine: Engine, scope: tuple[str, ...]) -> list[dict]:
+    """The open events inside scope units (any level), newest first: the work list of a
+    field or official account."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("""
+            SELECT e.id, e.code, e.category, e.title, e.description, e.status, e.owner_level,
+                   e.reported_at, e.deadline_at, e.version, ST_X(e.geom) AS lon,
+                   ST_Y(e.geom) AS lat, m.name AS microgrid
+              FROM events e JOIN units m ON m.id = e.microgrid_id
+              JOIN units s ON s.id IN (e.microgrid_id, e.grid_id, e.village_id, e.town_id)
+             WHERE s.code = ANY(:scope) AND e.status = ANY(:open)
+             ORDER BY e.deadline_at NULLS LAST, e.reported_at DESC LIMIT 200"""),
+            {"scope": list(scope), "open": list(OPEN)}).mappings().all()
+    return [dict(r) for r in rows]
+
+
 def history(engine: Engine, event_id: int) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
