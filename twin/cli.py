@@ -405,6 +405,41 @@ def _operator():
     return Principal("admin", (), f"cli:{getpass.getuser()}")
 
 
+# --- backup -------------------------------------------------------------------------------
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_context
+@friendly
+def backup_(ctx: click.Context, path: str) -> None:
+    """Back the whole twin up into one .tar (database, schema version, rasters)."""
+    from twin import db as twin_db
+    from twin.backup import backup
+
+    settings = _settings(ctx)
+    manifest = backup(twin_db.open_twin(settings), settings, path)
+    click.echo(f"{path}: schema {manifest['revision']}, {sum(manifest['rows'].values()):,} "
+               f"rows in {len(manifest['rows'])} tables (keep the keys in the data folder "
+               "apart from it)")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True,
+              help="replace a twin the database holds (it is backed up beside PATH first)")
+@click.pass_context
+@friendly
+def restore_(ctx: click.Context, path: str, replace: bool) -> None:
+    """Restore a backup made by `twin backup` (then migrate it to this code's schema)."""
+    from twin import db as twin_db
+    from twin.backup import restore
+
+    settings = _settings(ctx)
+    engine = twin_db.make_engine(settings)
+    manifest = restore(engine, settings, path, replace=replace)
+    click.echo(f"{path}: restored (schema {manifest['revision']}, made "
+               f"{manifest['created_at']}); every table holds its rows")
+
+
 # --- accounts -----------------------------------------------------------------------------
 @main.group()
 def user() -> None:
