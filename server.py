@@ -56,8 +56,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args()
     from twin.db import make_engine
+    from twin.observe import configure_logging
     from twin.scheduler import Sweeper
 
+    configure_logging()
     settings = get_settings()
     if settings.sweep_seconds > 0:  # overdue events climb by themselves
         Sweeper(make_engine(settings), settings.sweep_seconds).start()

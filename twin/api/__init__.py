@@ -142,7 +142,11 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
         log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
         return _error(500, "internal error")
 
+    from twin.observe import Metrics, RequestContext
+
+    api.state.metrics = Metrics(api.state)
     api.add_middleware(SecurityHeaders)
+    api.add_middleware(RequestContext, metrics_of=lambda: api.state.metrics)
     return api
 
 

@@ -1,10 +1,10 @@
-"""``/api/health``: is the database reachable, and is the schema there."""
+"""``/api/health``: is the database reachable, and is the schema there; ``/api/metrics``."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.engine import Engine
 
 from twin.api import RETRY_AFTER_S, get_engine
@@ -22,3 +22,23 @@ def health(engine: Engine = Depends(get_engine)) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503,
                             headers={"Retry-After": str(RETRY_AFTER_S)})
     return JSONResponse({"status": "ok", "database": "up", "postgis": version})
+
+
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+@router.get("/metrics", name="metrics", response_class=PlainTextResponse)
+def metrics(request: Request) -> Response:
+    """Prometheus text format: requests and latencies per route, tile cache, pool, open
+    events by level. For a scraper on this machine, or a signed-in administrator."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from twin.access import may
+    from twin.api.auth import principal_of
+
+    client = request.client.host if request.client else ""
+    if client not in LOOPBACK and not may(principal_of(request), "accounts"):
+        return JSONResponse({"status": 403, "detail": "metrics are for a local scraper or an "
+                             "administrator"}, status_code=403)
+    return Response(generate_latest(request.app.state.metrics.registry),
+                    media_type=CONTENT_TYPE_LATEST)
