@@ -720,4 +720,16 @@ def show_application(app: Application, summary: dict, lang: str) -> None:
     st.markdown(swatches, unsafe_allow_html=True)
 
 
-main()
+def run() -> None:
+    """The page; a database that is down or too slow anywhere in it gives one clear line
+    (the next rerun retries), never a stack trace or a hung page."""
+    try:
+        main()
+    except sa.exc.OperationalError as exc:
+        import psycopg
+
+        slow = isinstance(exc.orig, psycopg.errors.QueryCanceled)
+        st.error(t("app.db_slow" if slow else "app.db_error", language()))
+
+
+run()

@@ -14,6 +14,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The twin holds no data yet: run `python -m twin sample` to build a sample county.",
     },
     "app.db_error": {"zh": "数据库不可用", "en": "Database unavailable"},
+    "app.db_slow": {"zh": "数据库响应超时，请稍后刷新重试", "en": "The database did not answer in time: reload shortly"},
     "kpi.residents": {"zh": "居民", "en": "Residents"},
     "kpi.households": {"zh": "户", "en": "Households"},
     "kpi.buildings": {"zh": "房屋", "en": "Buildings"},

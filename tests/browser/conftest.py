@@ -23,9 +23,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(database_url: str, data_dir, tmp_path_factory, **env_extra: str):
-    """Start ``python -m twin serve`` on a free port; returns (process, url)."""
-    port = _free_port()
+def _serve(database_url: str, data_dir, tmp_path_factory, port: int | None = None,
+           **env_extra: str):
+    """Start ``python -m twin serve`` on a free port (or ``port``); returns (process, url)."""
+    port = port or _free_port()
     env = {**os.environ, "TWIN_DATA_DIR": str(data_dir), "TWIN_DATABASE_URL": database_url,
            **env_extra}
     log = tmp_path_factory.mktemp("server") / "serve.log"

@@ -132,6 +132,12 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @api.exception_handler(sa.exc.OperationalError)
     async def db_operational(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        import psycopg
+
+        if isinstance(exc.orig, psycopg.errors.QueryCanceled):  # statement_timeout
+            log.warning("database too slow: statement timeout on %s", request.url.path)
+            return _error(503, "the database did not answer in time, retry shortly",
+                          **{"Retry-After": str(RETRY_AFTER_S)})
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return _unavailable()
 
