@@ -40,7 +40,17 @@ def settings() -> Settings:
 
 @st.cache_resource
 def engine():
+    """The primary: writes, sessions, and everything personal."""
     return open_twin(settings())
+
+
+@st.cache_resource
+def read_engine():
+    """Reads that may lag a little (the map, roll-ups, charts, the big screen): the replica
+    when ``TWIN_DATABASE_READ_URL`` is set, else the primary."""
+    from twin.db import make_read_engine
+
+    return make_read_engine(settings()) or engine()
 
 
 def principal() -> Principal:
@@ -136,7 +146,8 @@ def main() -> None:
         return
     if screen or account.role == "screen":
         try:
-            big_screen(engine(), unit_path(engine(), st.query_params.get("unit")), lang)
+            big_screen(read_engine(), unit_path(read_engine(), st.query_params.get("unit")),
+                       lang)
         except TwinError as exc:
             st.error(f"{t('app.db_error', lang)}: {exc}")
         return
@@ -154,7 +165,7 @@ def main() -> None:
     st.title(t("app.title", lang))
     st.caption(t("app.subtitle", lang))
     try:
-        eng = engine()
+        eng = read_engine()
         path = unit_path(eng, st.query_params.get("unit"))
         if follow_click(eng, path):  # the map was clicked: this run draws the new view
             path = unit_path(eng, st.query_params.get("unit"))
@@ -205,7 +216,7 @@ def main() -> None:
         st.pydeck_chart(deck, height=720, on_select="rerun", selection_mode="single-object",
                         key="map")
     with panel_col:
-        building_panel(eng, lang)
+        building_panel(engine(), lang)  # personal data and its audit: the primary
         six_elements(summary, current, lang)
     if chosen and window:
         application_charts(eng, chosen, Scope(current, window[0], window[1], lang), filters)
@@ -341,7 +352,7 @@ TOUR_STOP = dt.timedelta(seconds=20)
 def tour_map(level: str, parent: int | None, names: list[str], lang: str) -> None:
     """The slow tour of a command-centre wall: the whole area, then each unit in turn; the
     camera flies (deck.gl transition) and only this map is redrawn."""
-    eng = engine()
+    eng = read_engine()
     units = units_geojson(eng, level, parent)
     stops = [(None, view_for(units.get("bbox")))] + [
         (f["properties"]["name"], view_for(list(shape(f["geometry"]).bounds)))
@@ -361,7 +372,7 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
     from layers.governance import loop_kpis
     from twin.summary import loop_measures
 
-    summary = rollup(engine(), unit["id"] if unit else None)
+    summary = rollup(read_engine(), unit["id"] if unit else None)
     cols = st.columns(len(SCREEN_KPIS))
     for col, key in zip(cols, SCREEN_KPIS, strict=True):
         col.metric(t(f"kpi.{key}", lang), f"{summary[key]:,}")
@@ -369,7 +380,8 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
     if bounds is None:
         return
     end = bounds[1].replace(tzinfo=TZ)
-    measures = loop_kpis(loop_measures(engine(), unit, end - dt.timedelta(days=30), end), lang)
+    measures = loop_kpis(loop_measures(read_engine(), unit, end - dt.timedelta(days=30), end),
+                         lang)
     st.caption(t("loop.recent", lang))
     cols = st.columns(len(measures))
     for col, (label, value) in zip(cols, measures.itertuples(index=False), strict=True):
@@ -395,7 +407,7 @@ URL_TIME = "%Y-%m-%dT%H:%M"
 @st.cache_data(ttl=60, show_spinner=False)
 def period_bounds() -> tuple[dt.datetime, dt.datetime] | None:
     """First and last local hour the twin knows of (cached for a minute: two scans)."""
-    period = data_period(engine())
+    period = data_period(read_engine())
     if period is None:
         return None
     first = period[0].astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -178,6 +178,24 @@ class Cluster:
         self.ensure_database()
         return "created and started" if created else "started"
 
+    def make_replica(self, primary: Cluster) -> None:
+        """Make this cluster a streaming replica of ``primary`` (running, on this machine):
+        a base backup over the primary's socket with WAL streamed alongside, the standby
+        settings written (``-R``), and this cluster's own port and socket folder. Start it
+        with ``start()``; it follows the primary from then on, read-only."""
+        if (self.data / "PG_VERSION").exists():
+            raise ClusterError(f"{self.data} holds a cluster already")
+        self._make_home()
+        self._cmd(self.pg_bin / "pg_basebackup", "-h", primary.run_dir.resolve(), "-p",
+                  str(primary.port), "-U", SUPERUSER, "-D", self.data, "-R", "-X", "stream",
+                  "-c", "fast")
+        with (self.data / "postgresql.auto.conf").open("a") as f:  # later lines win
+            f.write(_SERVER_CONF.format(run=self.run_dir.resolve(), port=self.port))
+        for name in ("pg.password",):
+            if (primary.root / name).exists():
+                (self.root / name).write_text((primary.root / name).read_text())
+                (self.root / name).chmod(0o600)
+
     def remove(self) -> None:
         """Stop the cluster and delete its files (tests and throwaway clusters only)."""
         self.stop()
@@ -193,7 +211,8 @@ class Cluster:
         return "stopped"
 
     def ensure_database(self) -> None:
-        """Create the twin database if it is missing (through the superuser socket)."""
+        """Create the twin database if it is missing (through the superuser socket); a
+        replica has it from its primary."""
         import psycopg
 
         deadline = time.monotonic() + 30

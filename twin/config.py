@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of an external PostGIS; unset = the project's own cluster.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a streaming replica for reads (tiles, OGC, dashboards); "
+        "unset = everything on the primary.",
+    )
     data_dir: Path = Field(
         default=PROJECT_ROOT / ".twin",
         description="Folder of the embedded cluster and local secrets.",

@@ -66,6 +66,15 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
     )
 
 
+def make_read_engine(settings: Settings) -> Engine | None:
+    """An engine on the read replica (``TWIN_DATABASE_READ_URL``), or None without one.
+    Only reads go there: tiles, OGC, heat and the dashboards; every write, every session
+    check and everything personal-data related stays on the primary."""
+    if not settings.database_read_url:
+        return None
+    return make_engine(settings, settings.database_read_url)
+
+
 def check(engine: Engine, *, schema: bool = True) -> str:
     """Connect once and confirm PostGIS (and, with ``schema``, the twin's tables); return the
     PostGIS version or raise one clear line saying what to do."""

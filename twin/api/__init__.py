@@ -39,6 +39,17 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
+async def get_read_engine(request: Request) -> Engine:
+    """The engine for reads that may lag a little: the replica when one is configured
+    (``TWIN_DATABASE_READ_URL``), else the primary."""
+    state = request.app.state
+    if getattr(state, "read_engine", None) is None:
+        from twin.db import make_read_engine
+
+        state.read_engine = make_read_engine(state.settings) or await get_engine(request)
+    return state.read_engine
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from twin import tiles
-from twin.api import BadRequest, get_engine
+from twin.api import BadRequest, get_read_engine
 from twin.api.tiles import IMMUTABLE, REVALIDATE, Version
 from twin.summary import event_heat, open_events_geojson
 
@@ -25,7 +25,7 @@ MAX_SPAN = dt.timedelta(days=400)
 @router.get("/heat/events.json", name="event_heat")
 async def heat(start: Annotated[int, Query(alias="from", ge=0, le=4_102_444_800)],
                end: Annotated[int, Query(alias="to", ge=0, le=4_102_444_800)],
-               v: Version = None, engine: Engine = Depends(get_engine)) -> Response:
+               v: Version = None, engine: Engine = Depends(get_read_engine)) -> Response:
     """``[{"p": [lon, lat], "w": events}, …]`` for events reported in [from, to). With the
     events layer's current version as ``v`` the answer is immutable (cacheable forever)."""
     lo = dt.datetime.fromtimestamp(start, dt.UTC)
@@ -40,7 +40,7 @@ async def heat(start: Annotated[int, Query(alias="from", ge=0, le=4_102_444_800)
 
 @router.get("/events/open.geojson", name="open_events",
             responses={200: {"content": {"application/geo+json": {}}}})
-async def open_events(v: Version = None, engine: Engine = Depends(get_engine)) -> Response:
+async def open_events(v: Version = None, engine: Engine = Depends(get_read_engine)) -> Response:
     """The open events (reported … escalated, reopened) as GeoJSON, newest first; with the
     events layer's current version as ``v`` the answer is immutable."""
     version = await run_in_threadpool(tiles.current_version, engine, tiles.layer("events"))

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from twin import ogc
-from twin.api import BadRequest, get_engine
+from twin.api import BadRequest, get_read_engine
 from twin.errors import NotFound
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -106,7 +106,7 @@ def conformance(f: str | None = FormatQuery) -> Response:
 
 @router.get("/collections", name="ogc_collections", summary="The feature collections")
 def collections(request: Request, f: str | None = FormatQuery,
-                engine: Engine = Depends(get_engine)) -> Response:
+                engine: Engine = Depends(get_read_engine)) -> Response:
     """Every collection with its extent and links."""
     with _client_errors():
         ogc.check_format(f)
@@ -122,7 +122,7 @@ def collections(request: Request, f: str | None = FormatQuery,
 @router.get("/collections/{collection_id}", name="ogc_collection",
             summary="One feature collection")
 def collection(collection_id: str, request: Request, f: str | None = FormatQuery,
-               engine: Engine = Depends(get_engine)) -> Response:
+               engine: Engine = Depends(get_read_engine)) -> Response:
     """The metadata of one collection."""
     c = _collection(collection_id)
     with _client_errors():
@@ -155,7 +155,7 @@ def items(
     limit: int = Query(ogc.DEFAULT_LIMIT, ge=1, le=ogc.MAX_LIMIT),
     offset: int = Query(0, ge=0),
     f: str | None = FormatQuery,
-    engine: Engine = Depends(get_engine),
+    engine: Engine = Depends(get_read_engine),
 ) -> Response:
     """A page of features; other query parameters filter on the collection's queryables."""
     c = _collection(collection_id)
@@ -190,7 +190,7 @@ def items(
 @router.get("/collections/{collection_id}/items/{feature_id}", name="ogc_item",
             summary="One feature (GeoJSON)")
 def item(collection_id: str, feature_id: str, request: Request, f: str | None = FormatQuery,
-         engine: Engine = Depends(get_engine)) -> Response:
+         engine: Engine = Depends(get_read_engine)) -> Response:
     """One feature by its id; 404 when there is none."""
     c = _collection(collection_id)
     with _client_errors():

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from twin import tiles
-from twin.api import BadRequest, get_engine
+from twin.api import BadRequest, get_read_engine
 
 router = APIRouter(tags=["tiles"])
 
@@ -62,7 +62,7 @@ def _tile_response(data: bytes, etag: str, cache_control: str, request: Request)
 @router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", name="tile",
             responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
 async def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Version = None,
-               engine: Engine = Depends(get_engine)) -> Response:
+               engine: Engine = Depends(get_read_engine)) -> Response:
     """One vector tile of a layer (EPSG:3857 tiling, extent 4096). Cache hits and 304s are
     answered on the event loop; rendering runs in the thread pool."""
     spec = tiles.layer(layer)
@@ -89,7 +89,7 @@ async def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Ve
 
 @router.get("/tiles/{layer}.json", name="tilejson")
 def tilejson(request: Request, layer: LayerName,
-             engine: Engine = Depends(get_engine)) -> dict:
+             engine: Engine = Depends(get_read_engine)) -> dict:
     """TileJSON 3.0 of a layer; its tile URL carries the current data version."""
     spec = tiles.layer(layer)
     version = tiles.current_version(engine, spec)
