@@ -133,7 +133,14 @@ def screenshots(browser, base: str) -> None:
         context = signed_context(browser, base, viewport={"width": w, "height": h})
         page = context.new_page()
         page.goto(base + path)
-        drawn(page, colours)
+        try:
+            drawn(page, colours)
+        except TimeoutError:
+            page.screenshot(path=str(SHOTS / f"failed-{name}"))
+            print(f"screenshot {name}: the map was not drawn (see failed-{name})",
+                  file=sys.stderr)
+            context.close()
+            continue
         page.wait_for_timeout(2500)
         page.screenshot(path=str(SHOTS / name))
         context.close()
