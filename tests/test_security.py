@@ -440,3 +440,23 @@ def test_a_field_account_works_the_open_events_of_its_grid(engine, monkeypatch, 
     planner = _app(engine, monkeypatch, tmp_path, "t-planner", page="work")
     planner.run()
     assert not planner.exception and planner.get("deck_gl_json_chart")  # the map instead
+
+
+def test_the_export_page_gives_a_file_and_audits_it(engine, monkeypatch, tmp_path):
+    at = _app(engine, monkeypatch, tmp_path, "t-planner", page="export")
+    at.run()
+    assert not at.exception
+    next(b for b in at.button if b.label == t("desk.prepare")).click()
+    at.run()
+    assert not at.exception
+    downloads = at.get("download_button")
+    assert len(downloads) == 1 and "(" in downloads[0].proto.label
+    with engine.connect() as conn:
+        actor, obj = conn.execute(sa.text(
+            "SELECT actor, object FROM audit_log WHERE action = 'export' "
+            "ORDER BY id DESC LIMIT 1")).one()
+    assert (actor, obj) == ("t-planner", "layer:units")
+    screen = _app(engine, monkeypatch, tmp_path, "t-screen", page="export")
+    screen.run()
+    assert not screen.exception and not [b for b in screen.button
+                                         if b.label == t("desk.prepare")]
