@@ -146,8 +146,8 @@ def _preview(path: Path, options: dict, lang: str) -> None:
                       line_width_min_pixels=1, point_radius_min_pixels=4)
     from layers.units import view_for
 
-    st.caption(t("desk.preview", lang, ) + (f" ({PREVIEW_FEATURES:,})" if len(found.frame)
-                                            > PREVIEW_FEATURES else ""))
+    more = len(found.frame) > PREVIEW_FEATURES
+    st.caption(t("desk.preview", lang) + (f" ({PREVIEW_FEATURES:,})" if more else ""))
     st.pydeck_chart(pdk.Deck(layers=[layer], map_provider=None, map_style=None,
                              initial_view_state=view_for([minx, miny, maxx, maxy])),
                     height=360)

@@ -246,6 +246,14 @@ def test_field_page_shows_no_resident(engine, settings, target, monkeypatch, tmp
     assert _personal(_page_text(at), target["names"]) == []
     deck = at.get("deck_gl_json_chart")[0].proto.json
     assert f"link={token}" in deck  # its tiles are read with the link, not a session
+    with TestClient(create_api(keyed, engine=engine)) as c:
+        tile = _tile(target["lon"], target["lat"], 15)
+        houses = c.get(f"/tiles/buildings/15/{tile.x}/{tile.y}.mvt", params={"link": token})
+        assert houses.status_code == 200
+        for wider in ("/ogc/collections/events/items", "/tiles/events.json",
+                      f"/tiles/residents/15/{tile.x}/{tile.y}.mvt",
+                      "/open311/v2/requests.json", "/events/open.geojson"):
+            assert c.get(wider, params={"link": token}).status_code == 401, wider
 
 
 def test_guessed_ids_and_crafted_parameters_reveal_nothing(engine, target, monkeypatch,

@@ -496,7 +496,7 @@ def events(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     closed_at = closed_at.where(status != "closed", closed_at.fillna(resolved_at))
     source_col = pick(frame, "source", mapping)
     source = (_text(frame, source_col).map(
-        lambda v: _classify(v, SOURCE_WORDS, ()) , na_action="ignore").fillna("grid_worker")
+        lambda v: _classify(v, SOURCE_WORDS, ()), na_action="ignore").fillna("grid_worker")
         if source_col else pd.Series("grid_worker", index=frame.index))
     level_col = pick(frame, "level", mapping)
     level = (_text(frame, level_col).map(lambda v: LEVEL_WORDS.get(v, v),

@@ -11,6 +11,7 @@ anywhere, not even their own host, and forbid framing.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import threading
 import time
@@ -37,6 +38,8 @@ from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 router = APIRouter(prefix="/auth", tags=["auth"])
 CSRF_COOKIE = "twin_csrf"
 ATTEMPTS_PER_MINUTE = 10
+# what a field link may read besides its own page: the houses drawn around its events
+LINK_READS = re.compile(r"/tiles/buildings/\d+/\d+/\d+\.mvt$")
 PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'")
 
@@ -72,7 +75,8 @@ def principal_of(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if found is None and header[:6].lower() == "basic ":
         found = state.basic.get(header)
-    if found is None and "link" in request.query_params:
+    if found is None and "link" in request.query_params and LINK_READS.search(
+            request.url.path):  # a link reads its page's house tiles: its scope never widens
         found = state.links.get(request.query_params["link"])
     return found or ANONYMOUS
 
