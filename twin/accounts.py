@@ -304,6 +304,21 @@ class PrincipalCache:
             self._seen[key] = (now, found)
         return found
 
+    MISS = object()
+
+    def peek(self, credential: str | None):
+        """What the cache knows of a credential without asking the database: a Principal,
+        None (known bad), or ``MISS``."""
+        import time
+
+        if not credential or len(credential) > 256:
+            return None
+        with self._lock:
+            hit = self._seen.get(_sha(credential))
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        return self.MISS
+
     def forget(self, credential: str | None) -> None:
         if credential:
             with self._lock:

@@ -124,7 +124,7 @@ def _clean(frame: gpd.GeoDataFrame, path: Path, polygons: bool,
         geoms = np.where(invalid, shapely.make_valid(geoms), geoms)
         report.repaired = int(invalid.sum())
     if polygons:
-        geoms = np.array([_polygonal(g) for g in geoms], dtype=object)
+        geoms = _multipolygons(geoms)
         wrong = pd.isna(geoms) | shapely.is_empty(geoms)
         if wrong.any():
             first = frame.index[int(np.flatnonzero(wrong)[0])] + 1
@@ -134,10 +134,14 @@ def _clean(frame: gpd.GeoDataFrame, path: Path, polygons: bool,
         geoms = np.where(shapely.get_type_id(geoms) == 0, geoms,
                          shapely.point_on_surface(geoms))
     frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-    # a duplicate is the same feature twice: same geometry and same attributes
-    attrs = frame.drop(columns=frame.geometry.name).map(repr)
-    key = frame.geometry.to_wkb().map(bytes.hex) + attrs.agg("\x1f".join, axis=1) if len(
-        attrs.columns) else frame.geometry.to_wkb().map(bytes.hex)
+    # a duplicate is the same feature twice: same geometry and same attributes (compared by
+    # 64-bit hashes of the WKB and of the attributes' reprs, vectorised: a row-wise join
+    # of 100,000 features took 7 s)
+    key = pd.DataFrame({"geom": pd.util.hash_array(shapely.to_wkb(frame.geometry.to_numpy()))},
+                       index=frame.index)
+    attrs = frame.drop(columns=frame.geometry.name)
+    if len(attrs.columns):
+        key["attrs"] = pd.util.hash_pandas_object(attrs.map(repr), index=False).to_numpy()
     dupes = key.duplicated().to_numpy()
     if dupes.any():
         report.notes.append(f"{int(dupes.sum())} duplicate feature(s) dropped (first: "
@@ -145,6 +149,20 @@ def _clean(frame: gpd.GeoDataFrame, path: Path, polygons: bool,
     frame = frame[~dupes]
     report.rejected = report.read - len(frame)
     return frame
+
+
+def _multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Every geometry as a MultiPolygon: polygons wrapped at once (the common case), the
+    rest (repairs can give collections with lines) part by part."""
+    types = shapely.get_type_id(geoms)
+    out = np.empty(len(geoms), dtype=object)
+    multi, single = types == 6, types == 3
+    out[multi] = geoms[multi]
+    if single.any():
+        out[single] = shapely.multipolygons(geoms[single], indices=np.arange(single.sum()))
+    for i in np.flatnonzero(~(multi | single)):
+        out[i] = _polygonal(geoms[i])
+    return out
 
 
 def _polygonal(g: Any) -> Any:

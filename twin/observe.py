@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import logging.handlers
 import re
 import time
 import uuid
@@ -45,15 +46,41 @@ class JsonFormatter(logging.Formatter):
                 line[name] = getattr(record, name)
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        elif record.exc_text:
+            line["error"] = record.exc_text.splitlines()[-1]
         return json.dumps(line, ensure_ascii=False)
 
 
+class _ContextQueueHandler(logging.handlers.QueueHandler):
+    """Queues records with the request id taken now (the writer thread has no context)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        import copy
+
+        record = copy.copy(record)
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id.get()
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:  # the last line of the error travels, not the frames
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """The server's logs: JSON lines on stderr for the ``twin`` loggers."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    """The server's logs: JSON lines on stderr for the ``twin`` loggers, formatted and
+    written by a thread of their own so a request never waits for the log."""
+    import atexit
+    import queue
+
+    out = logging.StreamHandler()
+    out.setFormatter(JsonFormatter())
+    records: queue.SimpleQueue = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, out)
+    listener.start()
+    atexit.register(listener.stop)
     root = logging.getLogger("twin")
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_ContextQueueHandler(records)]
     root.setLevel(level)
     root.propagate = False
 

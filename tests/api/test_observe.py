@@ -54,3 +54,34 @@ def test_metrics_are_for_a_local_scraper_or_an_admin(anonymous, api):
     assert anonymous.get("/metrics").status_code == 403  # TestClient's address is not local
     with TestClient(api, client=("127.0.0.1", 50000)) as local:
         assert local.get("/metrics").status_code == 200
+
+
+def test_the_server_log_is_written_off_the_request_path_as_json(capfd):
+    import logging as stdlib_logging
+    import time
+
+    from twin.observe import configure_logging, request_id
+
+    twin_log = stdlib_logging.getLogger("twin")
+    saved = (twin_log.handlers[:], twin_log.propagate, twin_log.level)
+    configure_logging()
+    log = stdlib_logging.getLogger("twin.test")
+    token = request_id.set("abc123")
+    lines: list[dict] = []
+    try:
+        log.info("hello %s", "world")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(lines) < 2:
+            lines += [json.loads(x) for x in capfd.readouterr().err.splitlines()
+                      if x.startswith("{")]
+            time.sleep(0.05)
+    finally:
+        request_id.reset(token)
+        twin_log.handlers[:], twin_log.propagate = saved[0], saved[1]
+        twin_log.setLevel(saved[2])
+    assert lines[0]["msg"] == "hello world" and lines[0]["request_id"] == "abc123"
+    assert lines[1]["error"] == "ValueError: boom"

@@ -81,9 +81,15 @@ def principal_of(request: Request) -> Principal:
     return found or ANONYMOUS
 
 
-def require_reader(request: Request) -> Principal:
-    """Reads of the twin (tiles, OGC, heat, imagery): any signed-in role."""
-    principal = principal_of(request)
+async def require_reader(request: Request) -> Principal:
+    """Reads of the twin (tiles, OGC, heat, imagery): any signed-in role. A session the
+    cache knows is answered on the event loop (a map asks for dozens of tiles a second);
+    only a miss goes to the database, in the thread pool."""
+    known = request.app.state.sessions.peek(request.cookies.get(COOKIE))
+    if known is not None and known is not request.app.state.sessions.MISS:
+        principal = known
+    else:
+        principal = await run_in_threadpool(principal_of, request)
     if not may_read_api(principal):
         if not principal.signed_in:
             raise HTTPException(401, "sign in first (/api/auth/login), or send HTTP Basic "
