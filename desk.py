@@ -41,12 +41,21 @@ def show(page: str, engine, settings, principal: Principal, lang: str) -> None:
 
 
 # --- import ----------------------------------------------------------------------------------
-def _saved(upload, folder: Path) -> Path:
-    """The upload written to a private folder under its own base name only (no path from the
-    browser is used)."""
+def _saved(upload) -> Path:
+    """The upload written once (per upload, not per rerun) to a private folder under its own
+    base name only — no path from the browser is used; the previous upload's folder goes."""
+    import shutil
+
+    kept = st.session_state.get("import_upload")
+    if kept and kept[0] == upload.file_id and Path(kept[1]).exists():
+        return Path(kept[1])
+    if kept:
+        shutil.rmtree(Path(kept[1]).parent, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix="twin-import-"))
     name = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", Path(upload.name).name)[:120] or "upload"
     target = folder / name
     target.write_bytes(upload.getvalue())
+    st.session_state["import_upload"] = (upload.file_id, str(target))
     return target
 
 
@@ -81,16 +90,23 @@ def import_page(engine, settings, principal: Principal, lang: str) -> None:
     upload = st.file_uploader(t("desk.file", lang), type=UPLOAD_TYPES, key="import-file")
     if upload is None:
         return
-    folder = Path(tempfile.mkdtemp(prefix="twin-import-"))
-    path = _saved(upload, folder)
+    path = _saved(upload)
+    folder = path.parent
     if kind in RASTER_KINDS:
         _import_raster(settings, path, kind, principal, lang)
         return
     options = {"crs": crs.strip() or None, "encoding": encoding.strip() or None,
                "mapping": mapping, "level": level if kind == "units" else None,
                "pii_key": PiiKey.from_settings(settings) if kind == "people" else None}
+    check_key = (upload.file_id, kind, repr(sorted((k, v) for k, v in options.items()
+                                                   if k != "pii_key")))
     try:
-        checked = import_file(engine, path, kind, dry_run=True, **options)
+        cached = st.session_state.get("import_checked")
+        if cached and cached[0] == check_key:  # this file with these options: checked already
+            checked = cached[1]
+        else:
+            checked = import_file(engine, path, kind, dry_run=True, **options)
+            st.session_state["import_checked"] = (check_key, checked)
     except ImportError_ as exc:  # the message names the file, the feature and the reason
         st.error(str(exc).replace(str(folder) + "/", ""))
         return
@@ -109,6 +125,7 @@ def import_page(engine, settings, principal: Principal, lang: str) -> None:
         except ImportError_ as exc:
             st.error(str(exc).replace(str(folder) + "/", ""))
             return
+        st.session_state.pop("import_checked", None)  # the twin changed: check again
         _audit_import(engine, principal, upload.name, kind, done)
         st.success(t("desk.imported", lang))
         _report(done, lang, dry_run=False)

@@ -3,7 +3,8 @@
 Every API request gets an id (the caller's ``X-Request-ID`` if it is a short token, else a
 new one), sent back in ``X-Request-ID`` and attached to every log line written while the
 request runs. One line per request says method, route template, status and milliseconds —
-never the query string (a field link's token travels there) nor any body.
+never the query string (a field link's token travels there) nor any body; successful tile
+requests are only counted (and logged when slower than half a second).
 
 ``/api/metrics`` (Prometheus text format) counts requests and their latencies per route,
 and reads at each scrape the tile cache's hits and misses, the database pool's use, and
@@ -27,6 +28,11 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
                                                                        default=None)
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("twin.access")
+# tile routes: a map asks for hundreds a minute; their successes are counted in the metrics
+# and logged only when slow, their errors always
+QUIET_ROUTES = frozenset({"/tiles/{layer}/{z}/{x}/{y}.mvt", "/terrain/{z}/{x}/{y}.png",
+                          "/imagery/{z}/{x}/{y}.png", "/imagery/{z}/{x}/{y}.webp"})
+SLOW_S = 0.5
 
 
 class JsonFormatter(logging.Formatter):
@@ -175,8 +181,10 @@ class RequestContext:
             metrics = self.metrics_of()
             metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
             metrics.latency.labels(route).observe(seconds)
-            access_log.info("%s %s %s", scope["method"], route, status["code"],
-                            extra={"method": scope["method"], "route": route,
-                                   "status": status["code"], "ms": round(seconds * 1000, 1),
-                                   "request_id": rid})
+            quiet = route in QUIET_ROUTES and status["code"] < 400 and seconds < SLOW_S
+            if not quiet:  # a map asks for hundreds of tiles: counted, not each logged
+                access_log.info("%s %s %s", scope["method"], route, status["code"],
+                                extra={"method": scope["method"], "route": route,
+                                       "status": status["code"],
+                                       "ms": round(seconds * 1000, 1), "request_id": rid})
             request_id.reset(token)
