@@ -73,13 +73,13 @@ class _ContextQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", stream=None) -> None:
     """The server's logs: JSON lines on stderr for the ``twin`` loggers, formatted and
     written by a thread of their own so a request never waits for the log."""
     import atexit
     import queue
 
-    out = logging.StreamHandler()
+    out = logging.StreamHandler(stream)  # None = stderr
     out.setFormatter(JsonFormatter())
     records: queue.SimpleQueue = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(records, out)

@@ -56,7 +56,8 @@ def test_metrics_are_for_a_local_scraper_or_an_admin(anonymous, api):
         assert local.get("/metrics").status_code == 200
 
 
-def test_the_server_log_is_written_off_the_request_path_as_json(capfd):
+def test_the_server_log_is_written_off_the_request_path_as_json():
+    import io
     import logging as stdlib_logging
     import time
 
@@ -64,7 +65,8 @@ def test_the_server_log_is_written_off_the_request_path_as_json(capfd):
 
     twin_log = stdlib_logging.getLogger("twin")
     saved = (twin_log.handlers[:], twin_log.propagate, twin_log.level)
-    configure_logging()
+    out = io.StringIO()
+    configure_logging(stream=out)
     log = stdlib_logging.getLogger("twin.test")
     token = request_id.set("abc123")
     lines: list[dict] = []
@@ -76,9 +78,8 @@ def test_the_server_log_is_written_off_the_request_path_as_json(capfd):
             log.exception("failed")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and len(lines) < 2:
-            lines += [json.loads(x) for x in capfd.readouterr().err.splitlines()
-                      if x.startswith("{")]
             time.sleep(0.05)
+            lines = [json.loads(x) for x in out.getvalue().splitlines() if x.startswith("{")]
     finally:
         request_id.reset(token)
         twin_log.handlers[:], twin_log.propagate = saved[0], saved[1]
