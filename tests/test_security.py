@@ -292,6 +292,16 @@ def test_sessions_end_by_idle_time_sign_out_disabling_and_password_change(engine
     assert first not in stored and second not in stored  # only hashes are kept
 
 
+def test_a_wall_screen_stays_signed_in_for_weeks_other_roles_do_not(engine):
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    wall, _ = accounts.sign_in(engine, "t-screen", TEST_PASSWORD)
+    desk, _ = accounts.sign_in(engine, "t-planner", TEST_PASSWORD)
+    assert accounts.session_account(engine, wall, now=later).role == "screen"
+    assert accounts.session_account(engine, desk, now=later) is None
+    month = dt.datetime.now(dt.UTC) + dt.timedelta(days=accounts.SCREEN_DAYS, hours=1)
+    assert accounts.session_account(engine, wall, now=month) is None
+
+
 def test_brute_force_locks_the_account_and_the_address(engine, settings):
     accounts.add_user(engine, "t-victim", "planner", password=TEST_PASSWORD)
     for _ in range(accounts.MAX_FAILURES):

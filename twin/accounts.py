@@ -5,7 +5,8 @@ recommended profile). A sign-in that fails ``MAX_FAILURES`` times in a row locks
 account for ``LOCK_MINUTES``; the answer to a wrong name and to a wrong password is the
 same. A session is a random token given to the browser once, as an HttpOnly cookie; the
 database keeps only its SHA-256, and it ends after ``IDLE_MINUTES`` without use or
-``MAX_HOURS`` in all, or when its account is disabled or its password changed.
+``MAX_HOURS`` in all (a big-screen account's after ``SCREEN_DAYS``), or when its account is
+disabled or its password changed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ MAX_FAILURES = 5
 LOCK_MINUTES = 15
 IDLE_MINUTES = 30
 MAX_HOURS = 12
+# A command-centre wall stays on for weeks and sees only aggregates: its sessions last
+# SCREEN_DAYS and do not end when idle (its figures refresh without a full page run).
+SCREEN_DAYS = 30
 COOKIE = "twin_session"
 _HASHER = PasswordHasher()
 # verifying against this when the name is unknown costs the same as a real check
@@ -200,14 +204,19 @@ def sign_in(engine: Engine, username: str, password: str,
             conn.execute(sa.text(
                 "INSERT INTO sessions (token_sha256, account_id, created_at, last_seen_at, "
                 "expires_at) VALUES (:t, :a, :n, :n, :e)"),
-                {"t": _sha(token), "a": row.id, "n": now,
-                 "e": now + dt.timedelta(hours=MAX_HOURS)})
+                {"t": _sha(token), "a": row.id, "n": now, "e": now + session_lifetime(row.role)})
             conn.execute(sa.text(
-                "DELETE FROM sessions WHERE expires_at < :n OR last_seen_at < :i"),
+                "DELETE FROM sessions s USING accounts a WHERE a.id = s.account_id AND "
+                "(s.expires_at < :n OR (s.last_seen_at < :i AND a.role <> 'screen'))"),
                 {"n": now, "i": now - dt.timedelta(minutes=IDLE_MINUTES)})
     if refused:
         raise SignInRefused(refused)
     return token, _account(row)
+
+
+def session_lifetime(role: str) -> dt.timedelta:
+    """How long a session of this role may last at most."""
+    return dt.timedelta(days=SCREEN_DAYS) if role == "screen" else dt.timedelta(hours=MAX_HOURS)
 
 
 def check_credentials(engine: Engine, username: str, password: str,
@@ -237,7 +246,7 @@ def session_account(engine: Engine, token: str | None,
         row = conn.execute(sa.text(
             "UPDATE sessions s SET last_seen_at = :n FROM accounts a "
             "WHERE s.token_sha256 = :t AND a.id = s.account_id AND s.expires_at > :n "
-            "AND s.last_seen_at > :idle AND a.disabled_at IS NULL "
+            "AND (s.last_seen_at > :idle OR a.role = 'screen') AND a.disabled_at IS NULL "
             "RETURNING a.id, a.username, a.display_name, a.role, a.scope, a.must_change, "
             "a.disabled_at"),
             {"t": _sha(token), "n": now,

@@ -25,10 +25,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from twin.access import ANONYMOUS, Principal, may, may_read_api
 from twin.accounts import (
     COOKIE,
-    MAX_HOURS,
     AccountError,
     SignInRefused,
     change_password,
+    session_lifetime,
     sign_in,
     sign_out,
 )
@@ -207,7 +207,8 @@ async def login(request: Request, engine=Depends(get_engine)) -> Response:
               if account.must_change else next_url)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
-                        secure=_secure(request), max_age=MAX_HOURS * 3600)
+                        secure=_secure(request),
+                        max_age=int(session_lifetime(account.role).total_seconds()))
     return response
 
 
