@@ -142,17 +142,26 @@ def _report(report, lang: str, dry_run: bool) -> None:
         st.caption(f"· {note}")
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _preview_features(path: str, crs: str | None, encoding: str | None):
+    """The first features of an uploaded file and how many it holds, read once per upload
+    (each upload has its own folder) rather than on every rerun of the page."""
+    from geodata.vector import read_vector
+
+    found = read_vector(path, crs=crs, encoding=encoding)
+    return found.frame.head(PREVIEW_FEATURES), len(found.frame)
+
+
 def _preview(path: Path, options: dict, lang: str) -> None:
     """The file's features on a small map and its fields (first rows), before import."""
     import pydeck as pdk
 
-    from geodata.vector import VectorError, read_vector
+    from geodata.vector import VectorError
 
     try:
-        found = read_vector(path, crs=options["crs"], encoding=options["encoding"])
+        frame, total = _preview_features(str(path), options["crs"], options["encoding"])
     except VectorError:
         return  # a register without coordinates: nothing to draw
-    frame = found.frame.head(PREVIEW_FEATURES)
     st.dataframe(pd.DataFrame(frame.drop(columns=frame.geometry.name)).head(20),
                  use_container_width=True)
     if frame.empty:
@@ -163,7 +172,7 @@ def _preview(path: Path, options: dict, lang: str) -> None:
                       line_width_min_pixels=1, point_radius_min_pixels=4)
     from layers.units import view_for
 
-    more = len(found.frame) > PREVIEW_FEATURES
+    more = total > PREVIEW_FEATURES
     st.caption(t("desk.preview", lang) + (f" ({PREVIEW_FEATURES:,})" if more else ""))
     st.pydeck_chart(pdk.Deck(layers=[layer], map_provider=None, map_style=None,
                              initial_view_state=view_for([minx, miny, maxx, maxy])),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -25,15 +26,39 @@ from twin.pii import PiiKey
 TEST_PII_KEY = "test-only-key-0123456789abcdef"
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
-    root = Path(tempfile.mkdtemp(prefix="twin-test-"))
+@contextmanager
+def private_cluster(name: str) -> Iterator[Cluster]:
+    """A throwaway cluster (not started: the caller starts it, or makes it a replica),
+    removed with its files afterwards. For tests that stop, start or replicate one."""
+    root = Path(tempfile.mkdtemp(prefix=f"twin-{name}-"))
     root.chmod(0o755)  # the postgres system user must reach it when we run as root
     c = Cluster(root)
-    c.start()
-    yield c
-    c.remove()
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        yield c
+    finally:
+        c.remove()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def sample_twin_in(cluster, settings, village_sample, pii_key):
+    """The cluster's twin database migrated, holding the village sample and a field account
+    of its first grid."""
+    from twin.accounts import add_user
+    from twin.load import write_sample
+
+    engine = twin_db.make_engine(settings, cluster.url())
+    twin_db.upgrade(engine)
+    write_sample(engine, village_sample, pii_key)
+    add_user(engine, "t-field", "field", scope=(village_sample.units[
+        village_sample.units.level == "grid"].code.iloc[0],), password=TEST_PASSWORD)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    with private_cluster("test") as c:
+        c.start()
+        yield c
 
 
 @pytest.fixture(scope="session")

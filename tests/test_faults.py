@@ -4,44 +4,29 @@ that work, and afterwards no event lost and none twice."""
 
 from __future__ import annotations
 
-import shutil
 import signal
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.conftest import TEST_PASSWORD, private_cluster, sample_twin_in, sign_in
 from twin import db as twin_db
-from twin.accounts import add_user
 from twin.api import create_api
-from twin.cluster import Cluster
 from twin.config import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
 def own_cluster(settings, village_sample, pii_key):
     """A cluster of this module's own (it is stopped and started), holding the sample."""
-    from twin.load import write_sample
-
-    root = Path(tempfile.mkdtemp(prefix="twin-faults-"))
-    root.chmod(0o755)
-    cluster = Cluster(root)
-    cluster.start()
-    engine = twin_db.make_engine(settings, cluster.url())
-    twin_db.upgrade(engine)
-    write_sample(engine, village_sample, pii_key)
-    add_user(engine, "t-field", "field", scope=(village_sample.units[
-        village_sample.units.level == "grid"].code.iloc[0],), password=TEST_PASSWORD)
-    yield cluster, engine
-    engine.dispose()
-    cluster.remove()
-    shutil.rmtree(root, ignore_errors=True)
+    with private_cluster("faults") as cluster:
+        cluster.start()
+        engine = sample_twin_in(cluster, settings, village_sample, pii_key)
+        yield cluster, engine
+        engine.dispose()
 
 
 def _point(village_sample) -> tuple[float, float]:

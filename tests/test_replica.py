@@ -4,44 +4,26 @@ the primary, and the events layer's tile version changing once the replica has c
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.conftest import private_cluster, sample_twin_in, sign_in
 from twin import db as twin_db
-from twin.accounts import add_user
 from twin.api import create_api
-from twin.cluster import Cluster
 
 
 @pytest.fixture(scope="module")
 def primary_and_replica(settings, village_sample, pii_key):
-    from twin.load import write_sample
-
-    roots = [Path(tempfile.mkdtemp(prefix=f"twin-{name}-")) for name in ("primary", "replica")]
-    for root in roots:
-        root.chmod(0o755)
-    primary, replica = Cluster(roots[0]), Cluster(roots[1])
-    primary.start()
-    engine = twin_db.make_engine(settings, primary.url())
-    twin_db.upgrade(engine)
-    write_sample(engine, village_sample, pii_key)
-    add_user(engine, "t-field", "field", scope=(village_sample.units[
-        village_sample.units.level == "grid"].code.iloc[0],), password=TEST_PASSWORD)
-    replica.make_replica(primary)
-    replica.start()
-    yield primary, replica
-    engine.dispose()
-    replica.remove()
-    primary.remove()
-    for root in roots:
-        shutil.rmtree(root, ignore_errors=True)
+    with private_cluster("primary") as primary, private_cluster("replica") as replica:
+        primary.start()
+        engine = sample_twin_in(primary, settings, village_sample, pii_key)
+        replica.make_replica(primary)
+        replica.start()
+        yield primary, replica
+        engine.dispose()
 
 
 def _version(client) -> str:

@@ -170,12 +170,13 @@ def list_users(engine: Engine) -> list[Account]:
             f"SELECT {_COLUMNS} FROM accounts ORDER BY username"))]  # noqa: S608 - constant
 
 
-def sign_in(engine: Engine, username: str, password: str,
-            now: dt.datetime | None = None) -> tuple[str, Account]:
-    """(session token, account) for a right name and password; else SignInRefused."""
+def sign_in(engine: Engine, username: str, password: str, now: dt.datetime | None = None,
+            *, open_session: bool = True) -> tuple[str | None, Account]:
+    """(session token, account) for a right name and password; else SignInRefused. Without
+    ``open_session`` the credentials are only checked (the token is None)."""
     now = now or _now()
     username = (username or "").strip().lower()
-    refused = None
+    refused = token = None
     with engine.begin() as conn:  # a failure is counted (committed) before it is reported
         row = conn.execute(sa.text(
             f"SELECT {_COLUMNS}, password_hash, failed_logins, locked_until "  # noqa: S608
@@ -200,7 +201,9 @@ def sign_in(engine: Engine, username: str, password: str,
                              {"h": _HASHER.hash(password), "id": row.id})
             conn.execute(sa.text("UPDATE accounts SET failed_logins = 0, locked_until = NULL "
                                  "WHERE id = :id"), {"id": row.id})
-            token = secrets.token_urlsafe(32)
+            if open_session:
+                token = secrets.token_urlsafe(32)
+        if token is not None:
             conn.execute(sa.text(
                 "INSERT INTO sessions (token_sha256, account_id, created_at, last_seen_at, "
                 "expires_at) VALUES (:t, :a, :n, :n, :e)"),
@@ -224,9 +227,7 @@ def check_credentials(engine: Engine, username: str, password: str,
     """The account of a name and password sent with each request (HTTP Basic, for GIS
     clients such as QGIS, GDAL and OWSLib): the same checks, failure count and lock-out as
     signing in, but no session."""
-    token, account = sign_in(engine, username, password, now)
-    sign_out(engine, token)
-    return account
+    return sign_in(engine, username, password, now, open_session=False)[1]
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -298,19 +299,14 @@ class PrincipalCache:
     def get(self, credential: str | None) -> Principal | None:
         import time
 
-        if not credential or len(credential) > 256:
-            return None
-        key = _sha(credential)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._seen.get(key)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+        known = self.peek(credential)
+        if known is not self.MISS:
+            return known
         found = self._lookup(credential)
         with self._lock:
             if len(self._seen) >= self._size:
                 self._seen.clear()
-            self._seen[key] = (now, found)
+            self._seen[_sha(credential)] = (time.monotonic(), found)
         return found
 
     MISS = object()

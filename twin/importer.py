@@ -323,21 +323,18 @@ def _land(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> pd.Da
 def _read(path: Path, kind: str, crs: str | None, encoding: str | None,
           report: ImportReport) -> pd.DataFrame:
     """The file's records: features in WGS84, or for registers without coordinates the
-    table as text."""
+    table as text (a household list has coordinates or building codes)."""
     tabular = path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls")
-    if kind in ("people", "observations") or (kind == "households" and tabular
-                                              and not _has_position(path, encoding)):
+    if kind in ("people", "observations") or (kind == "households" and tabular):
         frame, _, notes = read_table(path, encoding)
-        report.read, report.notes = len(frame), list(notes)
-        return frame.reset_index(drop=True)
+        positioned = find_column(frame, LON_NAMES) is not None and \
+            find_column(frame, LAT_NAMES) is not None
+        if not (kind == "households" and positioned):
+            report.read, report.notes = len(frame), list(notes)
+            return frame.reset_index(drop=True)
     found = read_vector(path, crs=crs, encoding=encoding)
     report.read, report.notes = len(found.frame), list(found.notes)
     return found.frame.reset_index(drop=True)
-
-
-def _has_position(path: Path, encoding: str | None) -> bool:
-    frame, _, _ = read_table(path, encoding)
-    return find_column(frame, LON_NAMES) is not None and find_column(frame, LAT_NAMES) is not None
 
 
 def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None = None,

@@ -123,15 +123,20 @@ def covers(engine: Engine, link: Link, event_id: int) -> bool:
             {"e": event_id, "g": link.scope_id}).scalar())
 
 
+# what a card of the field page shows of an event (and where it lies)
+_EVENT_CARDS = """
+    SELECT e.id, e.code, e.category, e.title, e.description, e.status, e.owner_level,
+           e.reported_at, e.deadline_at, e.version, ST_X(e.geom) AS lon,
+           ST_Y(e.geom) AS lat, m.name AS microgrid
+      FROM events e JOIN units m ON m.id = e.microgrid_id"""
+
+
 def events_in_scope(engine: Engine, link: Link) -> list[dict]:
     """The events a link opens, newest first: the one event, or the grid's open events."""
     where = "e.id = :id" if link.scope == "event" else "e.grid_id = :id AND e.status = ANY(:open)"
     with engine.connect() as conn:
         rows = conn.execute(sa.text(f"""
-            SELECT e.id, e.code, e.category, e.title, e.description, e.status, e.owner_level,
-                   e.reported_at, e.deadline_at, e.version, ST_X(e.geom) AS lon,
-                   ST_Y(e.geom) AS lat, m.name AS microgrid
-              FROM events e JOIN units m ON m.id = e.microgrid_id
+            {_EVENT_CARDS}
              WHERE {where} ORDER BY e.reported_at DESC LIMIT 200"""),  # noqa: S608 - constants
             {"id": link.scope_id, "open": list(OPEN)}).mappings().all()
     return [dict(r) for r in rows]
@@ -141,11 +146,8 @@ def events_for(engine: Engine, scope: tuple[str, ...]) -> list[dict]:
     """The open events inside scope units (any level), newest first: the work list of a
     field or official account."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("""
-            SELECT e.id, e.code, e.category, e.title, e.description, e.status, e.owner_level,
-                   e.reported_at, e.deadline_at, e.version, ST_X(e.geom) AS lon,
-                   ST_Y(e.geom) AS lat, m.name AS microgrid
-              FROM events e JOIN units m ON m.id = e.microgrid_id
+        rows = conn.execute(sa.text(f"""
+            {_EVENT_CARDS}
               JOIN units s ON s.id IN (e.microgrid_id, e.grid_id, e.village_id, e.town_id)
              WHERE s.code = ANY(:scope) AND e.status = ANY(:open)
              ORDER BY e.deadline_at NULLS LAST, e.reported_at DESC LIMIT 200"""),

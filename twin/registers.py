@@ -28,8 +28,9 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from twin.pii import PiiKey, mask_id, mask_phone, normalise_id, normalise_phone
+from twin.pii import PiiKey, protect_id, protect_phone
 from twin.summary import LOCAL_TZ  # times without a zone are local, as registers write them
+from twin.workflow import DONE, LEVELS, OPEN
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "household": ("household", "household_code", "户编码", "户号", "户籍编号", "家庭编号"),
@@ -86,6 +87,7 @@ SOURCE_WORDS = (("hotline", ("12345", "热线", "hotline")), ("sensor", ("传感
                 ("resident", ("群众", "居民", "村民", "resident")),
                 ("open311", ("open311",)), ("grid_worker", ("网格", "grid")))
 SATISFACTION_WORDS = {"非常满意": 5, "满意": 4, "基本满意": 3, "不满意": 2, "非常不满意": 1}
+RESOLVED = ("resolved", "closed")  # done with a resolution time (rejected ones are done too)
 LEVEL_WORDS = {"微网格": "microgrid", "网格": "grid", "村": "village", "社区": "village",
                "村（社区）": "village", "镇": "town", "街道": "town", "镇（街道）": "town"}
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
@@ -223,6 +225,26 @@ def households(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[
 
 
 # --- people ------------------------------------------------------------------------------
+def _protected(values: pd.Series, protect, key: PiiKey, path: Path,
+               index: pd.Index) -> tuple[list, list]:
+    """(hashes, masks) of a column of ID or phone numbers (``twin.pii``'s checks); an empty
+    cell stays empty; a bad one names its row and field, never its value."""
+    hashes, masks = [], []
+    for pos, value in enumerate(values):
+        if value is pd.NA:
+            hashes.append(None)
+            masks.append(None)
+            continue
+        try:
+            digest, mask = protect(key, value)
+        except ValueError as exc:  # the reason, never the number
+            raise RegisterError(f"{row_label(path, index[pos])}: field {values.name}: "
+                                f"{exc}") from None
+        hashes.append(digest)
+        masks.append(mask)
+    return hashes, masks
+
+
 def people(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str, str],
            key: PiiKey, notes: list[str]) -> pd.DataFrame:
     """Residents of households already in the twin. ID-card and phone numbers become keyed
@@ -244,29 +266,8 @@ def people(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
         i = _first_bad(unknown)
         raise RegisterError(f"{row_label(path, frame.index[i])}: no household with code "
                             f"{households_.iloc[i]!r}: import the households first")
-    id_hash, id_masked, phone_hash, phone_masked = [], [], [], []
-    for pos, (idv, phone) in enumerate(zip(ids, phones, strict=True)):
-        where = row_label(path, frame.index[pos])
-        if idv is pd.NA:
-            id_hash.append(None)
-            id_masked.append(None)
-        else:
-            try:
-                v = normalise_id(idv)
-            except ValueError as exc:  # the reason, never the number
-                raise RegisterError(f"{where}: field {ids.name or 'id_number'}: {exc}") from None
-            id_hash.append(key.digest("id", v))
-            id_masked.append(mask_id(v))
-        if phone is pd.NA:
-            phone_hash.append(None)
-            phone_masked.append(None)
-        else:
-            try:
-                p = normalise_phone(phone)
-            except ValueError as exc:
-                raise RegisterError(f"{where}: field {phones.name or 'phone'}: {exc}") from None
-            phone_hash.append(key.digest("phone", p))
-            phone_masked.append(mask_phone(p))
+    id_hash, id_masked = _protected(ids, protect_id, key, path, frame.index)
+    phone_hash, phone_masked = _protected(phones, protect_phone, key, path, frame.index)
     clean_ids = ids.str.upper()
     sex_given = _text(frame, pick(frame, "sex", mapping)).str.lower().map(
         SEX_WORDS, na_action="ignore")
@@ -471,8 +472,7 @@ def events(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     closed_at = _times(_text(frame, pick(frame, "closed_at", mapping)), path,
                        "the closing time")
     status_col = pick(frame, "status", mapping)
-    codes = ("reported", "triaged", "warned", "dispatched", "handling", "escalated",
-             "reopened", "resolved", "closed", "rejected", "duplicate")
+    codes = (*OPEN, *DONE)
     if status_col:
         status = _text(frame, status_col).map(lambda v: _classify(v, STATUS_WORDS, codes),
                                               na_action="ignore")
@@ -484,7 +484,7 @@ def events(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     else:
         status = pd.Series(np.where(resolved_at.notna(), "resolved", "reported"),
                            index=frame.index)
-    done = status.isin(["resolved", "closed"])
+    done = status.isin(RESOLVED)
     if (done & resolved_at.isna()).any():
         i = _first_bad(done & resolved_at.isna())
         raise RegisterError(f"{row_label(path, frame.index[i])}: a {status.iloc[i]} event "
@@ -502,7 +502,7 @@ def events(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     level = (_text(frame, level_col).map(lambda v: LEVEL_WORDS.get(v, v),
                                          na_action="ignore").fillna("microgrid")
              if level_col else pd.Series("microgrid", index=frame.index))
-    bad_level = ~level.isin(["microgrid", "grid", "village", "town"])
+    bad_level = ~level.isin(LEVELS)
     if bad_level.any():
         i = _first_bad(bad_level)
         raise RegisterError(f"{row_label(path, frame.index[i])}: level {level.iloc[i]!r} is "
@@ -521,11 +521,10 @@ def events(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
         "code": code, "category": category, "title": title, "description": description,
         "status": status, "owner_level": level, "source": source, "reported_at": reported_at,
         "deadline_at": pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"),
-        "resolved_at": resolved_at.where(done | status.isin(
-            ["rejected", "duplicate"])), "closed_at": closed_at, "escalations": 0,
+        "resolved_at": resolved_at.where(status.isin(DONE)), "closed_at": closed_at, "escalations": 0,
         "satisfaction": satisfaction.astype("Int64"), "geom": frame.geometry},
         index=frame.index)
-    open_ = ~status.isin(["resolved", "closed", "rejected", "duplicate"])
+    open_ = status.isin(OPEN)
     if open_.any():
         hours = {(c, lv): h for c, lv, h in conn.execute(sa.text(
             "SELECT category, level, hours FROM event_deadlines"))}

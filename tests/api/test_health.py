@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.conftest import TEST_PASSWORD, private_cluster, sign_in
 from twin import db as twin_db
 from twin.accounts import add_user
 from twin.api import create_api
-from twin.cluster import Cluster
 from twin.config import Settings
 
 
 @pytest.fixture(scope="module")
 def flaky():
-    root = Path(tempfile.mkdtemp(prefix="twin-flaky-"))
-    root.chmod(0o755)
-    cluster = Cluster(root)
-    cluster.start()
-    settings = Settings(data_dir=root, pii_key="x" * 32)
-    engine = twin_db.make_engine(settings, cluster.url())
-    twin_db.upgrade(engine)
-    add_user(engine, "t-planner", "planner", password=TEST_PASSWORD)
-    with TestClient(create_api(settings, engine=engine)) as client:
-        assert sign_in(client, "t-planner").status_code == 303
-        yield cluster, client
-    engine.dispose()
-    cluster.remove()
-    shutil.rmtree(root, ignore_errors=True)
+    with private_cluster("flaky") as cluster:
+        cluster.start()
+        settings = Settings(data_dir=cluster.root, pii_key="x" * 32)
+        engine = twin_db.make_engine(settings, cluster.url())
+        twin_db.upgrade(engine)
+        add_user(engine, "t-planner", "planner", password=TEST_PASSWORD)
+        with TestClient(create_api(settings, engine=engine)) as client:
+            assert sign_in(client, "t-planner").status_code == 303
+            yield cluster, client
+        engine.dispose()
 
 
 def test_down_means_503_and_back_means_200(flaky):
