@@ -11,6 +11,9 @@ a rewritten file is picked up on the next request. A CGCS2000-based CRS such as 
 EPSG:4549 is read through an equivalent PROJ string (:func:`_fast_equivalent`): with the
 EPSG definition, PROJ spends ~40 ms per tile choosing a null datum shift. No web framework
 is imported here.
+
+A user's file is opened only as a GeoTIFF, after its path and first bytes are checked
+(``geodata.guard``); ``vrt://`` is used only on the COGs the twin wrote itself.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ from rio_cogeo.profiles import cog_profiles
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
+from geodata import guard
+
+guard.offline()
+
 __all__ = [
     "NODATA_HEIGHT",
     "TERRAIN_RGB_DECODER",
@@ -61,6 +68,7 @@ __all__ = [
 
 RasterKind = Literal["dem", "imagery"]
 KINDS: tuple[RasterKind, ...] = ("dem", "imagery")
+SUFFIXES = (".tif", ".tiff")  # a user's raster is read as a GeoTIFF, and only as that
 
 TERRAIN_RGB_DECODER = {"rScaler": 6553.6, "gScaler": 25.6, "bScaler": 0.1, "offset": -10000}
 """The deck.gl ``TerrainLayer.elevationDecoder`` of the tiles of :func:`terrain_tile`."""
@@ -125,21 +133,24 @@ def _validate_source(src: rasterio.DatasetReader, name: str, kind: RasterKind) -
 
 
 def to_cog(src_path: str | Path, dst_path: str | Path, *, kind: RasterKind) -> Path:
-    """Write ``src_path`` (any GDAL raster with a CRS) as a COG at ``dst_path``.
+    """Write ``src_path`` (a GeoTIFF with a CRS) as a COG at ``dst_path``.
 
     ``kind="dem"``: one band, written as float32 with the source nodata kept.
     ``kind="imagery"``: uint8 RGB, or RGBA whose 4th band is taken as alpha; a source nodata
     value or mask is kept. The source CRS is kept. Raises :class:`RasterError` for a file
-    that is not a raster, has no CRS, the wrong bands for ``kind``, or no valid pixel.
+    that is not a GeoTIFF (by its path, name and first bytes: ``geodata.guard``), has no CRS,
+    the wrong bands for ``kind``, or no valid pixel.
     """
     _check_kind(kind)
-    src_path, dst_path = Path(src_path), Path(dst_path)
+    src_path, dst_path = guard.plain_path(src_path, RasterError), Path(dst_path)
     if not src_path.is_file():
         raise RasterNotFound(f"{src_path}: no such file")
+    guard.check_file(src_path, RasterError, accepted=SUFFIXES,
+                     hint="a DEM or image is imported as a GeoTIFF (.tif or .tiff)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            src = rasterio.open(src_path)
+            src = rasterio.open(src_path, driver="GTiff")  # the only driver allowed
     except RasterioIOError as exc:
         raise RasterError(f"{src_path}: not a raster GDAL can read ({exc})") from None
     with src:
@@ -325,8 +336,9 @@ def _fast_equivalent(wkt: str, bounds: tuple[float, float, float, float]) -> str
 
 
 def _open_dataset(path: str) -> tuple[rasterio.DatasetReader, CRS | None]:
-    """The dataset of ``path`` (with a faster equivalent CRS when there is one) and its CRS."""
-    dataset = rasterio.open(path)
+    """The dataset of ``path`` (with a faster equivalent CRS when there is one) and its CRS.
+    ``path`` is a COG the twin wrote, opened as a GeoTIFF only; ``vrt://`` wraps it here."""
+    dataset = rasterio.open(path, driver="GTiff")
     crs = dataset.crs
     if crs is None or "?" in path or "&" in path:
         return dataset, crs

@@ -6,6 +6,10 @@ encoding detected, UTF-8 then GB18030, and reported), GeoPackage, and CSV/XLSX w
 longitude/latitude columns. The result is a GeoDataFrame in WGS84 plus what was found
 out on the way (CRS, encoding, repairs), or a :class:`VectorError` naming the file and
 the reason. Nothing here touches the database.
+
+Every file is opened only as what its extension claims (``geodata.guard``): its path and
+first bytes are checked before GDAL sees it, and GDAL's network access is off. GML and KML
+are not read; GeoJSON, CityJSON, CSV and XLSX are parsed by Python, not GDAL.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from geodata import guard
 from geodata.chinacrs import CHINA, transform_geometries
 from twin.errors import TwinError
+
+guard.offline()
 
 STORAGE_CRS = "EPSG:4326"
 OFFSET_CRS = ("gcj02", "bd09")  # Chinese web-map offsets: lon/lat, then converted
@@ -36,6 +43,11 @@ MAX_ZIP_ENTRIES = 1000
 MAX_FILE_BYTES = 2 << 30         # a bigger file is split before import, not read whole
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "東經", "东经")
 LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬")
+SUFFIXES = (".geojson", ".json", ".cityjson", ".shp", ".gpkg", ".fgb", ".osm", ".pbf", ".csv",
+            ".txt", ".xlsx")
+FORMATS = "GeoJSON, Shapefile, GeoPackage, FlatGeobuf, OSM, CityJSON, CSV or XLSX"
+ZIP_KEPT = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".geojson", ".json", ".gpkg", ".csv")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx")
 
 
 class VectorError(TwinError):
@@ -56,7 +68,7 @@ def read_vector(path: str | Path, *, crs: str | None = None, encoding: str | Non
                 layer: str | None = None) -> VectorFile:
     """Read ``path`` into WGS84. ``crs`` overrides what the file declares (``EPSG:…``,
     ``gcj02`` or ``bd09``); ``encoding`` overrides detection for Shapefiles and CSV."""
-    path = Path(path)
+    path = guard.plain_path(path, VectorError)
     if not path.exists():
         raise VectorError(f"{path}: no such file")
     if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
@@ -86,26 +98,28 @@ def _read_any(path: Path, tmp: Path, encoding: str | None,
             raise VectorError(f"{path}: a folder must hold exactly one .shp, "
                               f"found {len(shps)}")
         path, suffix = shps[0], ".shp"
+    guard.check_file(path, VectorError, accepted=SUFFIXES, hint=FORMATS)
     if path.name.lower().endswith((".city.json", ".cityjson")):
         result = _read_cityjson(path)
     elif suffix in (".geojson", ".json"):
         result = _read_geojson(path)
     elif suffix == ".shp":
         result = _read_shapefile(path, tmp, encoding)
-    elif suffix in (".gpkg", ".fgb", ".gml", ".kml"):
+    elif suffix in (".gpkg", ".fgb"):
         result = _read_ogr(path, layer)
     elif suffix in (".osm", ".pbf"):
         result = _read_osm(path, layer)
-    elif suffix in (".csv", ".txt", ".xlsx", ".xls"):
+    elif suffix in TABLE_SUFFIXES:
         result = _read_table(path, encoding)
     else:
-        raise VectorError(f"{path}: unknown format {suffix or '(no extension)'}: "
-                          "GeoJSON, Shapefile, GeoPackage, CSV or XLSX")
+        raise VectorError(f"{path}: unknown format {suffix or '(no extension)'}: {FORMATS}")
     return result, path
 
 
 def _unzip(path: Path, into: Path) -> Path:
-    """Unpack a .zip safely: bounded entries and size, no path leaving the folder."""
+    """Unpack a .zip safely: bounded entries and size, no path leaving the folder, and only
+    data files and Shapefile parts (``ZIP_KEPT``) written: anything else (a .vrt …) is
+    never opened."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -123,7 +137,7 @@ def _unzip(path: Path, into: Path) -> Path:
                                       "archive's folder: refused")
             written = 0
             for m in members:
-                if m.is_dir():
+                if m.is_dir() or Path(m.filename).suffix.lower() not in ZIP_KEPT:
                     continue
                 target = into / m.filename
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -329,22 +343,21 @@ def read_table(path: str | Path, encoding: str | None = None, *, as_text: bool =
     """A CSV (UTF-8, else GB18030, or ``encoding``) or XLSX register without geometry:
     (frame, encoding used, notes). With ``as_text`` every cell is read as text (ID numbers
     keep their leading digits and X) and the importer types it."""
-    path = Path(path)
+    path = guard.plain_path(path, VectorError)
     if not path.is_file():
         raise VectorError(f"{path}: no such file")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise VectorError(f"{path}: {path.stat().st_size / (1 << 30):.1f} GB is more than one "
                           f"import takes ({MAX_FILE_BYTES >> 30} GB): split it by town")
+    guard.check_file(path, VectorError, accepted=TABLE_SUFFIXES,
+                     hint="a register is read from .csv or .xlsx")
     notes = []
-    if path.suffix.lower() in (".xlsx", ".xls"):
+    if path.suffix.lower() == ".xlsx":
         try:
             frame = pd.read_excel(path, dtype=str if as_text else None)
         except (ValueError, ImportError, OSError) as exc:
             raise VectorError(f"{path}: not a readable spreadsheet ({exc})") from None
         return frame, None, notes
-    if path.suffix.lower() not in (".csv", ".txt"):
-        raise VectorError(f"{path}: a register is read from .csv or .xlsx, not "
-                          f"{path.suffix or 'a file without extension'}")
     raw = path.read_bytes()
     used = encoding
     if used is None:
@@ -422,6 +435,9 @@ def _to_wgs84(result: VectorFile, path: Path, override: str | None) -> VectorFil
                                  crs=STORAGE_CRS)
         result.notes.append(f"{source.upper()} converted to WGS84")
     else:
+        if guard.crs_names_a_file(source):
+            raise VectorError(f"{path}: the CRS {source[:80]!r} names a file (PROJ +init= or a "
+                              "grid path): refused; give --crs EPSG:…")
         try:
             declared = CRS.from_user_input(source)
         except Exception as exc:  # noqa: BLE001 - pyproj raises several kinds

@@ -438,7 +438,7 @@ def _feature_named(message: str, rows: pd.DataFrame, path: Path) -> str:
 
 
 def import_raster(settings, path: str | Path, kind: str) -> tuple[str, str | None]:
-    """A GeoTIFF (or any GDAL raster) becomes the twin's DEM or imagery: converted to a COG
+    """A GeoTIFF (only that: ``geodata.guard``) becomes the twin's DEM or imagery: a COG
     beside the old one, checked, then swapped in (the map's tiles follow by version).
     Returns what was done and a note when it lies far from the county."""
     from geodata.raster import RasterError, raster_info, to_cog
