@@ -1,6 +1,9 @@
-"""One building of the twin with its households (the fifth level) and, for the officials
-scoped to it who give a purpose, its residents: names, and ID-card and phone numbers
-masked (only masks are stored). Every such view is written to the audit log."""
+"""One building of the twin: what it is (everyone who reads the map), its households (the
+fifth level: codes, addresses, residents per household) for the officials and grid workers
+scoped to it, and, for the officials scoped to it who give a purpose, its residents: names,
+and ID-card and phone numbers masked (only masks are stored). Every such view is written
+to the audit log. Anyone else sees how many households it holds and how many people live
+there, a count below five shown as "fewer than five"."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from twin.access import Principal, audit, may_see_residents
+from twin.access import MIN_COUNT, Principal, audit, may_see_residents, sees_in
 from twin.errors import NotFound
 
 _BUILDING = sa.text("""
@@ -32,14 +35,19 @@ _RESIDENTS = sa.text("""
 
 def building_detail(engine: Engine, building_id: int, principal: Principal,
                     purpose: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
-    """The building and its households. ``residents_allowed`` says whether the principal
-    may see its residents; ``residents`` lists them only when allowed and a ``purpose``
-    (why-field) is given — the view is then audited in the same transaction — else None."""
+    """The building, its number of households and of residents (None when fewer than
+    MIN_COUNT), and ``households`` (code, address, residents) when the principal sees the
+    households there, else None. ``residents_allowed`` says whether the principal may see its
+    residents; ``residents`` lists them only when allowed and a ``purpose`` (why-field) is
+    given — the view is then audited in the same transaction — else None."""
     with engine.begin() as conn:
         row = conn.execute(_BUILDING, {"id": building_id}).mappings().one_or_none()
         if row is None:
             raise NotFound(f"no building with id {building_id}")
-        households = [dict(h) for h in conn.execute(_HOUSEHOLDS, {"id": building_id}).mappings()]
+        found = [dict(h) for h in conn.execute(_HOUSEHOLDS, {"id": building_id}).mappings()]
+        shown = sees_in(conn, principal, "households", row["microgrid_id"])
+        households = found if shown else None
+        people = sum(h["residents"] for h in found)
         allowed = may_see_residents(conn, principal, row["microgrid_id"])
         residents = None
         purpose = (purpose or "").strip()
@@ -54,8 +62,9 @@ def building_detail(engine: Engine, building_id: int, principal: Principal,
             audit(conn, principal, "view_residents", f"building:{row['code']}",
                   unit_code=row["microgrid_code"], purpose=purpose[:500],
                   detail={"residents": len(residents)})
-    return {**dict(row), "households": households, "residents_allowed": allowed,
-            "residents": residents}
+    return {**dict(row), "household_count": len(found),
+            "resident_count": people if people >= MIN_COUNT else None,
+            "households": households, "residents_allowed": allowed, "residents": residents}
 
 
 def _age(born: dt.date | None, today: dt.date) -> int | None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from geodata.chinacrs import transform_geometries
-from twin.access import Principal, audit, in_scope, may
+from twin.access import Principal, audit, counted, in_scope, may, row_filter
 from twin.errors import TwinError
 from twin.units import in_unit
 
@@ -30,12 +30,15 @@ LAYERS = {
     "events": "SELECT t.code, t.category, t.status, t.owner_level, t.reported_at, "
               "t.resolved_at, t.geom FROM events t",
     "stations": "SELECT t.code, t.kind, t.name, t.geom FROM stations t",
-    # residents only aggregated: how many live in each building, never who
-    "residents": "SELECT t.code AS building, count(p.id) AS residents, t.geom "
-                 "FROM buildings t JOIN households h ON h.building_id = t.id "
+    # residents only aggregated: how many live in each building, never who, and a count
+    # below five is left empty ("fewer than five": twin.access.MIN_COUNT)
+    "residents": f"SELECT t.code AS building, {counted('count(p.id)')} AS residents, "  # noqa: S608
+                 "t.geom FROM buildings t JOIN households h ON h.building_id = t.id "
                  "JOIN people p ON p.household_id = h.id",
 }
 GROUP_BY = {"residents": " GROUP BY t.id"}
+# what twin.access calls each layer's rows (the rest is geography)
+KINDS = {"events": "events", "residents": "resident_counts"}
 FORMATS = {"geojson": "GeoJSON", "gpkg": "GPKG", "csv": "CSV", "shp": "ESRI Shapefile"}
 
 
@@ -63,10 +66,12 @@ def export_layer(engine: Engine, layer: str, output: str | Path, fmt: str = "geo
     where = (in_unit(unit, "t") if layer != "units" else
              "(t.id = :unit OR t.town_id = :unit OR t.village_id = :unit OR t.grid_id = :unit)"
              if unit else "true")
-    sql = f"{LAYERS[layer]} WHERE {where}{GROUP_BY.get(layer, '')}"  # noqa: S608 - constants
+    visible, scope = row_filter(principal, KINDS.get(layer, "geography"))
+    sql = (f"{LAYERS[layer]} WHERE {where} AND {visible}"  # noqa: S608 - constants
+           f"{GROUP_BY.get(layer, '')}")
     with engine.begin() as conn:
         frame = gpd.read_postgis(sa.text(sql), conn, geom_col="geom",
-                                 params={"unit": unit["id"] if unit else None})
+                                 params={"unit": unit["id"] if unit else None, **scope})
         audit(conn, principal, "export", f"layer:{layer}",
               unit_code=unit["code"] if unit else None,
               detail={"features": len(frame), "format": fmt, "crs": crs})

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from twin.access import NONE, Principal, counted, row_filter, sees
 from twin.errors import TwinError
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -85,7 +86,11 @@ def _observation_key(fid: str) -> tuple[str, dict[str, Any]] | None:
     m = re.fullmatch(r"([0-9]{1,18}):([a-z0-9_]{1,40}):([0-9]{8}T[0-9]{6}Z)", fid)
     if not m:
         return None
-    at = dt.datetime.strptime(m[3], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    try:
+        at = dt.datetime.strptime(m[3], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise InvalidParameter(f"observation id {fid!r}: {m[3]} is not a valid UTC time "
+                               "(YYYYMMDDTHHMMSSZ)") from None
     return ("t.station_id = :fid_s AND t.parameter = :fid_p AND t.observed_at = :fid_t",
             {"fid_s": int(m[1]), "fid_p": m[2], "fid_t": at})
 
@@ -108,6 +113,8 @@ class Collection:
     temporal: str | None = None  # the timestamptz column ``datetime`` filters on
     filters: Mapping[str, str] = field(default_factory=dict)  # parameter → condition on :v
     extent_from: str | None = None  # FROM clause whose ``t.geom`` gives the spatial extent
+    kind: str = "geography"  # what twin.access calls its rows: decides who sees which
+    text: frozenset[str] = frozenset()  # properties people typed (twin.access event_text)
 
     def queryables(self) -> dict[str, Any]:
         """A JSON Schema of the properties that can be filtered on."""
@@ -201,6 +208,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection(
         id="events", title="事件", description="Reported events and their workflow state.",
         table="events", temporal="t.reported_at",
+        kind="events", text=frozenset({"title"}),
         properties={"code": "t.code", "category": "t.category", "title": "t.title",
                     "status": "t.status", "owner_level": "t.owner_level",
                     "source": "t.source", "reported_at": _utc("t.reported_at"),
@@ -221,7 +229,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection(
         id="households", title="住户",
         description="Households (address and building; no residents).",
-        table="households",
+        table="households", kind="households",
         properties={"code": "t.code", "address": "t.address",
                     "building_code": "(SELECT b.code FROM buildings b WHERE b.id = t.building_id)",
                     **CELL_PROPERTIES},
@@ -229,10 +237,13 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     ),
     Collection(
         id="residents", title="人口统计（微网格）",
-        description="Residents as aggregates per micro-grid only: counts, never a person.",
-        table="units", where="t.level = 'microgrid'",
-        properties={"code": "t.code", "name": "t.name", "residents": _count("residents"),
-                    "households": _count("households"), "elderly": _count("elderly")},
+        description="Residents as aggregates per micro-grid only: counts, never a person; "
+                    "a count below five is null.",
+        table="units", where="t.level = 'microgrid'", kind="resident_counts",
+        properties={"code": "t.code", "name": "t.name",
+                    "residents": counted(_count("residents")),
+                    "households": counted(_count("households")),
+                    "elderly": counted(_count("elderly"), complement=_count("residents"))},
         filters={"code": "t.code = :v"},
     ),
 )}
@@ -242,6 +253,11 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 def get_collection(collection_id: str) -> Collection | None:
     """The collection of that id, or None."""
     return COLLECTIONS.get(collection_id)
+
+
+def visible_collections(principal: Principal) -> list[Collection]:
+    """The collections of which the principal sees any row."""
+    return [c for c in COLLECTIONS.values() if sees(principal, c.kind) != NONE]
 
 
 def check_format(f: str | None) -> None:
@@ -374,10 +390,12 @@ def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -
 
 
 # --- building and running the SQL ---------------------------------------------------------
-def _where(q: ItemsQuery) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause (from the collection's own SQL only) and its bound values."""
+def _where(q: ItemsQuery, principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (from the collection's own SQL and twin.access only) and its bound
+    values."""
     c = q.collection
-    clauses, params = [c.where], {}
+    visible, params = row_filter(principal, c.kind)
+    clauses = [c.where, visible]
     if q.bbox is not None:
         clauses.append(c.bbox)
         params.update(zip(("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"), q.bbox, strict=True))
@@ -395,9 +413,12 @@ def _where(q: ItemsQuery) -> tuple[str, dict[str, Any]]:
     return " AND ".join(f"({x})" for x in clauses), params
 
 
-def _feature_sql(c: Collection) -> str:
-    """A json_build_object of one Feature of the row ``t``."""
-    props = ", ".join(f"'{name}', {expr}" for name, expr in c.properties.items())
+def _feature_sql(c: Collection, principal: Principal) -> str:
+    """A json_build_object of one Feature of the row ``t``; what people typed is null for a
+    principal who may not read it."""
+    hidden = c.text if sees(principal, "event_text") == NONE else frozenset()
+    props = ", ".join(f"'{name}', {'NULL' if name in hidden else expr}"
+                      for name, expr in c.properties.items())
     return (f"json_build_object('type', 'Feature', 'id', {c.key}, "
             f"'geometry', ST_AsGeoJSON({c.geom}, {GEOJSON_DIGITS})::json, "
             f"'properties', json_build_object({props}))")
@@ -412,14 +433,16 @@ class Page:
     number_returned: int
 
 
-def fetch_page(conn: Connection, q: ItemsQuery) -> Page:
-    """The features of one page and the number matched by the same filter, in one query."""
+def fetch_page(conn: Connection, q: ItemsQuery, principal: Principal) -> Page:
+    """The features of one page that the principal may see, and the number matched by the
+    same filter, in one query."""
     c = q.collection
-    where, params = _where(q)
+    where, params = _where(q, principal)
     sql = (
         f"SELECT (SELECT count(*) FROM {c.table} t WHERE {where}) AS matched, "
         f"count(*) AS returned, "
-        f"coalesce(json_agg({_feature_sql(c)} ORDER BY {c.order})::text, '[]') AS features "
+        f"coalesce(json_agg({_feature_sql(c, principal)} ORDER BY {c.order})::text, '[]') "
+        "AS features "
         f"FROM (SELECT t.* FROM {c.table} t WHERE {where} ORDER BY {c.order} "
         f"LIMIT :limit OFFSET :offset) t"
     )
@@ -427,16 +450,18 @@ def fetch_page(conn: Connection, q: ItemsQuery) -> Page:
     return Page(row.features, row.matched, row.returned)
 
 
-def fetch_feature(conn: Connection, c: Collection, fid: str) -> str | None:
-    """One Feature as GeoJSON text, or None when there is no such feature."""
+def fetch_feature(conn: Connection, c: Collection, fid: str,
+                  principal: Principal) -> str | None:
+    """One Feature as GeoJSON text, or None when there is no such feature (or none the
+    principal may see: the same answer, so ids outside a scope cannot be probed)."""
     lookup = c.lookup(fid)
     if lookup is None:
         return None
     cond, params = lookup
-    sql = (
-        f"SELECT {_feature_sql(c)}::text FROM {c.table} t WHERE ({c.where}) AND ({cond})"
-    )
-    return conn.execute(sa.text(sql), params).scalar()
+    visible, scope = row_filter(principal, c.kind)
+    sql = (f"SELECT {_feature_sql(c, principal)}::text FROM {c.table} t "
+           f"WHERE ({c.where}) AND ({cond}) AND {visible}")
+    return conn.execute(sa.text(sql), {**params, **scope}).scalar()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from twin.access import Principal, row_filter
 from twin.errors import NotFound
 from twin.units import in_unit
 from twin.workflow import OPEN
@@ -108,19 +109,22 @@ HEAT_CELL_DEG = 0.002
 HEAT_CLASSES = 6
 
 
-def event_heat(engine: Engine, start: Any, end: Any) -> list[dict[str, Any]]:
-    """Where events were reported in [start, end): ``{"p": [lon, lat], "w": count, "c":
-    class}`` per ~200 m cell, ``c`` from 1 to HEAT_CLASSES relative to the busiest cell of the
-    period (no event detail leaves the server)."""
-    sql = sa.text("""
+def event_heat(engine: Engine, start: Any, end: Any,
+               principal: Principal) -> list[dict[str, Any]]:
+    """Where the events ``principal`` sees were reported in [start, end): ``{"p": [lon,
+    lat], "w": count, "c": class}`` per ~200 m cell, ``c`` from 1 to HEAT_CLASSES relative to
+    the busiest cell of the period (no event detail leaves the server)."""
+    visible, params = row_filter(principal, "events")
+    sql = sa.text(f"""
         SELECT round(ST_X(c)::numeric, 4)::float8, round(ST_Y(c)::numeric, 4)::float8, n,
                greatest(1, ceil(:classes * n::float8 / max(n) OVER ()))::int
-          FROM (SELECT ST_SnapToGrid(geom, :cell) AS c, count(*) AS n FROM events
-                 WHERE reported_at >= :start AND reported_at < :end GROUP BY 1) g
-         ORDER BY 1, 2""")
+          FROM (SELECT ST_SnapToGrid(t.geom, :cell) AS c, count(*) AS n FROM events t
+                 WHERE t.reported_at >= :start AND t.reported_at < :end AND {visible}
+                 GROUP BY 1) g
+         ORDER BY 1, 2""")  # noqa: S608 - the condition comes from twin.access
     with engine.connect() as conn:
         rows = conn.execute(sql, {"cell": HEAT_CELL_DEG, "classes": HEAT_CLASSES,
-                                  "start": start, "end": end}).all()
+                                  "start": start, "end": end, **params}).all()
     return [{"p": [x, y], "w": n, "c": c} for x, y, n, c in rows]
 
 
@@ -128,11 +132,12 @@ def event_heat(engine: Engine, start: Any, end: Any) -> list[dict[str, Any]]:
 OPEN_EVENTS_LIMIT = 50_000
 
 
-def open_events_geojson(engine: Engine) -> str:
-    """The open events as GeoJSON FeatureCollection text (newest first, at most
-    OPEN_EVENTS_LIMIT) with id, code, category, status, owner level, escalations and
+def open_events_geojson(engine: Engine, principal: Principal) -> str:
+    """The open events ``principal`` sees as GeoJSON FeatureCollection text (newest first,
+    at most OPEN_EVENTS_LIMIT) with id, code, category, status, owner level, escalations and
     ``reported_at`` in epoch seconds. Built by PostGIS, sent as it comes."""
-    sql = sa.text("""
+    visible, params = row_filter(principal, "events")
+    sql = sa.text(f"""
         SELECT json_build_object('type', 'FeatureCollection', 'features',
                    coalesce(json_agg(json_build_object(
                        'type', 'Feature',
@@ -142,11 +147,11 @@ def open_events_geojson(engine: Engine) -> str:
                            'owner_level', owner_level, 'escalations', escalations,
                            'reported_at', extract(epoch FROM reported_at)::bigint))
                    ORDER BY reported_at DESC, id), '[]'::json))::text
-          FROM (SELECT * FROM events WHERE status = ANY(:open)
-                 ORDER BY reported_at DESC, id LIMIT :limit) e""")
+          FROM (SELECT * FROM events t WHERE t.status = ANY(:open) AND {visible}
+                 ORDER BY t.reported_at DESC, t.id LIMIT :limit) e""")  # noqa: S608
     with engine.connect() as conn:
-        return conn.execute(sql, {"open": list(OPEN_STATUSES),
-                                  "limit": OPEN_EVENTS_LIMIT}).scalar()
+        return conn.execute(sql, {"open": list(OPEN_STATUSES), "limit": OPEN_EVENTS_LIMIT,
+                                  **params}).scalar()
 
 
 def loop_measures(engine: Engine, unit: dict[str, Any] | None, start: Any,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from twin.access import Principal, counted, row_filter
 from twin.errors import NotFound
 from twin.workflow import OPEN
 
@@ -40,6 +41,7 @@ class TileLayer:
     budget: dict[int, int] = field(default_factory=dict)   # max features per tile by zoom
     simplify: dict[int, float] = field(default_factory=dict)  # tolerance (°) by zoom
     geometry_type: str = "Polygon"
+    kind: str = "geography"  # what twin.access calls its data: decides who sees which rows
 
     def budget_at(self, z: int) -> int:
         """The feature budget for zoom ``z`` (the nearest zoom at or below that names one)."""
@@ -124,7 +126,7 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
                     "t.source", "extract(epoch FROM t.reported_at)::bigint AS reported_at",
                     "t.escalations"),
         versions=("events",), minzoom=8, maxzoom=16, geometry_type="Point",
-        order="t.reported_at DESC, t.id",
+        order="t.reported_at DESC, t.id", kind="events",
         budget={8: 3000, 12: 10000},
     ),
     TileLayer(
@@ -134,7 +136,8 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
         versions=("organizations",), minzoom=10, maxzoom=16, geometry_type="Point",
     ),
     TileLayer(
-        # Residents only as counts per building: never a person in a tile.
+        # Residents only as counts per building: never a person in a tile, and a count
+        # below twin.access.MIN_COUNT is null ("fewer than five").
         name="residents", title_zh="居民（按房屋汇总）", title_en="Residents per building",
         source="""buildings t CROSS JOIN LATERAL (
             SELECT count(*) AS residents,
@@ -142,8 +145,10 @@ LAYERS: dict[str, TileLayer] = {layer.name: layer for layer in (
               FROM households h JOIN people p ON p.household_id = h.id
              WHERE h.building_id = t.id) r""",
         where="r.residents > 0",
-        properties=("t.id AS building_id", "r.residents", "r.elderly"),
+        properties=("t.id AS building_id", f"{counted('r.residents')} AS residents",
+                    f"{counted('r.elderly', complement='r.residents')} AS elderly"),
         versions=("people", "households", "buildings"), minzoom=14, maxzoom=16,
+        kind="resident_counts",
     ),
 )}
 
@@ -156,8 +161,9 @@ def layer(name: str) -> TileLayer:
         raise NotFound(f"unknown tile layer {name!r}: one of {', '.join(LAYERS)}") from None
 
 
-def tile_sql(spec: TileLayer, z: int) -> str:
-    """The statement that returns (version, mvt) for one tile of ``spec`` at zoom ``z``."""
+def tile_sql(spec: TileLayer, z: int, visible: str = "true") -> str:
+    """The statement that returns (version, mvt) for one tile of ``spec`` at zoom ``z``;
+    ``visible`` is the principal's row filter from twin.access (its parameters bound)."""
     tolerance = spec.simplify_at(z)
     geom = "ST_Transform(t.geom, 3857)"
     if tolerance:
@@ -175,6 +181,7 @@ def tile_sql(spec: TileLayer, z: int) -> str:
              WHERE t.geom && ST_Transform(
                        ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT!r}), 4326)
                AND {spec.where}
+               AND {visible}
              {limit}
         )
         SELECT (SELECT string_agg(version::text, '-' ORDER BY layer) FROM layer_versions
@@ -211,11 +218,15 @@ def current_version(engine: Engine, spec: TileLayer) -> str:
     return current_versions(engine, [spec.name])[spec.name]
 
 
-def render(engine: Engine, spec: TileLayer, z: int, x: int, y: int) -> tuple[str, bytes]:
-    """(version, MVT bytes) of one tile, read under one snapshot."""
+def render(engine: Engine, spec: TileLayer, z: int, x: int, y: int,
+           principal: Principal) -> tuple[str, bytes]:
+    """(version, MVT bytes) of one tile as ``principal`` may see it, read under one
+    snapshot."""
     check_tile(spec, z, x, y)
+    visible, params = row_filter(principal, spec.kind)
     with engine.connect() as conn:
-        row = conn.execute(sa.text(tile_sql(spec, z)), {"z": z, "x": x, "y": y}).one()
+        row = conn.execute(sa.text(tile_sql(spec, z, visible)),
+                           {"z": z, "x": x, "y": y, **params}).one()
     return row.version or "0", bytes(row.mvt or b"")
 
 

@@ -22,6 +22,14 @@ def client(api) -> TestClient:
         yield c
 
 
+@pytest.fixture(scope="session")
+def official(api) -> TestClient:
+    """Signed in as the official of the sample's one village: every household is in scope."""
+    with TestClient(api) as c:
+        assert sign_in(c, "t-official").status_code == 303
+        yield c
+
+
 @pytest.fixture
 def anonymous(api) -> TestClient:
     with TestClient(api) as c:

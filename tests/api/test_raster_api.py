@@ -46,9 +46,9 @@ def _reader(api):
     """Rasters are served without a database; who may read them is tested with accounts in
     test_security, so here a planner is taken as signed in."""
     from twin.access import Principal
-    from twin.api.auth import require_reader
+    from twin.api.auth import READERS
 
-    api.dependency_overrides[require_reader] = lambda: Principal("planner", (), "t-planner")
+    api.dependency_overrides[READERS["raster"]] = lambda: Principal("planner", (), "t-planner")
     return api
 
 

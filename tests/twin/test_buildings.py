@@ -1,5 +1,6 @@
-"""A building's households for everyone, its residents only masked and only for roles that
-may see them (the check lives in twin.access)."""
+"""A building for everyone, its households (addresses) for the officials and grid workers of
+its unit, its residents only masked and only for the officials of its unit who say why (the
+checks live in twin.access)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,21 @@ def _busiest_building(engine) -> tuple[int, str]:
              GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1""")).one()
 
 
-def test_anonymous_sees_households_but_no_resident(sample_engine, village_sample):
-    building_id, _ = _busiest_building(sample_engine)
-    detail = building_detail(sample_engine, building_id, ANONYMOUS, purpose="curious")
+def test_households_only_in_scope_and_counts_for_everyone(sample_engine, village_sample):
+    building_id, microgrid = _busiest_building(sample_engine)
     households = village_sample.households[village_sample.households["building_id"] ==
                                            building_id]
-    assert sorted(h["code"] for h in detail["households"]) == sorted(households["code"])
-    assert detail["residents"] is None and not detail["residents_allowed"]
+    people = village_sample.people["household_id"].isin(households["id"]).sum()
+    for outside in (ANONYMOUS, Principal("planner", (), "p"), Principal("admin", (), "a"),
+                    Principal("field", ("no-such-unit",), "f")):
+        detail = building_detail(sample_engine, building_id, outside, purpose="curious")
+        assert detail["households"] is None and detail["residents"] is None
+        assert not detail["residents_allowed"]
+        assert detail["household_count"] == len(households)
+        assert detail["resident_count"] == (people if people >= 5 else None)
+    worker = building_detail(sample_engine, building_id, Principal("field", (microgrid,), "f"))
+    assert sorted(h["code"] for h in worker["households"]) == sorted(households["code"])
+    assert worker["residents"] is None and not worker["residents_allowed"]
 
 
 @pytest.fixture(scope="module")

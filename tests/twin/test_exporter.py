@@ -53,12 +53,14 @@ def test_a_units_part_and_residents_only_as_counts(engine, village_sample, tmp_p
     assert header.split(",")[:3] == ["WKT", "building", "residents"]
     for name in village_sample.people["name"].head(200):
         assert name not in text
-    counted = sum(int(line.rsplit(",", 1)[1]) for line in text.splitlines()[1:])
+    shown = {line.split(",")[-2]: line.rsplit(",", 1)[1] for line in text.splitlines()[1:]}
     hh = village_sample.households.set_index("id")
     inside = village_sample.buildings.geometry.representative_point().within(micro.geometry)
-    in_cell = set(village_sample.buildings.loc[inside.to_numpy(), "id"])
-    expected = village_sample.people["household_id"].map(hh["building_id"]).isin(in_cell).sum()
-    assert counted == expected > 0
+    in_cell = village_sample.buildings.loc[inside.to_numpy()].set_index("id")["code"]
+    per_building = (village_sample.people["household_id"].map(hh["building_id"])
+                    .value_counts().reindex(in_cell.index).dropna().astype(int))
+    expected = {in_cell[b]: str(n) if n >= 5 else "" for b, n in per_building.items()}
+    assert shown == expected and sum(per_building) > 0  # below five: left empty
     unknown = CliRunner().invoke(main, ["export", "--layer", "units", "--unit", "9", "--output",
                                         str(tmp_path / "x.geojson")],
                                  obj={"settings": _settings(engine)})

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from twin.access import Principal
 from twin.environment import breaches, daily_grades, daily_visitors
 from twin.summary import event_counts, event_heat, events_daily
 
@@ -137,7 +138,7 @@ def test_event_counts_daily_and_heat_agree_with_the_events(sample_engine, villag
     assert daily["reported"].sum() == len(events)
     resolved = events["resolved_at"].dropna()
     assert daily["resolved"].sum() == ((resolved >= start) & (resolved < end)).sum()
-    cells = event_heat(sample_engine, start, end)
+    cells = event_heat(sample_engine, start, end, Principal("planner"))
     assert sum(c["w"] for c in cells) == len(events)
     assert {c["c"] for c in cells} <= set(range(1, 7)) and max(c["c"] for c in cells) == 6
 

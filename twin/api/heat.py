@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from twin import tiles
+from twin.access import Principal
 from twin.api import BadRequest, get_read_engine
-from twin.api.tiles import IMMUTABLE, REVALIDATE, Version
+from twin.api.auth import READERS
+from twin.api.tiles import PRIVATE_IMMUTABLE, REVALIDATE, Version
 from twin.summary import event_heat, open_events_geojson
 
 router = APIRouter(tags=["events"])
@@ -25,25 +27,29 @@ MAX_SPAN = dt.timedelta(days=400)
 @router.get("/heat/events.json", name="event_heat")
 async def heat(start: Annotated[int, Query(alias="from", ge=0, le=4_102_444_800)],
                end: Annotated[int, Query(alias="to", ge=0, le=4_102_444_800)],
-               v: Version = None, engine: Engine = Depends(get_read_engine)) -> Response:
-    """``[{"p": [lon, lat], "w": events}, …]`` for events reported in [from, to). With the
-    events layer's current version as ``v`` the answer is immutable (cacheable forever)."""
+               v: Version = None, engine: Engine = Depends(get_read_engine),
+               principal: Principal = Depends(READERS["heat"])) -> Response:
+    """``[{"p": [lon, lat], "w": events}, …]`` for the events the principal sees reported in
+    [from, to). With the events layer's current version as ``v`` the answer is immutable
+    (cacheable forever by this browser)."""
     lo = dt.datetime.fromtimestamp(start, dt.UTC)
     hi = dt.datetime.fromtimestamp(end, dt.UTC)
     if hi <= lo or hi - lo > MAX_SPAN:
         raise BadRequest(f"invalid period: 'to' must follow 'from' within {MAX_SPAN.days} days")
     version = await run_in_threadpool(tiles.current_version, engine, tiles.layer("events"))
-    cells = await run_in_threadpool(event_heat, engine, lo, hi)
+    cells = await run_in_threadpool(event_heat, engine, lo, hi, principal)
     return JSONResponse(cells, headers={
-        "Cache-Control": IMMUTABLE if v == version else REVALIDATE})
+        "Cache-Control": PRIVATE_IMMUTABLE if v == version else REVALIDATE})
 
 
 @router.get("/events/open.geojson", name="open_events",
             responses={200: {"content": {"application/geo+json": {}}}})
-async def open_events(v: Version = None, engine: Engine = Depends(get_read_engine)) -> Response:
-    """The open events (reported … escalated, reopened) as GeoJSON, newest first; with the
-    events layer's current version as ``v`` the answer is immutable."""
+async def open_events(v: Version = None, engine: Engine = Depends(get_read_engine),
+                      principal: Principal = Depends(READERS["open_events"])) -> Response:
+    """The open events the principal sees (reported … escalated, reopened) as GeoJSON,
+    newest first; with the events layer's current version as ``v`` the answer is
+    immutable (for this browser)."""
     version = await run_in_threadpool(tiles.current_version, engine, tiles.layer("events"))
-    text = await run_in_threadpool(open_events_geojson, engine)
+    text = await run_in_threadpool(open_events_geojson, engine, principal)
     return Response(text, media_type="application/geo+json", headers={
-        "Cache-Control": IMMUTABLE if v == version else REVALIDATE})
+        "Cache-Control": PRIVATE_IMMUTABLE if v == version else REVALIDATE})

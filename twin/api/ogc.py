@@ -18,7 +18,9 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from twin import ogc
+from twin.access import Principal
 from twin.api import BadRequest, get_read_engine
+from twin.api.auth import READERS
 from twin.errors import NotFound
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -28,6 +30,7 @@ GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 FormatQuery = Query(None, description="Response format: json (the only one served).")
+Reader = Depends(READERS["ogc"])
 
 
 @contextmanager
@@ -50,9 +53,10 @@ def _link(href: Any, rel: str, type_: str = JSON, title: str | None = None) -> d
     return link
 
 
-def _collection(collection_id: str) -> ogc.Collection:
+def _collection(collection_id: str, principal: Principal) -> ogc.Collection:
+    """The collection, if the principal sees any of it (else the same 404 as for none)."""
     c = ogc.get_collection(collection_id)
-    if c is None:
+    if c is None or c not in ogc.visible_collections(principal):
         raise NotFound(f"no collection {collection_id[:60]!r}")
     return c
 
@@ -106,11 +110,12 @@ def conformance(f: str | None = FormatQuery) -> Response:
 
 @router.get("/collections", name="ogc_collections", summary="The feature collections")
 def collections(request: Request, f: str | None = FormatQuery,
-                engine: Engine = Depends(get_read_engine)) -> Response:
-    """Every collection with its extent and links."""
+                engine: Engine = Depends(get_read_engine),
+                principal: Principal = Reader) -> Response:
+    """Every collection the principal may read, with its extent and links."""
     with _client_errors():
         ogc.check_format(f)
-    all_ = list(ogc.COLLECTIONS.values())
+    all_ = ogc.visible_collections(principal)
     extents = _extents(request, engine, all_)
     return _json({
         "links": [_link(request.url_for("ogc_collections"), "self")],
@@ -122,9 +127,10 @@ def collections(request: Request, f: str | None = FormatQuery,
 @router.get("/collections/{collection_id}", name="ogc_collection",
             summary="One feature collection")
 def collection(collection_id: str, request: Request, f: str | None = FormatQuery,
-               engine: Engine = Depends(get_read_engine)) -> Response:
+               engine: Engine = Depends(get_read_engine),
+               principal: Principal = Reader) -> Response:
     """The metadata of one collection."""
-    c = _collection(collection_id)
+    c = _collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
     extent = _extents(request, engine, [c])[c.id]
@@ -133,9 +139,10 @@ def collection(collection_id: str, request: Request, f: str | None = FormatQuery
 
 @router.get("/collections/{collection_id}/queryables", name="ogc_queryables",
             summary="The properties a collection can be filtered on")
-def queryables(collection_id: str, request: Request, f: str | None = FormatQuery) -> Response:
+def queryables(collection_id: str, request: Request, f: str | None = FormatQuery,
+               principal: Principal = Reader) -> Response:
     """A JSON Schema of the filterable properties (``?name=value`` on items)."""
-    c = _collection(collection_id)
+    c = _collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
     doc = {"$id": str(request.url_for("ogc_queryables", collection_id=c.id)),
@@ -156,14 +163,16 @@ def items(
     offset: int = Query(0, ge=0),
     f: str | None = FormatQuery,
     engine: Engine = Depends(get_read_engine),
+    principal: Principal = Reader,
 ) -> Response:
-    """A page of features; other query parameters filter on the collection's queryables."""
-    c = _collection(collection_id)
+    """A page of the features the principal may see; other query parameters filter on the
+    collection's queryables."""
+    c = _collection(collection_id, principal)
     params = {name: request.query_params.getlist(name) for name in request.query_params}
     with _client_errors():
         q = ogc.parse_items_query(c, params)
     with engine.connect() as conn:
-        page = ogc.fetch_page(conn, q)
+        page = ogc.fetch_page(conn, q, principal)
     url = request.url
     links = [
         _link(url, "self", GEOJSON, "this page"),
@@ -190,13 +199,13 @@ def items(
 @router.get("/collections/{collection_id}/items/{feature_id}", name="ogc_item",
             summary="One feature (GeoJSON)")
 def item(collection_id: str, feature_id: str, request: Request, f: str | None = FormatQuery,
-         engine: Engine = Depends(get_read_engine)) -> Response:
-    """One feature by its id; 404 when there is none."""
-    c = _collection(collection_id)
+         engine: Engine = Depends(get_read_engine), principal: Principal = Reader) -> Response:
+    """One feature by its id; 404 when there is none (or none the principal may see)."""
+    c = _collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
-    with engine.connect() as conn:
-        feature = ogc.fetch_feature(conn, c, feature_id)
+        with engine.connect() as conn:
+            feature = ogc.fetch_feature(conn, c, feature_id, principal)
     if feature is None:
         raise NotFound(f"no feature {feature_id[:60]!r} in {c.id}")
     doc = json.loads(feature)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +20,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
+from twin.access import NONE, Principal, may, row_filter, sees, uses
+from twin.accounts import COOKIE
 from twin.api import get_engine
+from twin.api.auth import principal_of
 from twin.workflow import OPEN, WorkflowError, report
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -43,21 +47,35 @@ def _key_ok(request: Request, given: Any) -> bool:
     return bool(configured and given) and secrets.compare_digest(str(given), configured)
 
 
-def _refused(request: Request, action: str, api_key: Any) -> JSONResponse | None:
-    """Reads need a signed-in role or the API key; reports a role that reports, or the key."""
-    from twin.access import may, may_read_api
-    from twin.api.auth import principal_of
+# a partner app holding the API key (TWIN_OPEN311_API_KEY): reads every request with its
+# (scrubbed) description, like an administrator, and reports under its own name
+PARTNER = Principal("admin", (), "open311:partner")
 
+
+def _caller(request: Request, action: str, api_key: Any) -> Principal | JSONResponse:
+    """Who calls, if allowed: reads need a role that uses Open311 (twin.access) or the API
+    key; reports a role that reports, or the key. A report authenticated by the session
+    cookie must come from this site's own pages (its Origin), or it is refused as a
+    cross-site request."""
     if _key_ok(request, api_key):
-        return None
+        return PARTNER
     principal = principal_of(request)
-    if action == "read" and may_read_api(principal):
-        return None
+    if action == "read" and uses(principal, "open311"):
+        return principal
     if action == "report" and may(principal, "report"):
-        return None
+        if request.cookies.get(COOKIE) and not request.headers.get("authorization") \
+                and not _same_origin(request):
+            return _error(403, "a report signed in by cookie must come from this site's pages")
+        return principal
     if not principal.signed_in:
         return _error(401, "sign in, or give the api_key of this endpoint")
     return _error(403, f"this role may not {action} service requests")
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether the request's Origin (or, without one, its Referer) is this site."""
+    source = request.headers.get("origin") or request.headers.get("referer") or ""
+    return bool(source) and urlsplit(source).netloc == request.headers.get("host")
 
 
 def _check_jurisdiction(request: Request) -> JSONResponse | None:
@@ -98,14 +116,14 @@ _REQUESTS = """
 """
 
 
-def _as_request(r: Any) -> dict[str, Any]:
+def _as_request(r: Any, show_text: bool) -> dict[str, Any]:
     return {
         "service_request_id": r.code,
         "status": OPEN311_STATUS.get(r.status, "open"),
         "status_notes": None,
         "service_name": r.name_zh,
         "service_code": r.category,
-        "description": r.description or r.title,
+        "description": (r.description or r.title) if show_text else None,
         "agency_responsible": f"{r.microgrid}（{r.owner_level}）",
         "service_notice": None,
         "requested_datetime": r.reported_at.isoformat(),
@@ -140,10 +158,12 @@ def requests_list(request: Request, fmt: str, engine: Engine = Depends(get_engin
         return _error(400, "only the JSON format is served (requests.json)")
     if (bad := _check_jurisdiction(request)) is not None:
         return bad
-    if (refused := _refused(request, "read", request.query_params.get("api_key"))):
-        return refused
+    caller = _caller(request, "read", request.query_params.get("api_key"))
+    if isinstance(caller, JSONResponse):
+        return caller
     q = request.query_params
-    where, params = [], {"limit": MAX_RESULTS}
+    visible, params = row_filter(caller, "events", "e")
+    where, params = [visible], {**params, "limit": MAX_RESULTS}
     if q.get("service_request_id"):
         params["codes"] = [c.strip() for c in q["service_request_id"].split(",") if c.strip()]
         where.append("e.code = ANY(:codes)")
@@ -172,7 +192,7 @@ def requests_list(request: Request, fmt: str, engine: Engine = Depends(get_engin
                   + " ORDER BY e.reported_at DESC, e.id LIMIT :limit")
     with engine.connect() as conn:
         rows = conn.execute(sql, params).all()
-    return [_as_request(r) for r in rows]
+    return [_as_request(r, sees(caller, "event_text") != NONE) for r in rows]
 
 
 @router.get("/requests/{request_id}.{fmt}", name="open311_request")
@@ -183,14 +203,16 @@ def request_one(request: Request, request_id: str, fmt: str,
         return _error(400, "only the JSON format is served")
     if (bad := _check_jurisdiction(request)) is not None:
         return bad
-    if (refused := _refused(request, "read", request.query_params.get("api_key"))):
-        return refused
+    caller = _caller(request, "read", request.query_params.get("api_key"))
+    if isinstance(caller, JSONResponse):
+        return caller
+    visible, params = row_filter(caller, "events", "e")
     with engine.connect() as conn:
-        row = conn.execute(sa.text(_REQUESTS + " WHERE e.code = :code"),  # noqa: S608
-                           {"code": request_id}).one_or_none()
-    if row is None:
-        return _error(404, f"no service request {request_id!r}")
-    return [_as_request(row)]
+        row = conn.execute(sa.text(_REQUESTS + f" WHERE e.code = :code AND {visible}"),  # noqa: S608
+                           {"code": request_id, **params}).one_or_none()
+    if row is None:  # none, or not one the caller may see: the same answer
+        return _error(404, f"no service request {request_id[:40]!r}")
+    return [_as_request(row, sees(caller, "event_text") != NONE)]
 
 
 @router.post("/requests.{fmt}", name="open311_create")
@@ -205,8 +227,9 @@ async def request_create(request: Request, fmt: str,
     if (bad := _check_jurisdiction(request)) is not None:
         return bad
     form = await request.form()
-    if (refused := await run_in_threadpool(_refused, request, "report", form.get("api_key"))):
-        return refused
+    caller = await run_in_threadpool(_caller, request, "report", form.get("api_key"))
+    if isinstance(caller, JSONResponse):
+        return caller
     code = (form.get("service_code") or "").strip()
     description = (form.get("description") or "").strip()
     if not code:
@@ -227,7 +250,7 @@ async def request_create(request: Request, fmt: str,
     try:
         event = await run_in_threadpool(
             report, engine, category=code, title=description[:60], description=description,
-            lon=lon, lat=lat, source="open311", actor="open311",
+            lon=lon, lat=lat, source="open311", actor=caller.name,
             client_key=f"open311:{key}"[:200] if key else None)
     except WorkflowError as exc:
         return _error(400, str(exc))

@@ -8,22 +8,28 @@ any other request gets ``no-cache`` with an ``ETag``, so no HTTP cache is ever s
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from twin import tiles
+from twin.access import ALL, NONE, Principal, sees, view_key
 from twin.api import BadRequest, get_read_engine
+from twin.api.auth import READERS
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 IMMUTABLE = "public, max-age=31536000, immutable"
+# what depends on who asks (scoped rows) is kept by the asker's browser only
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+Reader = Depends(READERS["tiles"])
 
 Version = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9]+(-[0-9]+)*$",
                                       description="the layer's data version")]
@@ -46,8 +52,17 @@ def _renders(request: Request) -> asyncio.Semaphore:
     return state.tile_renders
 
 
-def _etag(spec: tiles.TileLayer, version: str, z: int, x: int, y: int) -> str:
-    return f'"{spec.name}-{version}-{z}-{x}-{y}"'
+def _etag(spec: tiles.TileLayer, version: str, z: int, x: int, y: int, view: str) -> str:
+    suffix = "" if view == ALL else "-" + hashlib.sha256(view.encode()).hexdigest()[:12]
+    return f'"{spec.name}-{version}-{z}-{x}-{y}{suffix}"'
+
+
+def _visible_layer(name: str, principal: Principal) -> tiles.TileLayer:
+    """The layer's spec if the principal sees any of its rows, else 403."""
+    spec = tiles.layer(name)
+    if sees(principal, spec.kind) == NONE:
+        raise HTTPException(403, f"this role may not read the {spec.name} layer")
+    return spec
 
 
 def _tile_response(data: bytes, etag: str, cache_control: str, request: Request) -> Response:
@@ -62,36 +77,41 @@ def _tile_response(data: bytes, etag: str, cache_control: str, request: Request)
 @router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", name="tile",
             responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
 async def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Version = None,
-               engine: Engine = Depends(get_read_engine)) -> Response:
-    """One vector tile of a layer (EPSG:3857 tiling, extent 4096). Cache hits and 304s are
-    answered on the event loop; rendering runs in the thread pool."""
-    spec = tiles.layer(layer)
+               engine: Engine = Depends(get_read_engine),
+               principal: Principal = Reader) -> Response:
+    """One vector tile of a layer (EPSG:3857 tiling, extent 4096), with the rows the
+    principal may see. Cache hits and 304s are answered on the event loop; rendering runs
+    in the thread pool."""
+    spec = _visible_layer(layer, principal)
     try:
         tiles.check_tile(spec, z, x, y)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
+    view = view_key(principal, spec.kind)
+    forever = IMMUTABLE if view == ALL and spec.kind == "geography" else PRIVATE_IMMUTABLE
     cache = _cache(request)
     if v is not None:
-        etag = _etag(spec, v, z, x, y)
+        etag = _etag(spec, v, z, x, y, view)
         if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMMUTABLE})
-        hit = cache.get((spec.name, v, z, x, y))
+            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": forever})
+        hit = cache.get((spec.name, v, z, x, y, view))
         if hit is not None:
-            return _tile_response(hit, etag, IMMUTABLE, request)
+            return _tile_response(hit, etag, forever, request)
     async with _renders(request):
-        version, data = await run_in_threadpool(tiles.render, engine, spec, z, x, y)
-    etag = _etag(spec, version, z, x, y)
+        version, data = await run_in_threadpool(tiles.render, engine, spec, z, x, y,
+                                                principal)
+    etag = _etag(spec, version, z, x, y, view)
     if v == version:
-        cache.put((spec.name, version, z, x, y), data)
-        return _tile_response(data, etag, IMMUTABLE, request)
+        cache.put((spec.name, version, z, x, y, view), data)
+        return _tile_response(data, etag, forever, request)
     return _tile_response(data, etag, REVALIDATE, request)
 
 
 @router.get("/tiles/{layer}.json", name="tilejson")
 def tilejson(request: Request, layer: LayerName,
-             engine: Engine = Depends(get_read_engine)) -> dict:
+             engine: Engine = Depends(get_read_engine), principal: Principal = Reader) -> dict:
     """TileJSON 3.0 of a layer; its tile URL carries the current data version."""
-    spec = tiles.layer(layer)
+    spec = _visible_layer(layer, principal)
     version = tiles.current_version(engine, spec)
     prefix = str(request.url_for("tilejson", layer=spec.name)).removesuffix(f"{spec.name}.json")
     bounds = _bounds(engine)
@@ -118,13 +138,13 @@ def tilejson(request: Request, layer: LayerName,
 
 
 @router.get("/tiles", name="tile_layers")
-def tile_layers(request: Request) -> dict:
-    """The tile layers, with links to their TileJSON."""
+def tile_layers(request: Request, principal: Principal = Reader) -> dict:
+    """The tile layers the principal may read, with links to their TileJSON."""
     return {"layers": [
         {"name": spec.name, "title": spec.title_zh, "title_en": spec.title_en,
          "minzoom": spec.minzoom, "maxzoom": spec.maxzoom,
          "tilejson": str(request.url_for("tilejson", layer=spec.name))}
-        for spec in tiles.LAYERS.values()
+        for spec in tiles.LAYERS.values() if sees(principal, spec.kind) != NONE
     ]}
 
 

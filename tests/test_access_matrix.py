@@ -1,0 +1,425 @@
+"""Role × path × scope: every route of the API (``/api/openapi.json``) and every Streamlit
+surface, for every role, with one object inside and one outside each scoped account's
+units. What each role may see is the table of SECURITY.md ("What each role sees"),
+written out here again as the expected answers; the product decides it in twin.access.
+
+The two objects: event and household A lie in grid 0 (t-field's grid), B in grid 1
+(t-other's grid); both lie in t-official's village. Each event's description carries a
+marker word, an ID-card number and a phone number (the numbers must never be stored).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ACCOUNTS, add_accounts, app_as, sign_in
+from twin.api import create_api
+from twin.i18n import t
+
+USERS = ("anonymous", *ACCOUNTS)
+TMS = morecantile.tms.get("WebMercatorQuad")
+ID_NUMBER, PHONE = "330483199001011234", "13812345678"
+
+# --- the expected answers (SECURITY.md, "What each role sees") ----------------------------
+EVENTS = {"anonymous": "", "t-admin": "AB", "t-official": "AB", "t-other": "B",
+          "t-planner": "AB", "t-field": "A", "t-screen": "AB"}
+EVENT_TEXT = {"t-admin": "AB", "t-official": "AB", "t-other": "B", "t-field": "A"}
+HOUSEHOLDS = {"t-official": "AB", "t-other": "B", "t-field": "A"}
+RESIDENT_COUNTS = ("t-admin", "t-official", "t-other", "t-planner", "t-field")
+OGC = OPEN311 = ("t-admin", "t-official", "t-other", "t-planner", "t-field")
+REPORT = ("t-admin", "t-official", "t-other", "t-field")
+READERS = (*OGC, "t-screen")  # tiles, heat, the open events, terrain and imagery
+
+
+def refused(user: str) -> int:
+    """The status of a refused read: 401 for nobody, 403 for a role that may not."""
+    return 401 if user == "anonymous" else 403
+
+
+@pytest.fixture(scope="module")
+def engine(sample_db, village_sample):
+    engine = sample_db("matrix")
+    add_accounts(engine, village_sample)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def world(engine, village_sample):
+    """Events A and B (reported now), households A and B, and where each lies."""
+    from twin.workflow import report
+
+    grids = village_sample.units[village_sample.units.level == "grid"].code.iloc[:2].tolist()
+    found = {}
+    with engine.connect() as conn:
+        for name, grid in zip("AB", grids, strict=True):
+            row = conn.execute(sa.text("""
+                SELECT h.code, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM households h
+                  JOIN units g ON g.id = h.grid_id WHERE g.code = :g ORDER BY h.id LIMIT 1"""),
+                {"g": grid}).one()
+            found[name] = {"household": row.code, "lon": row.lon, "lat": row.lat,
+                           "grid": grid}
+    for name, where in found.items():
+        event = report(engine, category="sanitation", title=f"楼道堆物MARK{name}",
+                       description=f"MARK{name} 住户身份证{ID_NUMBER}，电话{PHONE}",
+                       lon=where["lon"], lat=where["lat"], source="resident", actor="t-field")
+        where.update(event=event.code, event_id=event.id)
+    return found
+
+
+@pytest.fixture(scope="module")
+def clients(engine, settings):
+    api = create_api(settings, engine=engine)
+    made = {}
+    for user in USERS:
+        c = TestClient(api)
+        c.__enter__()
+        if user != "anonymous":
+            assert sign_in(c, user).status_code == 303
+        c.headers["Origin"] = "http://testserver"  # as this site's own pages send it
+        made[user] = c
+    yield made
+    for c in made.values():
+        c.__exit__(None, None, None)
+
+
+def _mvt_ids(response, layer: str) -> set[int]:
+    decoded = mapbox_vector_tile.decode(response.content) if response.content else {}
+    return {f["properties"]["id"] for f in decoded.get(layer, {}).get("features", [])}
+
+
+def _seen(codes: set[str] | list[str], world) -> str:
+    """Which of the two events (A, B) a list of event codes holds."""
+    return "".join(n for n in "AB" if world[n]["event"] in set(codes))
+
+
+# --- one checker per route: it asks as the user and checks the answer ----------------------
+def check_health(c, user, world):
+    assert c.get("/health").status_code == 200
+
+
+def check_metrics(c, user, world):
+    assert c.get("/metrics").status_code == (200 if user == "t-admin" else 403)
+
+
+def check_auth_pages(c, user, world):
+    assert c.get("/auth/login").status_code == 200
+    assert c.get("/auth/password").status_code == 200
+
+
+def check_auth_forms(c, user, world):
+    # the forms need their CSRF token: without it nothing is done, whoever asks
+    assert c.post("/auth/login", data={"username": "x", "password": "y"}).status_code == 400
+    assert c.post("/auth/password", data={"old": "x", "new": "y"}).status_code == 400
+
+
+def check_logout(c, user, world):
+    pass  # signing out is checked in test_security (it ends the session of the test client)
+
+
+def check_me(c, user, world):
+    r = c.get("/auth/me")
+    assert r.status_code == (401 if user == "anonymous" else 200)
+    if user != "anonymous":
+        assert r.json()["role"] == ACCOUNTS[user][0]
+
+
+def check_services(c, user, world):
+    assert c.get("/open311/v2/services.json").status_code == 200  # the public catalogue
+
+
+def check_requests(c, user, world):
+    codes = f"{world['A']['event']},{world['B']['event']}"
+    r = c.get("/open311/v2/requests.json", params={"service_request_id": codes})
+    if user not in OPEN311:
+        assert r.status_code == refused(user)
+        return
+    assert r.status_code == 200
+    got = {req["service_request_id"]: req for req in r.json()}
+    assert _seen(got, world) == EVENTS[user]
+    texts = "".join(n for n in "AB" if world[n]["event"] in got
+                    and f"MARK{n}" in (got[world[n]["event"]]["description"] or ""))
+    assert texts == EVENT_TEXT.get(user, "")
+    assert ID_NUMBER not in r.text and PHONE not in r.text
+
+
+def check_report(c, user, world):
+    r = c.post("/open311/v2/requests.json", data={
+        "service_code": "sanitation", "lat": world["A"]["lat"], "long": world["A"]["lon"],
+        "description": f"路灯不亮，联系{PHONE}"})
+    assert r.status_code == (200 if user in REPORT else refused(user)), r.text
+
+
+def check_request(c, user, world):
+    for name in "AB":
+        r = c.get(f"/open311/v2/requests/{world[name]['event']}.json")
+        if user not in OPEN311:
+            assert r.status_code == refused(user)
+        else:  # outside the scope: the same answer as for no such request
+            assert r.status_code == (200 if name in EVENTS[user] else 404), (name, r.text)
+
+
+def check_loaders(c, user, world):
+    from twin.api.assets import worker_url
+
+    assert c.get(worker_url("mvt").removeprefix("/api")).status_code == 200
+
+
+def check_tile(c, user, world):
+    for name in "AB":
+        tile = TMS.tile(world[name]["lon"], world[name]["lat"], 15)
+        r = c.get(f"/tiles/events/15/{tile.x}/{tile.y}.mvt")
+        if user not in READERS:
+            assert r.status_code == refused(user)
+            continue
+        assert r.status_code in (200, 204)
+        assert (world[name]["event_id"] in _mvt_ids(r, "events")) == (name in EVENTS[user])
+        residents = c.get(f"/tiles/residents/15/{tile.x}/{tile.y}.mvt")
+        assert residents.status_code == (200 if user in RESIDENT_COUNTS else 403)
+        buildings = c.get(f"/tiles/buildings/15/{tile.x}/{tile.y}.mvt")
+        assert buildings.status_code == 200
+
+
+def check_tilejson(c, user, world):
+    for layer in ("events", "residents", "buildings"):
+        r = c.get(f"/tiles/{layer}.json")
+        if user not in READERS:
+            assert r.status_code == refused(user)
+        elif layer == "residents" and user not in RESIDENT_COUNTS:
+            assert r.status_code == 403
+        else:
+            assert r.status_code == 200 and r.json()["tiles"][0].endswith(
+                r.json()["data_version"])
+
+
+def check_tile_list(c, user, world):
+    r = c.get("/tiles")
+    if user not in READERS:
+        assert r.status_code == refused(user)
+        return
+    names = {layer["name"] for layer in r.json()["layers"]}
+    assert {"events", "buildings"} <= names
+    assert ("residents" in names) == (user in RESIDENT_COUNTS)
+
+
+def check_raster(c, user, world, path):
+    # the sample has no rasters unless a test writes them: 404 for readers, never 200 for others
+    assert c.get(path).status_code == (404 if user in READERS else refused(user))
+
+
+def check_ogc_meta(c, user, world, path):
+    r = c.get(path)
+    assert r.status_code == (200 if user in OGC else refused(user)), (path, r.text)
+
+
+def check_collections(c, user, world):
+    r = c.get("/ogc/collections")
+    if user not in OGC:
+        assert r.status_code == refused(user)
+        return
+    ids = {col["id"] for col in r.json()["collections"]}
+    assert ("households" in ids) == (user in HOUSEHOLDS) and "events" in ids
+    assert "people" not in ids and "accounts" not in ids
+
+
+def check_collection(c, user, world):
+    for cid, seen in (("events", True), ("households", user in HOUSEHOLDS)):
+        for path in (f"/ogc/collections/{cid}", f"/ogc/collections/{cid}/queryables"):
+            r = c.get(path)
+            assert r.status_code == (refused(user) if user not in OGC else 200 if seen
+                                     else 404), (path, r.status_code)
+
+
+def check_items(c, user, world):
+    r = c.get("/ogc/collections/events/items", params={"datetime": _today(), "limit": 1000})
+    hh = c.get("/ogc/collections/households/items", params={"limit": 10000})
+    if user not in OGC:
+        assert r.status_code == hh.status_code == refused(user)
+        return
+    features = r.json()["features"]
+    assert _seen([f["properties"]["code"] for f in features], world) == EVENTS[user]
+    texts = "".join(n for n in "AB" for f in features
+                    if f["properties"]["code"] == world[n]["event"]
+                    and f"MARK{n}" in (f["properties"]["title"] or ""))
+    assert texts == EVENT_TEXT.get(user, "")
+    if user not in HOUSEHOLDS:
+        assert hh.status_code == 404
+        return
+    codes = {f["properties"]["code"] for f in hh.json()["features"]}
+    assert "".join(n for n in "AB" if world[n]["household"] in codes) == HOUSEHOLDS[user]
+
+
+def check_item(c, user, world):
+    for name in "AB":
+        r = c.get(f"/ogc/collections/events/items/{world[name]['event_id']}")
+        if user not in OGC:
+            assert r.status_code == refused(user)
+        else:  # outside the scope: the same 404 as for no such feature
+            assert r.status_code == (200 if name in EVENTS[user] else 404), name
+
+
+def check_heat(c, user, world):
+    now = dt.datetime.now(dt.UTC)
+    r = c.get("/heat/events.json", params={"from": int((now - dt.timedelta(hours=2))
+                                                       .timestamp()),
+                                           "to": int((now + dt.timedelta(hours=1)).timestamp())})
+    if user not in READERS:
+        assert r.status_code == refused(user)
+        return
+    seen = {tuple(cell["p"]) for cell in r.json()}
+    near = "".join(n for n in "AB" if any(abs(x - world[n]["lon"]) < 0.002 and
+                                          abs(y - world[n]["lat"]) < 0.002 for x, y in seen))
+    assert near == EVENTS[user]
+
+
+def check_open_events(c, user, world):
+    r = c.get("/events/open.geojson")
+    if user not in READERS:
+        assert r.status_code == refused(user)
+        return
+    codes = [f["properties"]["code"] for f in r.json()["features"]]
+    assert _seen(codes, world) == EVENTS[user]
+    assert "MARK" not in r.text  # points and states only, never what people typed
+
+
+def _today() -> str:
+    now = dt.datetime.now(dt.UTC)
+    return f"{(now - dt.timedelta(hours=2)):%Y-%m-%dT%H:%M:%SZ}/.."
+
+
+ROUTES = {
+    ("get", "/health"): check_health,
+    ("get", "/metrics"): check_metrics,
+    ("get", "/auth/login"): check_auth_pages,
+    ("post", "/auth/login"): check_auth_forms,
+    ("get", "/auth/password"): check_auth_pages,
+    ("post", "/auth/password"): check_auth_forms,
+    ("get", "/auth/logout"): check_logout,
+    ("get", "/auth/me"): check_me,
+    ("get", "/open311/v2/services.{fmt}"): check_services,
+    ("get", "/open311/v2/requests.{fmt}"): check_requests,
+    ("post", "/open311/v2/requests.{fmt}"): check_report,
+    ("get", "/open311/v2/requests/{request_id}.{fmt}"): check_request,
+    ("get", "/static/loaders/{version}/{name}"): check_loaders,
+    ("get", "/tiles/{layer}/{z}/{x}/{y}.mvt"): check_tile,
+    ("get", "/tiles/{layer}.json"): check_tilejson,
+    ("get", "/tiles"): check_tile_list,
+    ("get", "/terrain/{z}/{x}/{y}.png"): lambda c, u, w: check_raster(c, u, w,
+                                                                     "/terrain/14/1/1.png"),
+    ("get", "/terrain.json"): lambda c, u, w: check_raster(c, u, w, "/terrain.json"),
+    ("get", "/imagery/{z}/{x}/{y}.png"): lambda c, u, w: check_raster(c, u, w,
+                                                                     "/imagery/14/1/1.png"),
+    ("get", "/imagery.json"): lambda c, u, w: check_raster(c, u, w, "/imagery.json"),
+    ("get", "/imagery/overview.webp"): lambda c, u, w: check_raster(
+        c, u, w, "/imagery/overview.webp"),
+    ("get", "/imagery/{z}/{x}/{y}.webp"): lambda c, u, w: check_raster(
+        c, u, w, "/imagery/14/1/1.webp"),
+    ("get", "/ogc"): lambda c, u, w: check_ogc_meta(c, u, w, "/ogc"),
+    ("get", "/ogc/conformance"): lambda c, u, w: check_ogc_meta(c, u, w, "/ogc/conformance"),
+    ("get", "/ogc/collections"): check_collections,
+    ("get", "/ogc/collections/{collection_id}"): check_collection,
+    ("get", "/ogc/collections/{collection_id}/queryables"): check_collection,
+    ("get", "/ogc/collections/{collection_id}/items"): check_items,
+    ("get", "/ogc/collections/{collection_id}/items/{feature_id}"): check_item,
+    ("get", "/heat/events.json"): check_heat,
+    ("get", "/events/open.geojson"): check_open_events,
+}
+
+
+def test_every_route_of_the_api_is_in_the_matrix(clients):
+    served = {(method, path) for path, ops in
+              clients["anonymous"].get("/openapi.json").json()["paths"].items() for method in ops}
+    assert served == set(ROUTES)
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
+@pytest.mark.parametrize("user", USERS)
+def test_route(clients, world, user, route):
+    ROUTES[route](clients[user], user, world)
+
+
+def test_no_plain_number_was_stored(engine, world):
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(
+            "SELECT string_agg(coalesce(e.title, '') || coalesce(e.description, '') || "
+            "coalesce(l.note, ''), '') FROM events e JOIN event_log l ON l.event_id = e.id "
+            "WHERE e.id = ANY(:ids)"), {"ids": [world[n]["event_id"] for n in "AB"]}).scalar()
+    assert "MARKA" in stored and ID_NUMBER not in stored and PHONE not in stored
+    assert "330483********1234" in stored and "138****5678" in stored
+
+
+# --- every Streamlit surface ---------------------------------------------------------------
+SURFACES = {  # surface → the URL parameters that open it, and who may open it
+    "map": ({}, ("t-admin", "t-official", "t-other", "t-planner", "t-field")),
+    "screen": ({"screen": "1"}, ("t-admin", "t-official", "t-other", "t-planner", "t-field",
+                                 "t-screen")),
+    "work": ({"page": "work"}, ("t-official", "t-other", "t-field")),
+    "import": ({"page": "import"}, ("t-admin",)),
+    "export": ({"page": "export"}, ("t-admin", "t-official", "t-other", "t-planner")),
+    "audit": ({"page": "audit"}, ("t-admin",)),
+    "accounts": ({"page": "accounts"}, ("t-admin",)),
+}
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [s.value for s in at.subheader] + [x.value for x in at.get("text")]
+    parts += [str(tb.value) for tb in at.table] + [c.proto.json for c in at.get("deck_gl_json_chart")]
+    return json.dumps(parts, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+@pytest.mark.parametrize("user", USERS)
+def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
+    params, allowed = SURFACES[surface]
+    at = app_as(engine, monkeypatch, tmp_path, user, **params)
+    at.run()
+    assert not at.exception
+    shown = _text(at)
+    if user == "anonymous":  # the way to sign in, and nothing of the twin
+        assert "twin-sign-in" in shown and not at.get("deck_gl_json_chart")
+        return
+    headers = {h.value for h in at.header}
+    opened = {"map": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
+              "screen": lambda: len(at.metric) >= 7,
+              "work": lambda: bool(at.get("text")) or any(t("field.none") in i.value
+                                                           for i in at.info),
+              }.get(surface, lambda: t(f"desk.{surface}") in headers)
+    if user == "t-screen":  # the wall sees its own page whatever the URL asks
+        assert len(at.metric) >= 7 and "MARK" not in shown
+        return
+    assert opened() == (user in allowed), (surface, user)
+    # what people typed appears only where the role sees event text, in its scope
+    texts = "".join(n for n in "AB" if f"MARK{n}" in shown)
+    assert set(texts) <= set(EVENT_TEXT.get(user, ""))
+    assert ID_NUMBER not in shown and PHONE not in shown
+    if surface == "work" and user in allowed:
+        assert texts == EVENT_TEXT[user]  # exactly the events of its own units
+
+
+def test_field_link_page_shows_its_event_as_text(engine, settings, world, monkeypatch,
+                                                 tmp_path):
+    from twin import links
+    from twin.workflow import report
+
+    hostile = report(engine, category="sanitation", title="![x](http://evil.example/a.png)",
+                     description="[点我](http://evil.example/) <img src=x onerror=alert(1)>",
+                     lon=world["A"]["lon"], lat=world["A"]["lat"], source="resident",
+                     actor="t-field")
+    keyed = settings.model_copy(update={"link_key": "matrix-test-link-key-0001"})
+    token = links.create(engine, keyed, "event", hostile.id, "t-official")
+    monkeypatch.setenv("TWIN_LINK_KEY", keyed.link_key)
+    at = app_as(engine, monkeypatch, tmp_path, "anonymous", link=token)
+    at.run()
+    assert not at.exception
+    heading = at.subheader[0].value
+    assert "](http" not in heading.replace("\\]\\(http", "")  # escaped: shown, not followed
+    assert any("[点我](http://evil.example/)" in x.value for x in at.get("text"))
+    assert not [m for m in at.markdown if "evil.example" in m.value and "\\" not in m.value]
