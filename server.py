@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import socket
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from starlette.routing import Mount
 from twin.api import create_api
 from twin.compress import PrecompressedStatic, default_cache_dir
 from twin.config import get_settings
+from twin.pageguard import PageGuard, inline_script_hashes, page_policy
 
 ROOT = Path(__file__).resolve().parent
 
@@ -42,12 +44,31 @@ def _listen_without_nagle() -> None:
     starlette_server._bind_server_socket = bind_nodelay
 
 
+def _may_upload_large(cookies: str) -> bool:
+    """Whether the session in a Cookie header belongs to an account that imports files."""
+    from http.cookies import CookieError, SimpleCookie
+
+    from twin.access import may
+    from twin.accounts import COOKIE
+
+    jar = SimpleCookie()
+    try:
+        jar.load(cookies)
+    except CookieError:
+        return False
+    token = jar[COOKIE].value if COOKIE in jar else None
+    principal = api.state.sessions.get(token) if token else None
+    return principal is not None and may(principal, "import")
+
+
 _listen_without_nagle()
 api = create_api(get_settings())
 STREAMLIT_STATIC = Path(st.__file__).parent / "static" / "static"
-app = st.App(ROOT / "app.py", routes=[Mount("/api", app=api)],
-             middleware=[Middleware(PrecompressedStatic, root=STREAMLIT_STATIC,
-                                    cache_dir=default_cache_dir())])
+app = st.App(ROOT / "app.py", routes=[Mount("/api", app=api)], middleware=[
+    Middleware(PageGuard, policy=page_policy(inline_script_hashes(
+        STREAMLIT_STATIC.parent / "index.html")), may_upload_large=_may_upload_large,
+        max_upload_bytes=int(st.get_option("server.maxUploadSize")) << 20),
+    Middleware(PrecompressedStatic, root=STREAMLIT_STATIC, cache_dir=default_cache_dir())])
 
 
 def main() -> None:
@@ -61,6 +82,9 @@ def main() -> None:
 
     configure_logging()
     settings = get_settings()
+    # uvicorn believes X-Forwarded-For/-Proto from these peers only (its default, loopback,
+    # would let anyone on this machine pose as any address to the sign-in throttle)
+    os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
     if settings.sweep_seconds > 0:  # overdue events climb by themselves
         Sweeper(make_engine(settings), settings.sweep_seconds).start()
     app.run(config={"server.address": args.host, "server.port": args.port})

@@ -178,3 +178,23 @@ def scratch(_scratch_engine: Engine) -> Engine:
     with _scratch_engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     return _scratch_engine
+
+
+def app_as(engine: Engine, monkeypatch, tmp_path, user: str, **params):
+    """The Streamlit page (app.py) as ``user`` of ``engine`` (``anonymous``: no session),
+    with ``params`` in its URL; run it with ``.run()``."""
+    from streamlit.runtime.caching import cache_resource_api
+    from streamlit.testing.v1 import AppTest
+
+    from twin import accounts
+    from twin.config import PROJECT_ROOT
+
+    monkeypatch.setenv("TWIN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path))
+    cache_resource_api.get_resource_cache_stats_provider().clear_all()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    if user != "anonymous":
+        at.session_state["_session_token"] = accounts.sign_in(engine, user, TEST_PASSWORD)[0]
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at

@@ -50,6 +50,7 @@ def test_reads_from_the_replica_writes_to_the_primary(primary_and_replica, setti
     try:
         with TestClient(api) as client:
             assert sign_in(client, "t-field").status_code == 303
+            client.headers["Origin"] = "http://testserver"  # as this site's own pages send it
             before = _version(client)
             with api.state.read_engine.connect() as conn:  # the API's reads: a standby
                 assert conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar()

@@ -1,7 +1,7 @@
-"""Every role × every path to the twin's data (UI page, tile layers, OGC collections,
-Open311, exports, field page): only the official scoped to a resident's unit ever sees a
-resident's name, and only after giving a purpose that is audited. Then sessions, lock-out,
-injection attempts, redirects and headers."""
+"""Residents' names: on the map page, in exports and on the field page only the official
+scoped to a resident's unit ever sees one, and only after giving a purpose that is audited
+(every API route × role × scope is in test_access_matrix). Then sessions, lock-out,
+injection attempts, redirects, uploads and headers."""
 
 from __future__ import annotations
 
@@ -9,20 +9,18 @@ import datetime as dt
 import json
 import re
 
-import mapbox_vector_tile
 import morecantile
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACCOUNTS, TEST_PASSWORD, add_accounts, sign_in
+from tests.conftest import ACCOUNTS, TEST_PASSWORD, add_accounts, app_as, sign_in
 from twin import accounts
 from twin.access import Principal
 from twin.api import create_api
 from twin.config import PROJECT_ROOT
 from twin.i18n import t
-from twin.ogc import COLLECTIONS
 
 USERS = ("anonymous", *ACCOUNTS)
 MASKED_ID = re.compile(r"\d{6}\*{8}\d{3}[\dX]")
@@ -61,6 +59,7 @@ def clients(engine, settings):
         c.__enter__()
         if user != "anonymous":
             assert sign_in(c, user).status_code == 303
+        c.headers["Origin"] = "http://testserver"  # as this site's own pages send it
         made[user] = c
     yield made
     for c in made.values():
@@ -73,20 +72,6 @@ def _personal(text: str, names: list[str]) -> list[str]:
     return found + MASKED_ID.findall(text)
 
 
-def _app(engine, monkeypatch, tmp_path, user: str, **params) -> AppTest:
-    monkeypatch.setenv("TWIN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path))
-    from streamlit.runtime.caching import cache_resource_api
-
-    cache_resource_api.get_resource_cache_stats_provider().clear_all()
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
-    if user != "anonymous":
-        at.session_state["_session_token"] = accounts.sign_in(engine, user, TEST_PASSWORD)[0]
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at
-
-
 def _page_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [json.dumps(tb.value.to_dict(), ensure_ascii=False, default=str) if hasattr(tb.value, "to_dict") else str(tb.value)
@@ -97,7 +82,7 @@ def _page_text(at: AppTest) -> str:
 
 @pytest.mark.parametrize("user", USERS)
 def test_ui_page(engine, target, monkeypatch, tmp_path, user):
-    at = _app(engine, monkeypatch, tmp_path, user, building=str(target["id"]))
+    at = app_as(engine, monkeypatch, tmp_path, user, building=str(target["id"]))
     at.run()
     assert not at.exception
     if user == "anonymous":
@@ -125,70 +110,6 @@ def test_ui_page(engine, target, monkeypatch, tmp_path, user):
     if user == "t-screen":  # the wall only: no map page, no building panel
         assert at.query_params.get("building") and len(at.metric) >= 7
         assert not [b for b in at.button if b.label == t("building.close")]
-
-
-def _tile(lon: float, lat: float, z: int) -> morecantile.Tile:
-    return TMS.tile(lon, lat, z)
-
-
-@pytest.mark.parametrize("user", USERS)
-def test_tile_layers(clients, target, user):
-    client = clients[user]
-    layers = client.get("/tiles").json() if user != "anonymous" else None
-    if user == "anonymous":
-        assert client.get("/tiles").status_code == 401
-        tile = _tile(target["lon"], target["lat"], 15)
-        assert client.get(f"/tiles/buildings/15/{tile.x}/{tile.y}.mvt").status_code == 401
-        return
-    names = [layer["name"] for layer in layers["layers"]] if isinstance(layers, dict) else [
-        layer["name"] for layer in layers]
-    assert "residents" in names
-    for name in names:
-        info = client.get(f"/tiles/{name}.json").json()
-        z = max(info["minzoom"], min(15, info["maxzoom"]))
-        tile = _tile(target["lon"], target["lat"], z)
-        r = client.get(f"/tiles/{name}/{z}/{tile.x}/{tile.y}.mvt")
-        assert r.status_code in (200, 204), (name, r.status_code)
-        decoded = mapbox_vector_tile.decode(r.content) if r.content else {}
-        text = json.dumps([f["properties"] for layer in decoded.values()
-                           for f in layer["features"]], ensure_ascii=False)
-        assert _personal(text, target["names"]) == [], name
-
-
-@pytest.mark.parametrize("user", USERS)
-def test_ogc_collections(clients, target, user):
-    client = clients[user]
-    r = client.get("/ogc/collections")
-    if user == "anonymous":
-        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
-        return
-    ids = {c["id"] for c in r.json()["collections"]}
-    assert ids == set(COLLECTIONS) and "people" not in ids  # households: codes and addresses
-    box = f"{target['lon'] - 0.002},{target['lat'] - 0.002},{target['lon'] + 0.002}," \
-          f"{target['lat'] + 0.002}"
-    for cid in ids:
-        items = client.get(f"/ogc/collections/{cid}/items", params={"bbox": box,
-                                                                    "limit": 1000})
-        assert items.status_code == 200, cid
-        assert _personal(items.text, target["names"]) == [], cid
-    for guess in ("people", "../people", "accounts", "sessions", "audit_log", "people%00"):
-        assert client.get(f"/ogc/collections/{guess}/items").status_code == 404
-
-
-@pytest.mark.parametrize("user", USERS)
-def test_open311(clients, target, user):
-    client = clients[user]
-    r = client.get("/open311/v2/requests.json", params={"start_date": "2000-01-01T00:00:00Z"})
-    if user == "anonymous":
-        assert r.status_code == 401
-        assert client.get("/open311/v2/services.json").status_code == 200  # the catalogue
-        return
-    assert r.status_code == 200 and _personal(r.text, target["names"]) == []
-    post = client.post("/open311/v2/requests.json", data={
-        "service_code": "sanitation", "lat": target["lat"], "long": target["lon"],
-        "description": "垃圾桶满了"})
-    assert post.status_code == (200 if user in ("t-admin", "t-official", "t-other", "t-field")
-                                else 403), post.text
 
 
 @pytest.mark.parametrize("user", USERS)
@@ -238,7 +159,7 @@ def test_field_page_shows_no_resident(engine, settings, target, monkeypatch, tmp
     keyed = settings.model_copy(update={"link_key": "security-test-link-key"})
     token = links.create(engine, keyed, "event", event.id, "t-official")
     monkeypatch.setenv("TWIN_LINK_KEY", keyed.link_key)
-    at = _app(engine, monkeypatch, tmp_path, "anonymous", link=token,
+    at = app_as(engine, monkeypatch, tmp_path, "anonymous", link=token,
               building=str(target["id"]))
     at.run()
     assert not at.exception and "楼道堆物" in json.dumps([s.value for s in at.subheader],
@@ -247,7 +168,7 @@ def test_field_page_shows_no_resident(engine, settings, target, monkeypatch, tmp
     deck = at.get("deck_gl_json_chart")[0].proto.json
     assert f"link={token}" in deck  # its tiles are read with the link, not a session
     with TestClient(create_api(keyed, engine=engine)) as c:
-        tile = _tile(target["lon"], target["lat"], 15)
+        tile = TMS.tile(target["lon"], target["lat"], 15)
         houses = c.get(f"/tiles/buildings/15/{tile.x}/{tile.y}.mvt", params={"link": token})
         assert houses.status_code == 200
         for wider in ("/ogc/collections/events/items", "/tiles/events.json",
@@ -259,7 +180,7 @@ def test_field_page_shows_no_resident(engine, settings, target, monkeypatch, tmp
 def test_guessed_ids_and_crafted_parameters_reveal_nothing(engine, target, monkeypatch,
                                                             tmp_path):
     for building in (str(target["id"]), "1 OR 1=1", "-1", "99999999999"):
-        at = _app(engine, monkeypatch, tmp_path, "t-other", building=building,
+        at = app_as(engine, monkeypatch, tmp_path, "t-other", building=building,
                   unit="' OR ''='", **{"governance.status": "<script>x</script>"})
         at.run()
         assert not at.exception
@@ -302,24 +223,68 @@ def test_a_wall_screen_stays_signed_in_for_weeks_other_roles_do_not(engine):
     assert accounts.session_account(engine, wall, now=month) is None
 
 
-def test_brute_force_locks_the_account_and_the_address(engine, settings):
+def test_guessing_locks_the_guessing_address_out_of_the_name_not_its_owner(engine, settings):
     accounts.add_user(engine, "t-victim", "planner", password=TEST_PASSWORD)
-    for _ in range(accounts.MAX_FAILURES):
-        with pytest.raises(accounts.SignInRefused, match="wrong user name or password"):
-            accounts.sign_in(engine, "t-victim", "guess-123456")
-    with pytest.raises(accounts.SignInRefused, match="try again in 15 min"):
-        accounts.sign_in(engine, "t-victim", TEST_PASSWORD)  # even the right one
-    with pytest.raises(accounts.SignInRefused, match="wrong user name or password"):
-        accounts.sign_in(engine, "nobody-here", "guess-123456")  # same answer, no probing
     accounts.set_password(engine, "t-victim", TEST_PASSWORD, must_change=False)
-    assert accounts.sign_in(engine, "t-victim", TEST_PASSWORD)[1].username == "t-victim"
+    for _ in range(accounts.MAX_FAILURES):
+        with pytest.raises(accounts.SignInRefused, match=accounts.REFUSED):
+            accounts.sign_in(engine, "t-victim", "guess-123456", address="10.0.0.66")
+    with pytest.raises(accounts.SignInRefused, match=accounts.REFUSED):  # the same words
+        accounts.sign_in(engine, "t-victim", TEST_PASSWORD, address="10.0.0.66")  # even right
+    with pytest.raises(accounts.SignInRefused, match=accounts.REFUSED):
+        accounts.sign_in(engine, "nobody-here", "guess-123456", address="10.0.0.66")
+    # the owner at their own desk is not locked out by someone else's guessing
+    assert accounts.sign_in(engine, "t-victim", TEST_PASSWORD,
+                            address="10.0.0.7")[1].username == "t-victim"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=accounts.LOCK_MINUTES + 1)
+    assert accounts.sign_in(engine, "t-victim", TEST_PASSWORD, later,
+                            address="10.0.0.66")[1].username == "t-victim"
     with TestClient(create_api(settings, engine=engine)) as c:
         page = c.get("/auth/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        codes = [c.post("/auth/login", data={"username": "nobody-here", "password": f"x{i}",
-                                             "csrf": csrf}, follow_redirects=False).status_code
-                 for i in range(12)]
-    assert codes[:4] == [401] * 4 and codes[-1] == 429  # the address is slowed down too
+        answers = [c.post("/auth/login", data={"username": "nobody-here", "password": f"x{i}",
+                                               "csrf": csrf}, follow_redirects=False)
+                   for i in range(12)]
+    assert [r.status_code for r in answers[:4]] == [401] * 4
+    assert answers[-1].status_code == 429  # the address is slowed down too
+    words = {re.search(r'role="alert">([^<]+)<', r.text).group(1) for r in answers}
+    assert len(words) == 1  # one answer for every refusal: names cannot be probed
+
+
+def test_http_basic_is_throttled_like_the_form(engine, settings):
+    import base64
+
+    accounts.add_user(engine, "t-gis", "planner", password=TEST_PASSWORD)
+    with TestClient(create_api(settings, engine=engine)) as c:
+        codes = [c.get("/tiles", headers={"Authorization": "Basic " + base64.b64encode(
+            f"t-gis:guess-{i}".encode()).decode()}).status_code for i in range(12)]
+        assert codes[:4] == [401] * 4 and codes[-1] == 429
+        right = {"Authorization": "Basic " + base64.b64encode(
+            f"t-admin:{TEST_PASSWORD}".encode()).decode()}
+        assert c.get("/tiles", headers=right).status_code == 429  # the address waits
+    with TestClient(create_api(settings, engine=engine)) as other:  # another address's turn
+        assert other.get("/tiles", headers=right).status_code == 200
+
+
+def test_a_one_time_password_opens_only_the_password_form(engine, settings):
+    import base64
+
+    one_time = accounts.add_user(engine, "t-new", "planner")
+    with TestClient(create_api(settings, engine=engine)) as c:
+        r = sign_in(c, "t-new", one_time)
+        assert r.status_code == 303 and "/auth/password" in r.headers["location"]
+        assert c.get("/tiles").status_code == 401  # the cookie opens nothing else
+        assert c.get("/ogc/collections").status_code == 401
+        basic = {"Authorization": "Basic " + base64.b64encode(
+            f"t-new:{one_time}".encode()).decode()}
+        assert c.get("/tiles", headers=basic, cookies={}).status_code == 401
+        page = c.get("/auth/password")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        changed = c.post("/auth/password", data={"old": one_time, "new": "a-new-password-7",
+                                                 "repeat": "a-new-password-7", "csrf": csrf,
+                                                 "next": "/"}, follow_redirects=False)
+        assert changed.status_code == 303
+        assert c.get("/tiles").status_code == 200  # now the account is open
 
 
 def test_the_sign_in_form_resists_csrf_and_open_redirects(engine, settings):
@@ -441,7 +406,7 @@ def test_a_field_account_works_the_open_events_of_its_grid(engine, monkeypatch, 
     report(engine, category="traffic", title="别的网格的事件", lon=elsewhere[0],
            lat=elsewhere[1], source="grid_worker", actor="t-field")
     assert mine
-    at = _app(engine, monkeypatch, tmp_path, "t-worker", page="work")
+    at = app_as(engine, monkeypatch, tmp_path, "t-worker", page="work")
     at.run()
     assert not at.exception
     shown = [s.value for s in at.subheader]
@@ -455,13 +420,13 @@ def test_a_field_account_works_the_open_events_of_its_grid(engine, monkeypatch, 
             "SELECT e.status, l.actor FROM events e JOIN event_log l ON l.event_id = e.id "
             "WHERE e.id = :e ORDER BY l.id DESC LIMIT 1"), {"e": event_id}).one()
     assert (status, actor) == ("handling", "t-worker")
-    planner = _app(engine, monkeypatch, tmp_path, "t-planner", page="work")
+    planner = app_as(engine, monkeypatch, tmp_path, "t-planner", page="work")
     planner.run()
     assert not planner.exception and planner.get("deck_gl_json_chart")  # the map instead
 
 
 def test_the_export_page_gives_a_file_and_audits_it(engine, monkeypatch, tmp_path):
-    at = _app(engine, monkeypatch, tmp_path, "t-planner", page="export")
+    at = app_as(engine, monkeypatch, tmp_path, "t-planner", page="export")
     at.run()
     assert not at.exception
     next(b for b in at.button if b.label == t("desk.prepare")).click()
@@ -474,7 +439,125 @@ def test_the_export_page_gives_a_file_and_audits_it(engine, monkeypatch, tmp_pat
             "SELECT actor, object FROM audit_log WHERE action = 'export' "
             "ORDER BY id DESC LIMIT 1")).one()
     assert (actor, obj) == ("t-planner", "layer:units")
-    screen = _app(engine, monkeypatch, tmp_path, "t-screen", page="export")
+    screen = app_as(engine, monkeypatch, tmp_path, "t-screen", page="export")
     screen.run()
     assert not screen.exception and not [b for b in screen.button
                                          if b.label == t("desk.prepare")]
+
+
+@pytest.mark.parametrize(("method", "path", "params"), [
+    ("get", "/ogc/collections/events/items", {"status": "open\x00"}),
+    ("get", "/ogc/collections/events/items", {"code": "E1\x00' OR 1=1"}),
+    ("get", "/open311/v2/requests.json", {"service_request_id": "E1\x00"}),
+    ("get", "/open311/v2/requests/E1%00.json", {}),
+    ("get", "/ogc/collections/observations/items/1:pm25:20261399T999999Z", {}),
+    ("get", "/tiles/buildings.json", {"v": "1\x00"}),
+])
+def test_a_nul_byte_or_an_impossible_id_is_a_400(clients, method, path, params):
+    r = getattr(clients["t-official"], method)(path, params=params)
+    assert r.status_code == 400 and r.text, (path, r.text)
+
+
+def test_a_nul_byte_in_the_sign_in_name_is_a_400(engine, settings):
+    with TestClient(create_api(settings, engine=engine)) as c:
+        page = c.get("/auth/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        r = c.post("/auth/login", data={"username": "t-admin\x00", "password": "x",
+                                        "csrf": csrf})
+        assert r.status_code == 400
+
+
+def test_a_report_signed_in_by_cookie_comes_from_this_site_and_names_its_author(
+        engine, settings, target):
+    form = {"service_code": "sanitation", "lat": target["lat"], "long": target["lon"],
+            "description": "井盖松动，联系人电话 138 1234 5678，身份证330483199001011234"}
+    with TestClient(create_api(settings, engine=engine)) as c:
+        assert sign_in(c, "t-field").status_code == 303
+        forged = c.post("/open311/v2/requests.json", data=form)  # no Origin: another site
+        assert forged.status_code == 403
+        elsewhere = c.post("/open311/v2/requests.json", data=form,
+                           headers={"Origin": "http://evil.example"})
+        assert elsewhere.status_code == 403
+        r = c.post("/open311/v2/requests.json", data=form,
+                   headers={"Origin": "http://testserver"})
+        assert r.status_code == 200
+        code = r.json()[0]["service_request_id"]
+        shown = c.get(f"/open311/v2/requests/{code}.json").json()[0]["description"]
+    assert "138****5678" in shown and "330483********1234" in shown
+    with engine.connect() as conn:
+        actor, stored = conn.execute(sa.text(
+            "SELECT l.actor, e.title || e.description || l.note FROM events e "
+            "JOIN event_log l ON l.event_id = e.id WHERE e.code = :c"), {"c": code}).one()
+    assert actor == "t-field"
+    assert "1234 5678" not in stored and "199001011234" not in stored
+
+
+def test_notes_and_resolutions_are_scrubbed_before_they_are_stored(engine, target):
+    from twin import workflow
+
+    event = workflow.report(engine, category="sanitation", title="路灯", lon=target["lon"],
+                            lat=target["lat"], source="grid_worker", actor="t-field")
+    workflow.add_note(engine, event.id, actor="t-field", note="已联系户主13912345678")
+    event = workflow.accept(engine, event.id, actor="t-field", expected_version=event.version)
+    workflow.transition(engine, event.id, "resolved", actor="t-field",
+                        expected_version=event.version, note="户主0573-88123456已确认")
+    with engine.connect() as conn:
+        notes = conn.execute(sa.text("SELECT string_agg(note, '|') FROM event_log "
+                                     "WHERE event_id = :e"), {"e": event.id}).scalar()
+    assert "139****5678" in notes and "0573-****3456" in notes
+    assert "13912345678" not in notes and "88123456" not in notes
+
+
+def test_the_migration_scrubs_what_was_stored_before(db_factory):
+    from twin import db as twin_db
+
+    engine = db_factory("scrub-migration")
+    twin_db.downgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(sa.text("""
+            INSERT INTO units (id, level, code, name, geom) VALUES (1, 'town', '330483100',
+                '镇', ST_Multi(ST_MakeEnvelope(120, 30, 121, 31, 4326)))"""))
+        for level, parent in (("village", 1), ("grid", 2), ("microgrid", 3)):
+            conn.execute(sa.text(
+                "INSERT INTO units (id, level, code, name, parent_id, geom) VALUES (:id, :l, "
+                ":c, :l, :p, ST_Multi(ST_MakeEnvelope(120, 30, 121, 31, 4326)))"),
+                {"id": parent + 1, "l": level, "c": f"330483100{parent}", "p": parent})
+        conn.execute(sa.text("""
+            INSERT INTO events (id, code, category, title, description, status, owner_level,
+                                source, reported_at, geom)
+            VALUES (1, 'E1', 'sanitation', '电话13812345678', '身份证330483199001011234',
+                    'reported', 'microgrid', 'hotline', now(),
+                    ST_SetSRID(ST_MakePoint(120.5, 30.5), 4326))"""))
+        conn.execute(sa.text(
+            "INSERT INTO event_log (event_id, at, actor, to_status, note) "
+            "VALUES (1, now(), 'x', 'reported', '回电 0573-88123456')"))
+    twin_db.upgrade(engine)
+    with engine.connect() as conn:
+        title, description, note = conn.execute(sa.text(
+            "SELECT e.title, e.description, l.note FROM events e JOIN event_log l "
+            "ON l.event_id = e.id")).one()
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):  # still append-only
+            conn.execute(sa.text("UPDATE event_log SET note = 'x'"))
+    assert (title, description, note) == ("电话138****5678", "身份证330483********1234",
+                                          "回电 0573-****3456")
+
+
+def test_a_photo_is_measured_before_it_is_decoded(engine, settings, target, tmp_path):
+    import io
+    import resource
+
+    from PIL import Image
+
+    from twin import links, workflow
+
+    bomb = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(bomb, "PNG")  # 12 KB claiming 100 megapixels
+    assert len(bomb.getvalue()) < 20_000
+    event = workflow.report(engine, category="sanitation", title="x", lon=target["lon"],
+                            lat=target["lat"], source="grid_worker", actor="t-field")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(links.PhotoError, match="megapixels"):
+        links.save_photo(engine, settings.model_copy(update={"data_dir": tmp_path}), event.id,
+                         bomb.getvalue(), "t-field")
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 50  # decoding it would take ~100 MB at one bit, ~480 MB as RGB

@@ -1,9 +1,11 @@
 """Local accounts, sign-in and sessions (no Streamlit here).
 
 Passwords are kept as argon2id hashes (argon2-cffi's defaults, RFC 9106's second
-recommended profile). A sign-in that fails ``MAX_FAILURES`` times in a row locks the
-account for ``LOCK_MINUTES``; the answer to a wrong name and to a wrong password is the
-same. A session is a random token given to the browser once, as an HttpOnly cookie; the
+recommended profile). Failed sign-ins are counted per account name and client address:
+``MAX_FAILURES`` in a row from one address lock that address out of that name for
+``LOCK_MINUTES`` — an attacker is slowed down, the owner signing in from their own desk is
+not locked out. Every refusal (unknown name, wrong password, lock, disabled account) gets
+the same answer and the same argon2 work, so names cannot be probed. A session is a random token given to the browser once, as an HttpOnly cookie; the
 database keeps only its SHA-256, and it ends after ``IDLE_MINUTES`` without use or
 ``MAX_HOURS`` in all (a big-screen account's after ``SCREEN_DAYS``), or when its account is
 disabled or its password changed.
@@ -46,8 +48,11 @@ class AccountError(TwinError):
 
 
 class SignInRefused(AccountError):
-    """Wrong name or password, a locked or a disabled account: one message for all but
-    the lock, so that names cannot be probed."""
+    """Wrong name or password, a lock-out or a disabled account: one message for all, so
+    that names cannot be probed."""
+
+
+REFUSED = "wrong user name or password, or too many attempts: check them, or wait and retry"
 
 
 @dataclass(frozen=True)
@@ -134,13 +139,15 @@ def set_password(engine: Engine, username: str, password: str | None = None, *,
     check_password(password)
     with engine.begin() as conn:
         found = conn.execute(sa.text(
-            "UPDATE accounts SET password_hash = :h, must_change = :m, failed_logins = 0, "
-            "locked_until = NULL WHERE username = :u RETURNING id"),
+            "UPDATE accounts SET password_hash = :h, must_change = :m "
+            "WHERE username = :u RETURNING id"),
             {"h": _HASHER.hash(password), "u": username,
              "m": one_time if must_change is None else must_change}).scalar()
         if found is None:
             raise AccountError(f"no user {username!r}")
         conn.execute(sa.text("DELETE FROM sessions WHERE account_id = :a"), {"a": found})
+        conn.execute(sa.text("DELETE FROM sign_in_failures WHERE username = :u"),
+                     {"u": username})  # an administrator's reset lifts every lock-out
     return password
 
 
@@ -170,37 +177,49 @@ def list_users(engine: Engine) -> list[Account]:
             f"SELECT {_COLUMNS} FROM accounts ORDER BY username"))]  # noqa: S608 - constant
 
 
+_FAILED = sa.text("""
+    INSERT INTO sign_in_failures AS f (username, address, failures, locked_until, last_at)
+    VALUES (:u, :a, 1, NULL, :n)
+    ON CONFLICT (username, address) DO UPDATE
+       SET failures = CASE WHEN f.failures + 1 >= :max THEN 0 ELSE f.failures + 1 END,
+           locked_until = CASE WHEN f.failures + 1 >= :max THEN :until END,
+           last_at = :n""")
+
+
 def sign_in(engine: Engine, username: str, password: str, now: dt.datetime | None = None,
-            *, open_session: bool = True) -> tuple[str | None, Account]:
-    """(session token, account) for a right name and password; else SignInRefused. Without
-    ``open_session`` the credentials are only checked (the token is None)."""
+            *, address: str = "?", open_session: bool = True) -> tuple[str | None, Account]:
+    """(session token, account) for a right name and password from ``address`` (the
+    client's); else SignInRefused. Without ``open_session`` the credentials are only checked
+    (the token is None)."""
     now = now or _now()
     username = (username or "").strip().lower()
-    refused = token = None
+    password = password or ""
+    if "\x00" in username + password + address or len(username) > 200:
+        _verify(_DUMMY_HASH, password)
+        raise SignInRefused(REFUSED)
+    refused, token = False, None
     with engine.begin() as conn:  # a failure is counted (committed) before it is reported
+        locked = conn.execute(sa.text(
+            "SELECT locked_until FROM sign_in_failures WHERE username = :u AND address = :a "
+            "AND locked_until > :n"), {"u": username, "a": address, "n": now}).scalar()
         row = conn.execute(sa.text(
-            f"SELECT {_COLUMNS}, password_hash, failed_logins, locked_until "  # noqa: S608
-            "FROM accounts WHERE username = :u FOR UPDATE"), {"u": username}).one_or_none()
-        if row is None:
-            _verify(_DUMMY_HASH, password)
-            refused = "wrong user name or password"
-        elif row.locked_until is not None and row.locked_until > now:
-            minutes = int((row.locked_until - now).total_seconds() // 60) + 1
-            refused = f"too many failed sign-ins: try again in {minutes} min"
-        elif not _verify(row.password_hash, password) or row.disabled_at is not None:
-            failures = row.failed_logins + 1
-            conn.execute(sa.text(
-                "UPDATE accounts SET failed_logins = :f, locked_until = :l WHERE id = :id"),
-                {"f": 0 if failures >= MAX_FAILURES else failures, "id": row.id,
-                 "l": now + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES
-                 else None})
-            refused = "wrong user name or password"
+            f"SELECT {_COLUMNS}, password_hash FROM accounts "  # noqa: S608 - constant
+            "WHERE username = :u FOR UPDATE"), {"u": username}).one_or_none()
+        right = _verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        if locked is not None:
+            refused = True  # even the right password: the address is locked out of the name
+        elif row is None or not right or row.disabled_at is not None:
+            conn.execute(_FAILED, {"u": username, "a": address, "n": now, "max": MAX_FAILURES,
+                                   "until": now + dt.timedelta(minutes=LOCK_MINUTES)})
+            refused = True
         else:
             if _HASHER.check_needs_rehash(row.password_hash):
                 conn.execute(sa.text("UPDATE accounts SET password_hash = :h WHERE id = :id"),
                              {"h": _HASHER.hash(password), "id": row.id})
-            conn.execute(sa.text("UPDATE accounts SET failed_logins = 0, locked_until = NULL "
-                                 "WHERE id = :id"), {"id": row.id})
+            conn.execute(sa.text(
+                "DELETE FROM sign_in_failures WHERE (username = :u AND address = :a) "
+                "OR last_at < :old"), {"u": username, "a": address,
+                                       "old": now - dt.timedelta(days=1)})
             if open_session:
                 token = secrets.token_urlsafe(32)
         if token is not None:
@@ -213,7 +232,7 @@ def sign_in(engine: Engine, username: str, password: str, now: dt.datetime | Non
                 "(s.expires_at < :n OR (s.last_seen_at < :i AND a.role <> 'screen'))"),
                 {"n": now, "i": now - dt.timedelta(minutes=IDLE_MINUTES)})
     if refused:
-        raise SignInRefused(refused)
+        raise SignInRefused(REFUSED)
     return token, _account(row)
 
 
@@ -223,11 +242,11 @@ def session_lifetime(role: str) -> dt.timedelta:
 
 
 def check_credentials(engine: Engine, username: str, password: str,
-                      now: dt.datetime | None = None) -> Account:
+                      now: dt.datetime | None = None, *, address: str = "?") -> Account:
     """The account of a name and password sent with each request (HTTP Basic, for GIS
     clients such as QGIS, GDAL and OWSLib): the same checks, failure count and lock-out as
     signing in, but no session."""
-    return sign_in(engine, username, password, now, open_session=False)[1]
+    return sign_in(engine, username, password, now, address=address, open_session=False)[1]
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -296,13 +315,14 @@ class PrincipalCache:
         self._seen: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, credential: str | None) -> Principal | None:
+    def get(self, credential: str | None, *context: str) -> Principal | None:
+        """The principal of a credential; a miss asks ``lookup(credential, *context)``."""
         import time
 
         known = self.peek(credential)
         if known is not self.MISS:
             return known
-        found = self._lookup(credential)
+        found = self._lookup(credential, *context)
         with self._lock:
             if len(self._seen) >= self._size:
                 self._seen.clear()

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     tile_cache_mb: int = Field(default=256, ge=0,
                                description="Memory bound of the in-process tile cache.")
     statement_timeout_ms: int = 30_000
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses of the reverse proxies whose "
+        "X-Forwarded-For/-Proto are believed (e.g. 127.0.0.1 when nginx runs beside the "
+        "server); empty = none: every client is who its connection says.")
+    api_docs: bool = Field(
+        default=False, description="Serve the interactive API docs at /api/docs (they load "
+        "Swagger UI's scripts from a CDN, so they are off on an intranet by default).")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings,

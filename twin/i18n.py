@@ -160,6 +160,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "building.height": {"zh": "高度（米）", "en": "Height (m)"},
     "building.use": {"zh": "用途", "en": "Use"},
     "building.residents": {"zh": "居民", "en": "Residents"},
+    "count.few": {"zh": "少于5人", "en": "fewer than 5"},
     "building.close": {"zh": "关闭房屋详情", "en": "Close building"},
     "col.address": {"zh": "门牌地址", "en": "Address"},
     "col.name": {"zh": "姓名", "en": "Name"},
@@ -274,11 +275,12 @@ CATALOG: dict[str, dict[str, str]] = {
     "auth.sign_out": {"zh": "退出登录", "en": "Sign out"},
     "auth.username": {"zh": "用户名", "en": "User name"},
     "auth.password": {"zh": "密码", "en": "Password"},
-    "auth.refused": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
-    "auth.locked": {"zh": "登录失败次数过多，账号已临时锁定，请稍后再试",
-                    "en": "Too many failed sign-ins: the account is locked for a while"},
-    "auth.throttled": {"zh": "尝试过于频繁，请一分钟后再试",
-                       "en": "Too many attempts: wait a minute"},
+    # one answer for every refused sign-in (wrong name or password, lock-out, throttle)
+    "auth.refused": {"zh": "用户名或密码错误，或尝试过于频繁：请核对后稍候再试",
+                     "en": "Wrong user name or password, or too many attempts: check them, "
+                           "or wait and retry"},
+    "auth.bad_characters": {"zh": "表单含有不允许的字符", "en": "The form holds characters "
+                                                         "that are not allowed"},
     "auth.expired": {"zh": "表单已过期，请重新提交", "en": "The form expired: submit it again"},
     "auth.change_title": {"zh": "修改密码", "en": "Change password"},
     "auth.change_hint": {"zh": "首次登录请修改一次性密码（至少10位，含字母和数字）",

@@ -85,6 +85,28 @@ def protect_phone(key: PiiKey, value: str) -> tuple[str, str]:
     return key.digest("phone", v), mask_phone(v)
 
 
+# ID-card and phone numbers as people write them into free text (a complaint, a note, a
+# hotline record): an 18-character ID; a mobile, with or without +86 and separators; a
+# landline with its area code. Each is masked as the register masks it.
+TEXT_PATTERNS = (
+    (re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])"),
+     r"\1********\2"),
+    (re.compile(r"(?<![\d+])((?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)"),
+     r"\1\2****\3"),
+    (re.compile(r"(?<![\d-])(0\d{2,3})([\s-]?)\d{3,4}(\d{4})(?!\d)"), r"\1\2****\3"),
+)
+
+
+def scrub_text(text: str | None) -> str | None:
+    """Free text with every ID-card and phone number in it masked (330483********123X,
+    138****5678, 0573-****3456): what a person types is scrubbed before it is stored."""
+    if not text:
+        return text
+    for pattern, mask in TEXT_PATTERNS:
+        text = pattern.sub(mask, text)
+    return text
+
+
 def mask_name(value: str) -> str:
     """张三 → 张*, 欧阳娜娜 → 欧**娜: the surname and, for longer names, the last character."""
     if len(value) <= 2:

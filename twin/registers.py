@@ -28,7 +28,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from twin.pii import PiiKey, protect_id, protect_phone
+from twin.pii import TEXT_PATTERNS, PiiKey, protect_id, protect_phone
 from twin.summary import LOCAL_TZ  # times without a zone are local, as registers write them
 from twin.workflow import DONE, LEVELS, OPEN
 
@@ -90,8 +90,6 @@ SATISFACTION_WORDS = {"非常满意": 5, "满意": 4, "基本满意": 3, "不满
 RESOLVED = ("resolved", "closed")  # done with a resolution time (rejected ones are done too)
 LEVEL_WORDS = {"微网格": "microgrid", "网格": "grid", "村": "village", "社区": "village",
                "村（社区）": "village", "镇": "town", "街道": "town", "镇（街道）": "town"}
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
-_ID_IN_TEXT = re.compile(r"(?<![\dX])(\d{6})\d{8}(\d{3}[\dXx])(?![\dX])")
 
 
 class RegisterError(ValueError):
@@ -164,9 +162,11 @@ def _classify(value: Any, words: tuple, codes: tuple[str, ...]) -> str | None:
 
 
 def scrub(text: pd.Series) -> tuple[pd.Series, int]:
-    """Mask phone and ID numbers written into free text (complaints quote them)."""
-    masked = (text.str.replace(_PHONE_IN_TEXT, r"\1****\2", regex=True)
-                  .str.replace(_ID_IN_TEXT, r"\1********\2", regex=True))
+    """Mask phone and ID numbers written into free text (complaints quote them), as
+    :func:`twin.pii.scrub_text` does, for a whole column at once."""
+    masked = text
+    for pattern, mask in TEXT_PATTERNS:
+        masked = masked.str.replace(pattern, mask, regex=True)
     return masked, int((masked.fillna("") != text.fillna("")).sum())
 
 

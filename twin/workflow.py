@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from twin.errors import NotFound, TwinError
+from twin.pii import scrub_text
 
 LEVELS = ("microgrid", "grid", "village", "town")  # owners, lowest first ("小事不出格")
 OPEN = ("reported", "triaged", "warned", "dispatched", "handling", "escalated", "reopened")
@@ -90,6 +91,8 @@ def _deadline(conn: Connection, category: str, level: str, start: dt.datetime) -
 
 def _log(conn: Connection, event_id: int, at: dt.datetime, actor: str, before: str | None,
          after: str, note: str | None) -> None:
+    """Append one move to the event's log; the note is scrubbed of ID and phone numbers."""
+    note = scrub_text(note)
     conn.execute(sa.text(
         "INSERT INTO event_log (event_id, at, actor, from_status, to_status, note) "
         "VALUES (:e, :at, :actor, :before, :after, :note)"),
@@ -101,8 +104,12 @@ def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
            source: str, actor: str, description: str | None = None,
            client_key: str | None = None, now: dt.datetime | None = None) -> Event:
     """A new event at a point, owned by the micro-grid that holds it, with that level's
-    deadline. With a ``client_key`` a retried submission returns the first one's event."""
+    deadline. With a ``client_key`` a retried submission returns the first one's event.
+    ID-card and phone numbers in the title and description are masked before storing."""
     now = now or now_utc()
+    if "\x00" in f"{title}{description}":
+        raise WorkflowError("the text holds a NUL character")
+    title, description = scrub_text(title), scrub_text(description)
     if source not in SOURCES:
         raise WorkflowError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
     with engine.begin() as conn:
@@ -322,6 +329,8 @@ def add_note(engine: Engine, event_id: int, *, actor: str, note: str,
     note = (note or "").strip()
     if not note:
         raise WorkflowError("the note is empty")
+    if "\x00" in note:
+        raise WorkflowError("the note holds a NUL character")
     if len(note) > 2000:
         raise WorkflowError("a note holds at most 2,000 characters")
     event = get_event(engine, event_id)

@@ -71,7 +71,8 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from twin.accounts import PrincipalCache, session_account
     from twin.api import assets, auth, health, heat, ogc, open311, raster, tiles
 
-    api = FastAPI(title="Village Twin API", version="1", docs_url="/docs",
+    api = FastAPI(title="Village Twin API", version="1",
+                  docs_url="/docs" if settings.api_docs else None,
                   openapi_url="/openapi.json", redoc_url=None)
     api.state.settings = settings
     api.state.engine = engine
@@ -84,8 +85,9 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return api.state.engine
 
     def of_session(token: str):
+        # a one-time password must be changed (on /auth/password) before anything else
         account = session_account(engine_of(), token)
-        return account.principal() if account else None
+        return account.principal() if account and not account.must_change else None
 
     def of_link(token: str):
         from twin.links import LinkError, verify
@@ -96,7 +98,7 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
             return None
         return link.principal()
 
-    def of_basic(header: str):
+    def of_basic(header: str, address: str = "?"):
         import base64
         import binascii
 
@@ -104,9 +106,10 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
         try:
             user, _, password = base64.b64decode(header.split(" ", 1)[1]).decode().partition(":")
-            return check_credentials(engine_of(), user, password).principal()
+            account = check_credentials(engine_of(), user, password, address=address)
         except (IndexError, ValueError, binascii.Error, UnicodeDecodeError, SignInRefused):
             return None
+        return None if account.must_change else account.principal()
 
     api.state.sessions = PrincipalCache(of_session)
     api.state.basic = PrincipalCache(of_basic)
@@ -116,8 +119,9 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # requests check the caller themselves); every read of the twin needs a signed-in role
     for module in (health, auth, open311, assets):
         api.include_router(module.router)
-    for module in (tiles, heat, raster, ogc):
-        api.include_router(module.router, dependencies=[Depends(auth.require_reader)])
+    for module, channel in ((tiles, "tiles"), (raster, "raster"), (ogc, "ogc")):
+        api.include_router(module.router, dependencies=[Depends(auth.READERS[channel])])
+    api.include_router(heat.router)  # the heat and the open events name their channels
 
     @api.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
@@ -152,6 +156,11 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return _unavailable()
 
+    @api.exception_handler(sa.exc.DataError)
+    async def db_data_error(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # a value the database cannot take (out of range, a NUL in text …) is the client's
+        return _error(400, "invalid value in the request")
+
     @api.exception_handler(sa.exc.DBAPIError)
     async def db_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
@@ -163,8 +172,26 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     api.state.metrics = Metrics(api.state)
     api.add_middleware(SecurityHeaders)
+    api.add_middleware(RefuseNul)
     api.add_middleware(RequestContext, metrics_of=lambda: api.state.metrics)
     return api
+
+
+class RefuseNul:
+    """Pure ASGI middleware: a path or query string carrying a NUL byte (``%00``) is a bad
+    request, answered before any handler sees it (PostgreSQL text cannot hold NUL)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and (
+                b"%00" in scope.get("query_string", b"")
+                or "\x00" in scope.get("path", "")
+                or b"%00" in (scope.get("raw_path") or b"")):
+            await _error(400, "NUL characters are not allowed in a request")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

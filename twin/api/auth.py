@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from twin.access import ANONYMOUS, Principal, may, may_read_api
+from twin.access import ANONYMOUS, CHANNELS, Principal, may, uses
 from twin.accounts import (
     COOKIE,
     AccountError,
@@ -66,44 +66,76 @@ class Throttle:
             return True
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the peer, or what a configured proxy says it forwarded for
+    (uvicorn trusts ``X-Forwarded-For`` only from ``TWIN_TRUSTED_PROXIES``)."""
+    return request.client.host if request.client else "?"
+
+
+class Throttled(HTTPException):
+    """Too many credential checks from one address: 429 with Retry-After."""
+
+    def __init__(self) -> None:
+        super().__init__(429, "too many sign-in attempts from this address: wait a minute",
+                         headers={"Retry-After": "60"})
+
+
 def principal_of(request: Request) -> Principal:
     """Who makes a request: the account of its session cookie, else of its HTTP Basic
     credentials (GIS clients), else the field link it carries (``?link=``: the field page's
-    own map tiles), else ANONYMOUS."""
+    own map tiles), else ANONYMOUS. Basic credentials not checked recently count against
+    the address's sign-in throttle, like the sign-in form (Throttled when over)."""
     state = request.app.state
     found = state.sessions.get(request.cookies.get(COOKIE))
     header = request.headers.get("authorization", "")
     if found is None and header[:6].lower() == "basic ":
-        found = state.basic.get(header)
+        if state.basic.peek(header) is state.basic.MISS and \
+                not state.throttle.allow(client_address(request)):
+            raise Throttled()
+        found = state.basic.get(header, client_address(request))
     if found is None and "link" in request.query_params and LINK_READS.search(
             request.url.path):  # a link reads its page's house tiles: its scope never widens
         found = state.links.get(request.query_params["link"])
     return found or ANONYMOUS
 
 
-async def require_reader(request: Request) -> Principal:
-    """Reads of the twin (tiles, OGC, heat, imagery): any signed-in role. A session the
-    cache knows is answered on the event loop (a map asks for dozens of tiles a second);
-    only a miss goes to the database, in the thread pool."""
+async def current_principal(request: Request) -> Principal:
+    """The principal of a request. A session the cache knows is answered on the event loop
+    (a map asks for dozens of tiles a second); only a miss goes to the database, in the
+    thread pool."""
     known = request.app.state.sessions.peek(request.cookies.get(COOKIE))
     if known is not None and known is not request.app.state.sessions.MISS:
-        principal = known
-    else:
-        principal = await run_in_threadpool(principal_of, request)
-    if not may_read_api(principal):
-        if not principal.signed_in:
-            raise HTTPException(401, "sign in first (/api/auth/login), or send HTTP Basic "
-                                "credentials", headers={"WWW-Authenticate":
-                                                        'Basic realm="Village Twin"'})
-        raise HTTPException(403, "this role may not read the twin")
-    return principal
+        return known
+    return await run_in_threadpool(principal_of, request)
+
+
+def require_channel(channel: str):
+    """A dependency giving the principal if its role may use ``channel`` (twin.access
+    ``USES``): 401 for nobody, 403 for a role that may not."""
+    async def check(request: Request) -> Principal:
+        principal = await current_principal(request)
+        if not uses(principal, channel):
+            if not principal.signed_in:
+                raise HTTPException(401, "sign in first (/api/auth/login), or send HTTP "
+                                    "Basic credentials", headers={
+                                        "WWW-Authenticate": 'Basic realm="Village Twin"'})
+            raise HTTPException(403, f"this role may not read {channel}")
+        return principal
+    check.__name__ = f"require_{channel}"
+    return check
+
+
+# one dependency per channel: FastAPI runs each once per request however often it is named
+READERS = {channel: require_channel(channel) for channel in CHANNELS}
 
 
 def require(action: str):
     """A dependency refusing principals whose role does not allow ``action``."""
-    def check(principal: Principal = Depends(require_reader)) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await current_principal(request)
         if not may(principal, action):
-            raise HTTPException(403, f"this role may not {action}")
+            raise HTTPException(401 if not principal.signed_in else 403,
+                                f"this role may not {action}")
         return principal
     return check
 
@@ -128,8 +160,9 @@ def _root(request: Request) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or \
-        request.headers.get("x-forwarded-proto", "").lower() == "https"
+    """HTTPS to the browser: the scheme as served, or as a trusted proxy forwarded it (uvicorn
+    applies ``X-Forwarded-Proto`` only from ``TWIN_TRUSTED_PROXIES``)."""
+    return request.url.scheme == "https"
 
 
 def _page(request: Request, title: str, fields: list[tuple[str, str, str]], action: str,
@@ -195,14 +228,17 @@ async def login(request: Request, engine=Depends(get_engine)) -> Response:
 
     if not _csrf_ok(request, form):
         return again("auth.expired", 400)
-    client = request.client.host if request.client else "?"
+    if any("\x00" in str(v) for v in form.values()):
+        return again("auth.bad_characters", 400)
+    client = client_address(request)
     if not request.app.state.throttle.allow(client):
-        return again("auth.throttled", 429)
+        return again("auth.refused", 429)  # one answer for every refusal
     try:
         token, account = await run_in_threadpool(
-            sign_in, engine, str(form.get("username") or ""), str(form.get("password") or ""))
-    except SignInRefused as exc:
-        return again("auth.locked" if "too many" in str(exc) else "auth.refused", 401)
+            sign_in, engine, str(form.get("username") or ""), str(form.get("password") or ""),
+            address=client)
+    except SignInRefused:
+        return again("auth.refused", 401)
     target = (f"{_root(request)}/auth/password?lang={lang}&next={quote(next_url)}"
               if account.must_change else next_url)
     response = RedirectResponse(target, status_code=303)
@@ -237,8 +273,10 @@ async def password(request: Request, engine=Depends(get_engine)) -> Response:
 
     if not _csrf_ok(request, form):
         return again(t("auth.expired", lang), 400)
-    if not request.app.state.throttle.allow(request.client.host if request.client else "?"):
-        return again(t("auth.throttled", lang), 429)
+    if any("\x00" in str(v) for v in form.values()):
+        return again(t("auth.bad_characters", lang), 400)
+    if not request.app.state.throttle.allow(client_address(request)):
+        return again(t("auth.refused", lang), 429)
     if form.get("new") != form.get("repeat"):
         return again(t("auth.mismatch", lang), 400)
     token = request.cookies.get(COOKIE)
