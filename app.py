@@ -22,7 +22,7 @@ from layers.base import Application, Chart, Filter, MapContext, Scope
 from layers.basemap import twin_basemap
 from layers.registry import APPLICATIONS, parse
 from layers.units import units_deck, view_for, view_from_params
-from twin.access import ANONYMOUS, Principal, may
+from twin.access import ANONYMOUS, Principal, may, published
 from twin.buildings import building_detail
 from twin.config import Settings
 from twin.db import open_twin
@@ -170,7 +170,7 @@ def main() -> None:
         if follow_click(eng, path):  # the map was clicked: this run draws the new view
             path = unit_path(eng, st.query_params.get("unit"))
         current = path[-1] if path else None
-        summary = rollup(eng, current["id"] if current else None)
+        summary = published(rollup(eng, current["id"] if current else None))
     except TwinError as exc:
         st.error(f"{t('app.db_error', lang)}: {exc}")
         return
@@ -372,10 +372,10 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
     from layers.governance import loop_kpis
     from twin.summary import loop_measures
 
-    summary = rollup(read_engine(), unit["id"] if unit else None)
+    summary = published(rollup(read_engine(), unit["id"] if unit else None))
     cols = st.columns(len(SCREEN_KPIS))
     for col, key in zip(cols, SCREEN_KPIS, strict=True):
-        col.metric(t(f"kpi.{key}", lang), f"{summary[key]:,}")
+        col.metric(t(f"kpi.{key}", lang), count_text(summary[key], lang))
     bounds = period_bounds()
     if bounds is None:
         return
@@ -557,8 +557,11 @@ def building_panel(eng, lang: str) -> None:
                f"{t('building.floors', lang)}: {detail['floors']} · "
                f"{t('building.height', lang)}: {detail['height_m']:g}")
     households = detail["households"]
-    st.metric(t("building.households", lang), len(households))
-    if households:
+    cols = st.columns(2)
+    cols[0].metric(t("building.households", lang), detail["household_count"])
+    cols[1].metric(t("building.residents", lang), t("count.few", lang)
+                   if detail["resident_count"] is None else detail["resident_count"])
+    if households:  # only for the officials and grid workers of its unit
         st.table(pd.DataFrame({
             t("col.address", lang): [h["address"] for h in households],
             t("building.residents", lang): [h["residents"] for h in households]}))
@@ -591,9 +594,9 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
     st.caption(current["name"] if current else t("nav.county", lang))
     land = summary["land_area_m2_by_use"]
     sections = [
-        ("panel.people", [("kpi.residents", summary["residents"]),
-                          ("kpi.households", summary["households"]),
-                          ("kpi.elderly", summary["elderly"])]),
+        ("panel.people", [("kpi.residents", count_text(summary["residents"], lang)),
+                          ("kpi.households", count_text(summary["households"], lang)),
+                          ("kpi.elderly", count_text(summary["elderly"], lang))]),
         ("panel.land", [("kpi.land_area", f"{sum(land.values()) / 1e6:,.2f} km²")]),
         ("panel.objects", [("kpi.buildings", summary["buildings"]),
                            ("kpi.facilities", summary["facilities"])]),
@@ -646,7 +649,7 @@ def field_work(eng, events: list[dict], actor: str, token: str | None, lang: str
     houses = MapContext(current_versions(eng, {"buildings"}), link=token)
     for e in events:
         with st.container(border=True):
-            st.subheader(e["title"])
+            st.subheader(plain(e["title"]))
             st.markdown(f"**{t('field.status', lang)}**：{t('status.' + e['status'], lang)} · "
                         f"{t('category.' + e['category'], lang)} · {e['code']}")
             st.caption(f"{t('field.place', lang)}：{e['microgrid']} · {t('field.deadline', lang)} "
@@ -678,12 +681,21 @@ def field_work(eng, events: list[dict], actor: str, token: str | None, lang: str
                         st.rerun()
             except (wf.WorkflowError, links.PhotoError) as exc:
                 st.error(str(exc))
+            if e.get("description") and e["description"] != e["title"]:
+                st.text(e["description"])
             with st.expander(t("field.history", lang)):
                 for h in links.history(eng, e["id"]):
-                    st.markdown(f"{h['at'].astimezone(TZ):%m-%d %H:%M} · "
-                                f"{html.escape(h['actor'])} · "
-                                f"{t('status.' + h['to_status'], lang)}"
-                                + (f" · {html.escape(h['note'])}" if h["note"] else ""))
+                    st.text(f"{h['at'].astimezone(TZ):%m-%d %H:%M} · {h['actor']} · "
+                            f"{t('status.' + h['to_status'], lang)}"
+                            + (f" · {h['note']}" if h["note"] else ""))
+
+
+def plain(text: str | None) -> str:
+    """What a person typed, made inert for a Markdown element (a heading): every Markdown
+    and HTML sign escaped, so a link or an image in it is shown, never followed or fetched."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", text or "")
 
 
 def field_map(event: dict, ctx: MapContext):
@@ -701,6 +713,11 @@ def field_map(event: dict, ctx: MapContext):
                       stroked=True, line_width_min_pixels=2)
     return pdk.Deck(layers=[houses, point], map_provider=None, initial_view_state=pdk.ViewState(
         longitude=event["lon"], latitude=event["lat"], zoom=15, pitch=0))
+
+
+def count_text(value: int | None, lang: str) -> str:
+    """A count as shown: with thousands separators, "fewer than 5" when it was suppressed."""
+    return t("count.few", lang) if value is None else f"{value:,}"
 
 
 def share_bars(values: dict[str, float]) -> str:

@@ -32,7 +32,7 @@ from geodata.vector import LAT_NAMES, LON_NAMES, find_column, read_table, read_v
 from twin import registers
 from twin.errors import LoadError, TwinError
 from twin.load import copy_frame
-from twin.pii import PiiKey
+from twin.pii import PiiKey, scrub_text
 
 KINDS = ("units", "households", "people", "buildings", "facilities", "land", "stations",
          "observations", "events", "organizations")
@@ -206,18 +206,34 @@ def _buildings(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> 
                          "year_built": year, "geom": frame.geometry})
 
 
+# Columns of a facility register that name or reach a person (a manager, a contact): not
+# kept among the facility's published properties.
+PERSONAL_HEADERS = re.compile(r"负责人|联系人|管理员|户主|业主|姓名|电话|手机|身份证|证件|"
+                              r"owner|contact|manager|phone|mobile|tel\b|e-?mail|person",
+                              re.IGNORECASE)
+
+
 def _facilities(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str]) -> pd.DataFrame:
+    """Facilities with their kind, name, and their other columns as published properties —
+    except columns about a person, which are left out (and said so), and with ID and phone
+    numbers in the rest masked."""
     names, kind_col = _named_points(frame, path, mapping, "facilities")
     if kind_col is None:
         raise ImportError_(f"{path}: facilities need a kind: map one with --map kind=FIELD")
     name_col = _pick(frame, "name", mapping)
     extra = [c for c in frame.columns if c not in (kind_col, name_col, frame.geometry.name)]
-    props = pd.Series([{k: (None if pd.isna(v) else v) for k, v in zip(extra, values,
-                                                                      strict=True)
+    personal = [c for c in extra if PERSONAL_HEADERS.search(str(c))]
+    extra = [c for c in extra if c not in personal]
+    props = pd.Series([{k: (None if pd.isna(v) else scrub_text(v) if isinstance(v, str) else v)
+                        for k, v in zip(extra, values, strict=True)
                         if isinstance(v, (str, int, float))}
                        for values in frame[extra].itertuples(index=False)],
                       index=frame.index, dtype=object)
-    return pd.DataFrame({"kind": frame[kind_col].astype(str), "name": names, "props": props, "geom": frame.geometry})
+    rows = pd.DataFrame({"kind": frame[kind_col].astype(str), "name": names, "props": props,
+                         "geom": frame.geometry})
+    if personal:
+        rows.attrs["notes"] = [f"columns about a person left out: {', '.join(map(str, personal))}"]
+    return rows
 
 
 def _units(frame: gpd.GeoDataFrame, path: Path, mapping: dict[str, str], level: str,
@@ -376,6 +392,7 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
                         {"buildings": _buildings, "facilities": _facilities, "land": _land,
                          "stations": _stations, "organizations": _organizations}[kind](
                             frame, path, mapping))
+                report.notes += rows.attrs.get("notes", [])
             if kind == "observations":
                 report.read = rows.attrs["read"]
                 report.written = registers.write_observations(conn, rows, report.notes)

@@ -25,6 +25,10 @@ SCOPES = ("event", "grid")
 PHOTO_TYPES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 PHOTO_MAX_BYTES = 8 << 20
 PHOTO_MAX_SIDE = 2048  # photos are re-encoded to at most this, without their metadata
+# A photo's pixels are checked before it is decoded: a small file can claim a huge picture
+# (a 12 KB PNG of 10,000 × 10,000 took ~480 MB). 50 megapixels covers phone cameras
+# (a 48 MP sensor saves 8,000 × 6,000) and bounds decoding to ~200 MB.
+PHOTO_MAX_PIXELS = 50_000_000
 
 
 class LinkError(TwinError):
@@ -175,13 +179,19 @@ def save_photo(engine: Engine, settings: Settings, event_id: int, data: bytes, a
         raise PhotoError(f"the photo is {len(data) / 1e6:.1f} MB: at most "
                          f"{PHOTO_MAX_BYTES // (1 << 20)} MB")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))  # reads the header only
         kind = image.format
+        if kind not in PHOTO_TYPES:
+            raise PhotoError(f"{kind} files are not accepted: JPEG, PNG or WebP")
+        width, height = image.size
+        if width * height > PHOTO_MAX_PIXELS:
+            raise PhotoError(f"the photo claims {width} × {height} pixels: at most "
+                             f"{PHOTO_MAX_PIXELS // 1_000_000} megapixels")
+        if kind == "JPEG":  # decode at the reduced size wanted (DCT scaling): less memory
+            image.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise PhotoError("the file is not a photo (JPEG, PNG or WebP)") from None
-    if kind not in PHOTO_TYPES:
-        raise PhotoError(f"{kind} files are not accepted: JPEG, PNG or WebP")
     image = image.convert("RGB")
     image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
     out = io.BytesIO()

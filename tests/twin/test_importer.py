@@ -117,6 +117,23 @@ def test_facilities_from_a_gbk_csv_through_the_command_line(engine, settings, tm
     assert bad.exit_code == 2 and "write TARGET=SOURCE" in bad.output
 
 
+def test_a_facilitys_columns_about_a_person_are_left_out(engine, village_sample, tmp_path):
+    from twin.importer import import_file
+
+    p = village_sample.units[village_sample.units["level"] == "microgrid"].iloc[1].geometry
+    x, y = p.representative_point().x, p.representative_point().y
+    path = tmp_path / "stays.csv"
+    path.write_text(f"名称,类型,床位,负责人,联系电话,备注,经度,纬度\n"
+                    f"枕水人家,homestay,12,张三,13812345678,前台电话13912345678,{x},{y}\n",
+                    encoding="utf-8")
+    report = import_file(engine, path, "facilities")
+    with engine.connect() as conn:
+        props = conn.execute(sa.text(
+            "SELECT props FROM facilities WHERE name = '枕水人家'")).scalar()
+    assert props == {"床位": 12, "备注": "前台电话139****5678"}
+    assert any("负责人" in n and "联系电话" in n for n in report.notes)
+
+
 def test_mapping_errors_name_the_field(engine, village_sample, tmp_path):
     path = _write(tmp_path / "m.geojson", _houses(village_sample, n=1, prefix="MAP"))
     with pytest.raises(ImportError_, match="no field '楼层'"):
