@@ -124,6 +124,7 @@ def main() -> None:
     rows: list[str] = []
     try:
         rows += floor_vs_endpoint(engine, base, pick_tiles(engine, args.per_zoom))
+        rows += scope_rows(engine, base)
         rows += cache_rows(engine, base, pick_tiles(engine, 10, seed=2))
         rows += concurrency_rows(engine, base, args.clients, args.requests)
         rows += largest_rows(engine, base)
@@ -165,6 +166,48 @@ def floor_vs_endpoint(engine, base: str, chosen: dict[int, list]) -> list[str]:
     out.append(f"| buildings z12–z16, all tiles: total endpoint / total floor | {ratio:.2f}× | "
                f"≤ 1.2× | {ratio / 1.2:.2f} |")
     return out
+
+
+def scope_rows(engine, base: str) -> list[str]:
+    """What scope costs: the events of the busiest town as a planner (every unit) and as an
+    official scoped to that town (twin.access's condition on the cell columns), uncached."""
+    with engine.connect() as conn:
+        town, w, s, e, n = conn.execute(sa.text("""
+            SELECT u.code, ST_XMin(u.geom), ST_YMin(u.geom), ST_XMax(u.geom), ST_YMax(u.geom)
+              FROM units u WHERE u.id = (SELECT town_id FROM events GROUP BY 1
+                                          ORDER BY count(*) DESC LIMIT 1)""")).one()
+        points = conn.execute(sa.text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM events WHERE town_id = (SELECT id FROM units "
+            "WHERE code = :t) ORDER BY id LIMIT 400"), {"t": town}).all()
+    planner = dict(HEADERS)
+    official = {"Cookie": "; ".join(f"{k}={v}" for k, v in bench_session(
+        engine, "bench-official", "official", (town,)).items())}
+    out = []
+    for z in (12, 14):
+        chosen = list(dict.fromkeys(TMS.tile(x, y, z) for x, y in points))[:20]
+        urls = [f"{base}/tiles/events/{t.z}/{t.x}/{t.y}.mvt" for t in chosen]
+        out.append(_as_both(f"events z{z}, {len(urls)} tiles of the busiest town", urls,
+                            planner, official))
+    box = f"{w},{s},{e},{n}"
+    out.append(_as_both("OGC events items in the busiest town (bbox, limit 1000)",
+                        [f"{base}/ogc/collections/events/items?bbox={box}&limit=1000"],
+                        planner, official))
+    HEADERS.clear()
+    HEADERS.update(planner)
+    return out
+
+
+def _as_both(label: str, urls: list[str], planner: dict, official: dict) -> str:
+    """One row: the same URLs asked as the planner and as the scoped official."""
+    took = {}
+    for name, headers in (("planner", planner), ("official", official)):
+        HEADERS.clear()
+        HEADERS.update(headers)
+        took[name] = [timings(lambda u=u: fetch_keepalive(u), 5)[0] for u in urls]
+    pm, pp = median_p95(took["planner"])
+    om, op = median_p95(took["official"])
+    return (f"| {label}: scoped official vs planner, median (p95) | {om:.1f} ({op:.1f}) ms "
+            f"vs {pm:.1f} ({pp:.1f}) ms = {om / pm:.2f}× | ≤ 1.1× | {om / pm / 1.1:.2f} |")
 
 
 def cache_rows(engine, base: str, chosen: dict[int, list]) -> list[str]:

@@ -93,16 +93,17 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem} GB RAM"
 
 
-def bench_session(engine) -> dict[str, str]:
-    """A planner account of the bench database (made once) and a live session of it, as
-    the cookie a signed-in browser holds."""
+def bench_session(engine, user: str = "bench-planner", role: str = "planner",
+                  scope: tuple[str, ...] = ()) -> dict[str, str]:
+    """An account of the bench database (a planner unless told; made once) and a live
+    session of it, as the cookie a signed-in browser holds."""
     from twin import accounts
 
-    password = "bench-planner-2026"
-    if not any(a.username == "bench-planner" for a in accounts.list_users(engine)):
-        accounts.add_user(engine, "bench-planner", "planner", password=password)
-    accounts.set_password(engine, "bench-planner", password, must_change=False)
-    token, _ = accounts.sign_in(engine, "bench-planner", password)
+    password = "bench-password-2026"
+    if not any(a.username == user for a in accounts.list_users(engine)):
+        accounts.add_user(engine, user, role, scope=scope, password=password)
+    accounts.set_password(engine, user, password, must_change=False)
+    token, _ = accounts.sign_in(engine, user, password)
     return {accounts.COOKIE: token}
 
 
