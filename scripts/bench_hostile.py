@@ -34,7 +34,7 @@ from benchlib import bench_engine, bench_url, drop_bench, ensure_sample, machine
 
 from twin.config import PROJECT_ROOT, Settings  # noqa: E402
 
-REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
+REAL = PROJECT_ROOT / "tests" / "data"  # the tests' real files (tests/conftest.py REAL)
 MARKER = "SECRET-MARKER-bench-41d2"
 CHILD = """
 import json, resource, sys, time

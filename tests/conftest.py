@@ -19,9 +19,13 @@ from sqlalchemy.engine import Engine
 
 from twin import db as twin_db
 from twin.cluster import SUPERUSER, Cluster
-from twin.config import Settings
+from twin.config import PROJECT_ROOT, Settings
 from twin.load import TABLES
 from twin.pii import PiiKey
+
+# Small real files made by others (GCJ-02 outlines, a shapefile, OSM, CityJSON, GeoTIFFs):
+# their sources, licences and cuts are in tests/data/README.md. Tests read them only here.
+REAL = PROJECT_ROOT / "tests" / "data"
 
 TEST_PII_KEY = "test-only-key-0123456789abcdef"
 

@@ -11,9 +11,8 @@ import pytest
 import shapely
 
 from geodata import chinacrs
-from twin.config import PROJECT_ROOT
+from tests.conftest import REAL
 
-REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 # Published by Amap's coordinate-conversion service (and quoted in MapCoords' docs):
 # WGS84 (116.481499, 39.990475) → GCJ-02 (116.487586, 39.991754) → BD-09 (116.49412, 39.997716)
 WGS, GCJ, BD = (116.481499, 39.990475), (116.487586, 39.991754), (116.49412, 39.997716)

@@ -1,7 +1,7 @@
 """Tests of the raster code: COG writing, terrain-RGB and imagery tiles, the sample rasters.
 
 Tiny rasters are built in the test (EPSG:4549, EPSG:4326, a WKT-only CRS); two small real
-files come from ``../shared/data/real`` beside the checkout. No database, no web framework.
+files come from ``tests/data`` (``REAL``). No database, no web framework.
 """
 
 from __future__ import annotations
@@ -44,9 +44,8 @@ from geodata.sample_raster import (
     render_imagery,
     write_sample_rasters,
 )
-from twin.config import PROJECT_ROOT
+from tests.conftest import REAL
 
-REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"  # ../shared beside the checkout
 ELEVATION_SF = REAL / "elevation_sf.tif"  # int16, EPSG:4326 (as WKT), nodata -32768
 LANDSAT = REAL / "landsat_rgb_utm18n.tif"  # uint8 RGB, EPSG:32618, nodata 0
 

@@ -1,5 +1,6 @@
-"""Every file in ../shared/data/real is read, or refused for a stated reason, with the
-right counts, readable names and true positions (see that folder's README)."""
+"""Every real file in tests/data (``REAL``) is read, or refused for a stated reason, with
+the right counts, readable names and true positions (see that folder's README: where each
+file comes from, its licence, and how two of them were made smaller)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ import pytest
 
 from geodata.raster import raster_info
 from geodata.vector import VectorError, read_vector
-from twin.config import PROJECT_ROOT
-
-REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
+from tests.conftest import REAL
 
 
 def test_every_real_file_is_covered_here():
@@ -18,6 +17,13 @@ def test_every_real_file_is_covered_here():
                      "zhejiang_districts.shp", "zhejiang_districts.dbf", "village_bavaria.osm",
                      "small_town_finland.osm.pbf", "delft.city.json", "landsat_rgb_utm18n.tif",
                      "elevation_sf.tif"}
+
+
+def test_every_real_file_has_its_source_and_licence_in_the_readme():
+    readme = (REAL / "README.md").read_text(encoding="utf-8")
+    for path in REAL.rglob("*"):
+        if path.is_file() and path.name != "README.md":
+            assert f"`{path.relative_to(REAL)}`" in readme, path.name
 
 
 def test_osm_xml_buildings_with_levels():

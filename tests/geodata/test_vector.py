@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 from geodata.vector import VectorError, read_vector
-from twin.config import PROJECT_ROOT
-
-REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
+from tests.conftest import REAL
 
 
 def test_the_zhejiang_shapefile_without_shx_prj_or_cpg():

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from geodata.chinacrs import transform_geometries
+from tests.conftest import REAL
 from twin.cli import main
 from twin.importer import ImportError_, import_file
 
@@ -145,14 +146,11 @@ def test_mapping_errors_name_the_field(engine, village_sample, tmp_path):
 
 
 def test_real_files_outside_the_county_are_refused_for_that_reason(engine):
-    from twin.config import PROJECT_ROOT
-
-    real = PROJECT_ROOT.parent / "shared" / "data" / "real"
     before = _count(engine, "buildings")
     for name in ("village_bavaria.osm", "delft.city.json"):
         with pytest.raises(ImportError_, match=rf"{name}: buildings: row .* lies outside every "
                                                r"micro-grid"):
-            import_file(engine, real / name, "buildings")
+            import_file(engine, REAL / name, "buildings")
     assert _count(engine, "buildings") == before
 
 
@@ -217,16 +215,13 @@ def test_hostile_sizes_are_refused_with_bounded_work(engine, tmp_path):
 
 @pytest.mark.filterwarnings("ignore::rio_tiler.errors.NoOverviewWarning")
 def test_rasters_import_as_cogs_and_far_ones_are_flagged(settings, tmp_path):
-    from twin.config import PROJECT_ROOT
-
-    real = PROJECT_ROOT.parent / "shared" / "data" / "real"
     cfg = settings.model_copy(update={"data_dir": tmp_path})
-    out = CliRunner().invoke(main, ["import", str(real / "landsat_rgb_utm18n.tif"),
+    out = CliRunner().invoke(main, ["import", str(REAL / "landsat_rgb_utm18n.tif"),
                                     "--as", "imagery"], obj={"settings": cfg})
     assert out.exit_code == 0, out.output
     assert "791×718 px, EPSG:32618" in out.output and "far from the county" in out.output
     assert (tmp_path / "rasters" / "imagery.tif").is_file()
-    bad = CliRunner().invoke(main, ["import", str(real / "landsat_rgb_utm18n.tif"),
+    bad = CliRunner().invoke(main, ["import", str(REAL / "landsat_rgb_utm18n.tif"),
                                     "--as", "dem"], obj={"settings": cfg})
     assert bad.exit_code == 1 and "landsat_rgb_utm18n.tif" in bad.output
     assert not (tmp_path / "rasters" / "dem.tif").exists()
