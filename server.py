@@ -17,9 +17,9 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from twin.api import create_api
-from twin.compress import PrecompressedStatic, default_cache_dir
 from twin.config import get_settings
-from twin.pageguard import PageGuard, inline_script_hashes, page_policy
+from twin.runtime.compress import PrecompressedStatic, default_cache_dir
+from twin.runtime.pageguard import PageGuard, inline_script_hashes, page_policy
 
 ROOT = Path(__file__).resolve().parent
 
@@ -48,8 +48,8 @@ def _may_upload_large(cookies: str) -> bool:
     """Whether the session in a Cookie header belongs to an account that imports files."""
     from http.cookies import CookieError, SimpleCookie
 
-    from twin.access import may
-    from twin.accounts import COOKIE
+    from twin.domain.access import may
+    from twin.domain.accounts import COOKIE
 
     jar = SimpleCookie()
     try:
@@ -76,9 +76,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args()
-    from twin.db import make_engine
-    from twin.observe import configure_logging
-    from twin.scheduler import Sweeper
+    from twin.api.observe import configure_logging
+    from twin.runtime.scheduler import Sweeper
+    from twin.store.db import make_engine
 
     configure_logging()
     settings = get_settings()

@@ -44,6 +44,7 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
 from geodata import guard
+from geodata.errors import GeodataError
 
 guard.offline()
 
@@ -81,7 +82,7 @@ WGS84 = CRS.from_epsg(4326)
 WEB_MERCATOR = CRS.from_epsg(3857)
 
 
-class RasterError(ValueError):
+class RasterError(GeodataError):
     """A raster file cannot be used as asked; the message names the file and the reason."""
 
 

@@ -32,7 +32,7 @@ from pyproj import CRS
 
 from geodata import guard
 from geodata.chinacrs import CHINA, transform_geometries
-from twin.errors import TwinError
+from geodata.errors import GeodataError
 
 guard.offline()
 
@@ -50,7 +50,7 @@ ZIP_KEPT = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".geojson", ".json", ".gpkg"
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx")
 
 
-class VectorError(TwinError):
+class VectorError(GeodataError):
     """A file that cannot be read as features, with the reason."""
 
 

@@ -1,84 +1,85 @@
-"""The twin as its own 3D basemap: the terrain draped with its imagery.
-
-Layers return pydeck descriptions only; URLs are relative to the page, so the map asks
-nothing of any host but its own.
-"""
+"""Base: buildings in 3D by use or by height, land parcels by use class, organizations."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pydeck as pdk
 
-from geodata.raster import TERRAIN_RGB_DECODER, RasterError, raster_info
-from twin.api.assets import worker_url
+from layers.application import (
+    Application,
+    Filter,
+    Kpi,
+    Legend,
+    LegendEntry,
+    MapContext,
+    color_expression,
+    legend_of,
+    mvt_layer,
+    points_layer,
+    ramp_expression,
+)
+from twin.i18n import t
 
-# Below this camera zoom (a grid and closer) the relief of a plain is invisible: the terrain is
-# drawn as an imagery surface under the other layers instead of carrying them (draping every
-# layer onto the terrain costs an extra pass per frame: ~2.5 s of the first county view and
-# ~1 s of a town view in software-rendered Chromium).
-DRAPE_MIN_ZOOM = 14.0
-# Below this zoom (the county as a whole) the basemap is one overview picture of the imagery:
-# no terrain tiles, no mesh worker before the first map.
-TERRAIN_MIN_ZOOM = 11.0
-
-
-def terrain_layer(dem: dict[str, Any], imagery: dict[str, Any] | None,
-                  draped: bool = True) -> pdk.Layer:
-    """The DEM as a 3D surface (terrain-RGB tiles) textured with the imagery tiles. When
-    ``draped``, other layers with ``_TerrainExtension`` are drawn onto it; otherwise it is
-    drawn beneath them without writing depth, so layers at sea level stay visible.
-    ``dem``/``imagery`` are ``geodata.raster.raster_info`` of the two files."""
-    texture = (f"'/api/imagery/{{z}}/{{x}}/{{y}}.webp?v={imagery['version']}'"
-               if imagery else None)
-    return pdk.Layer(
-        "TerrainLayer",
-        id="terrain",
-        # Quoted: pydeck would read a bare string as an expression, or inline a .png.
-        elevation_data=f"'/api/terrain/{{z}}/{{x}}/{{y}}.png?v={dem['version']}'",
-        texture=texture,
-        elevation_decoder=TERRAIN_RGB_DECODER,
-        min_zoom=dem["minzoom"],
-        max_zoom=dem["maxzoom"],
-        extent=list(dem["bounds"]),
-        mesh_max_error=1 if draped else 8,
-        # quoted: literals, not expressions
-        operation="'terrain+draw'" if draped else "'draw'",
-        parameters=None if draped else {"depthWriteEnabled": False},
-        color=[225, 225, 215],
-        load_options={"terrain": {"workerUrl": worker_url("terrain")}, "maxConcurrency": 1},
-    )
-
-
-def overview_layer(imagery: dict[str, Any]) -> pdk.Layer:
-    """The imagery as one flat picture over its bounds (``/api/imagery/overview.webp``),
-    drawn beneath everything without writing depth."""
-    return pdk.Layer(
-        "BitmapLayer",
-        id="imagery-overview",
-        image=f"'/api/imagery/overview.webp?v={imagery['version']}'",  # quoted: a literal
-        bounds=list(imagery["bounds"]),
-        parameters={"depthWriteEnabled": False},
-    )
+USE_COLORS = {
+    "residential": (226, 205, 172, 255),
+    "commercial": (214, 150, 120, 255),
+    "industrial": (160, 170, 190, 255),
+    "public": (150, 190, 215, 255),
+    "agricultural": (190, 210, 150, 255),
+}
+OTHER = (205, 205, 205, 255)
+LAND_COLORS = {
+    "farmland": (170, 200, 90, 70),
+    "homestead": (230, 190, 140, 80),
+    "construction": (200, 120, 110, 80),
+    "water": (70, 130, 200, 90),
+    "forest": (40, 110, 60, 80),
+    "garden": (140, 190, 110, 70),
+    "road": (150, 150, 150, 80),
+}
+ORGANIZATION = (120, 60, 170, 240)
+# Height classes of the planners' maps: low-rise, multi-storey, high-rise (GB 50352).
+HEIGHT_COLORS = {"low": (250, 225, 170, 255), "mid": (240, 150, 80, 255),
+                 "high": (190, 50, 60, 255)}
+HEIGHT_STEPS = [(10.0, HEIGHT_COLORS["mid"]), (24.0, HEIGHT_COLORS["high"])]
 
 
-def _info(path: Path) -> dict[str, Any] | None:
-    try:
-        return raster_info(path)
-    except RasterError:  # missing or unreadable: the map goes on without it
-        return None
+class BaseMap(Application):
+    name = "base"
+    title_key = "app.base"
+    tile_layers = ("buildings", "land", "organizations")
+    filters = (Filter("color", "filter.building_color", ("use", "height"), "building_color.",
+                      multi=False, default=("use",)),)
 
+    def layers(self, ctx: MapContext) -> list[pdk.Layer]:
+        if (ctx.filters.get("color") or ("use",))[0] == "height":
+            fill = ramp_expression("height_m", HEIGHT_STEPS, HEIGHT_COLORS["low"])
+        else:
+            fill = color_expression("use", USE_COLORS, OTHER)
+        return [mvt_layer(
+            "land", ctx, id="land", min_zoom=13, max_zoom=16, stroked=False,
+            get_fill_color=color_expression("use_class", LAND_COLORS, (0, 0, 0, 0)),
+        ), points_layer(
+            "organizations", ctx, id="organizations", radius_px=6, min_zoom=12, max_zoom=16,
+            fill=list(ORGANIZATION), get_line_color=[255, 255, 255], stroked=True,
+            line_width_min_pixels=1,
+        ), mvt_layer(
+            # below z14 a house is a pixel or two: no point sending its tiles to the map
+            "buildings", ctx, id="buildings", min_zoom=14, max_zoom=16, extruded=True,
+            get_elevation="properties.height_m",
+            get_fill_color=fill, get_line_color=[120, 110, 100], auto_highlight=True,
+            update_triggers={"getFillColor": [fill]},
+        )]
 
-def twin_basemap(data_dir: Path, zoom: float = DRAPE_MIN_ZOOM) -> tuple[list[pdk.Layer], bool]:
-    """(layers, on_terrain): the terrain with its imagery when the sample's rasters exist;
-    ``on_terrain`` (layers drape onto it) from DRAPE_MIN_ZOOM up."""
-    rasters = Path(data_dir) / "rasters"
-    dem = _info(rasters / "dem.tif")
-    if dem is None:
-        return [], False
-    imagery = _info(rasters / "imagery.tif")
-    if zoom < TERRAIN_MIN_ZOOM and imagery is not None:
-        return [overview_layer(imagery)], False
-    draped = zoom >= DRAPE_MIN_ZOOM
-    return [terrain_layer(dem, imagery, draped)], draped
+    def legend(self, lang: str) -> Legend:
+        uses = legend_of("legend.building_use", USE_COLORS, "use.", lang)
+        heights = legend_of("legend.building_height", HEIGHT_COLORS, "height.", lang)
+        land = legend_of("legend.building_use", LAND_COLORS, "landuse.", lang)
+        return Legend(uses.title, uses.entries + heights.entries + land.entries + [
+            LegendEntry(t("kpi.organizations", lang), ORGANIZATION)])
+
+    def kpis(self, summary: dict[str, Any], lang: str) -> list[Kpi]:
+        return [Kpi(t("kpi.buildings", lang), summary["buildings"]),
+                Kpi(t("kpi.floor_area", lang), round((summary["floor_area_m2"] or 0) / 1e4, 1),
+                    t("unit.hectare", lang))]

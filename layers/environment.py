@@ -9,7 +9,7 @@ import pandas as pd
 import pydeck as pdk
 from sqlalchemy.engine import Engine
 
-from layers.base import (
+from layers.application import (
     Application,
     Chart,
     Filter,
@@ -22,7 +22,7 @@ from layers.base import (
     legend_of,
     points_layer,
 )
-from twin.environment import breaches, daily_grades
+from twin.domain.environment import breaches, daily_grades
 from twin.i18n import t
 
 NORMAL = (40, 170, 90, 240)

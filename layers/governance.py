@@ -9,7 +9,7 @@ import pandas as pd
 import pydeck as pdk
 from sqlalchemy.engine import Engine
 
-from layers.base import (
+from layers.application import (
     ON_TERRAIN,
     Application,
     Chart,
@@ -21,8 +21,9 @@ from layers.base import (
     color_expression,
     legend_of,
 )
+from twin import urls
+from twin.domain.summary import event_counts, events_daily, loop_measures, loop_trend
 from twin.i18n import t
-from twin.summary import event_counts, events_daily, loop_measures, loop_trend
 
 STATUS_COLORS = {
     "reported": (230, 80, 60, 230),
@@ -101,7 +102,7 @@ class Governance(Application):
         # without a worker, instead of vector tiles.
         return pdk.Layer(
             "GeoJsonLayer", id="governance-events",
-            data=f"/api/events/open.geojson?v={ctx.versions['events']}",
+            data=urls.open_events(ctx.versions["events"]),
             point_type="'circle'", get_point_radius=6, point_radius_units="'pixels'",
             get_fill_color=fill, get_line_color=line, line_width_min_pixels=1, stroked=True,
             pickable=True, update_triggers={"getFillColor": [fill], "getLineColor": [line]},
@@ -115,7 +116,7 @@ class Governance(Application):
         start, end = ctx.time_range
         return pdk.Layer(
             "ColumnLayer", id="governance-heat",
-            data=f"/api/heat/events.json?from={start}&to={end}&v={ctx.versions['events']}",
+            data=urls.event_heat(start, end, ctx.versions["events"]),
             get_position="p", get_elevation="c", elevation_scale=90, radius=90,
             disk_resolution=6, extruded=True, pickable=False, opacity=0.75,
             get_fill_color=color_expression("c", HEAT_COLORS, HEAT_COLORS[1], of=""),

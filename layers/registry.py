@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from layers.base import Application
-from layers.base_map import BaseMap
+from layers.application import Application
+from layers.basemap import BaseMap
 from layers.environment import Environment
 from layers.governance import Governance
+from layers.party import Party
 from layers.tourism import Tourism
 
 
@@ -37,7 +38,7 @@ class Registry:
 
 
 APPLICATIONS = Registry()
-for _app in (Governance(), Environment(), Tourism(), BaseMap()):
+for _app in (Governance(), Environment(), Tourism(), BaseMap(), Party()):
     APPLICATIONS.register(_app)
 
 DEFAULT = ("governance", "base")

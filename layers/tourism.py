@@ -8,7 +8,7 @@ from typing import Any
 import pydeck as pdk
 from sqlalchemy.engine import Engine
 
-from layers.base import (
+from layers.application import (
     Application,
     Chart,
     Filter,
@@ -21,7 +21,7 @@ from layers.base import (
     mvt_layer,
     points_layer,
 )
-from twin.environment import daily_visitors
+from twin.domain.environment import daily_visitors
 from twin.i18n import t
 
 KIND_COLORS = {

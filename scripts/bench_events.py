@@ -31,9 +31,9 @@ from benchlib import (  # noqa: E402
 )
 
 from twin.config import Settings  # noqa: E402
-from twin.monitor import ingest  # noqa: E402
-from twin.summary import loop_measures  # noqa: E402
-from twin.workflow import sweep  # noqa: E402
+from twin.domain.monitor import ingest  # noqa: E402
+from twin.domain.summary import loop_measures  # noqa: E402
+from twin.domain.workflow import sweep  # noqa: E402
 
 # Copies of the sample's events, a year earlier per round, keep their places and kinds.
 GROW = sa.text("""

@@ -40,9 +40,9 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 import sqlalchemy as sa
-from twin.db import make_engine
+from twin.store.db import make_engine
 from twin.config import Settings
-from twin.importer import import_file, import_raster
+from twin.ingest.importer import import_file, import_raster
 url, path, encoding, kind, data_dir = sys.argv[1:6]
 settings = Settings(database_url=url, data_dir=data_dir)
 engine = make_engine(settings)
@@ -204,7 +204,7 @@ def main() -> None:
 
 def _baseline() -> float:
     run = subprocess.run([sys.executable, "-c",
-                          "import resource, twin.importer; print(resource.getrusage("
+                          "import resource, twin.ingest.importer; print(resource.getrusage("
                           "resource.RUSAGE_SELF).ru_maxrss / 1024)"],
                          capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
     return float(run.stdout.strip())

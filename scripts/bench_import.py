@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import bench_engine, drop_bench, ensure_sample, machine, median_p95  # noqa: E402
 
 from twin.config import Settings  # noqa: E402
-from twin.importer import import_file  # noqa: E402
-from twin.load import copy_frame  # noqa: E402
+from twin.ingest.importer import import_file  # noqa: E402
+from twin.ingest.load import copy_frame  # noqa: E402
 
 
 def main() -> None:

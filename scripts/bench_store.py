@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import BENCH_DB, bench_engine, drop_bench, machine, timings  # noqa: E402
 
-from geodata.sample import generate  # noqa: E402
 from twin.config import Settings  # noqa: E402
-from twin.load import COLUMNS, clear, write_sample  # noqa: E402
-from twin.pii import PiiKey  # noqa: E402
-from twin.summary import rollup  # noqa: E402
+from twin.domain.pii import PiiKey  # noqa: E402
+from twin.domain.summary import rollup  # noqa: E402
+from twin.ingest.load import COLUMNS, clear, write_sample  # noqa: E402
+from twin.sample.generate import generate  # noqa: E402
 
 
 def plain_copy_seconds(engine) -> float:

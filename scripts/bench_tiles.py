@@ -170,7 +170,7 @@ def floor_vs_endpoint(engine, base: str, chosen: dict[int, list]) -> list[str]:
 
 def scope_rows(engine, base: str) -> list[str]:
     """What scope costs: the events of the busiest town as a planner (every unit) and as an
-    official scoped to that town (twin.access's condition on the cell columns), uncached."""
+    official scoped to that town (twin.domain.access's condition on the cell columns), uncached."""
     with engine.connect() as conn:
         town, w, s, e, n = conn.execute(sa.text("""
             SELECT u.code, ST_XMin(u.geom), ST_YMin(u.geom), ST_XMax(u.geom), ST_YMax(u.geom)

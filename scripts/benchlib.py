@@ -15,8 +15,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twin import db as twin_db  # noqa: E402
-from twin.cluster import Cluster  # noqa: E402
 from twin.config import Settings  # noqa: E402
+from twin.store.cluster import Cluster  # noqa: E402
 
 BENCH_DB = "twin_bench"
 
@@ -97,7 +97,7 @@ def bench_session(engine, user: str = "bench-planner", role: str = "planner",
                   scope: tuple[str, ...] = ()) -> dict[str, str]:
     """An account of the bench database (a planner unless told; made once) and a live
     session of it, as the cookie a signed-in browser holds."""
-    from twin import accounts
+    from twin.domain import accounts
 
     password = "bench-password-2026"
     if not any(a.username == user for a in accounts.list_users(engine)):
@@ -110,10 +110,10 @@ def bench_session(engine, user: str = "bench-planner", role: str = "planner",
 def ensure_sample(engine, scale: str, data_dir: Path) -> None:
     """Load the sample (and write its rasters into ``data_dir``) unless the bench database
     already holds one."""
-    from geodata.sample import generate
-    from geodata.sample_raster import write_sample_rasters
-    from twin.load import write_sample
-    from twin.pii import PiiKey
+    from twin.domain.pii import PiiKey
+    from twin.ingest.load import write_sample
+    from twin.sample.generate import generate
+    from twin.sample.raster import write_sample_rasters
 
     with engine.connect() as conn:
         if conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM units)")).scalar():
@@ -124,7 +124,7 @@ def ensure_sample(engine, scale: str, data_dir: Path) -> None:
     sample = generate(scale, 0)
     write_sample(engine, sample, PiiKey(b"bench-only-key-0123456789"))
     write_sample_rasters(sample, data_dir / "rasters")
-    from twin.monitor import evaluate_all
+    from twin.domain.monitor import evaluate_all
 
     evaluate_all(engine)  # as `twin sample` does
 
@@ -137,7 +137,7 @@ def start_server(url: str, data_dir: Path):
 
     import streamlit
 
-    from twin.compress import precompress
+    from twin.runtime.compress import precompress
 
     precompress(Path(streamlit.__file__).parent / "static" / "static")  # as `twin serve` does
     with socket.socket() as s:

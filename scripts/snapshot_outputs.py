@@ -9,6 +9,9 @@ output).
     .venv/bin/python scripts/snapshot_outputs.py --out /tmp/before [--reuse]
     .venv/bin/python scripts/snapshot_outputs.py --compare /tmp/before /tmp/after
 
+``--skip NAME`` leaves out the tile layers, collections and export layers of that name (a
+family one side does not have yet).
+
 The database ``twin_snapshot`` (the town sample, seed 0) is built beside the twin's own on
 first use and kept (its rows must not change between the runs to compare). The script
 imports the product by module names old and new, so the same script serves both sides.
@@ -34,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["OGR_CURRENT_DATE"] = "2000-01-01T00:00:00.000Z"
 
 SNAPSHOT_DB = "twin_snapshot"
+SKIP: set[str] = set()  # names of tile layers, collections and export layers left out
 TMS = morecantile.tms.get("WebMercatorQuad")
 FORMATS = ("geojson", "gpkg", "csv", "shp")
 
@@ -50,7 +54,7 @@ def _module(*names: str):
 
 def _engine(fresh: bool):
     """The snapshot database, with the town sample loaded once."""
-    config = _module("twin.runtime.config", "twin.config")
+    config = _module("twin.config")
     db = _module("twin.store.db", "twin.db")
     cluster_mod = _module("twin.store.cluster", "twin.cluster")
     settings = config.Settings()
@@ -73,8 +77,8 @@ def _engine(fresh: bool):
             conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM units)")).scalar()
     if not loaded:
         db.upgrade(engine)
-        sample = _module("sample.generate", "twin.sample", "geodata.sample")
-        load = _module("twin.ingest.load", "twin.store.load", "twin.load")
+        sample = _module("twin.sample", "geodata.sample")
+        load = _module("twin.ingest.load", "twin.load")
         pii = _module("twin.domain.pii", "twin.pii")
         load.write_sample(engine, sample.generate("town", 0, end=_fixed_end()),
                           pii.PiiKey(b"snapshot-only-key-0123456789"))
@@ -137,9 +141,11 @@ def snapshot_tiles(engine, who: dict, w: Writer) -> None:
             "ORDER BY id) s WHERE (SELECT count(*) FROM buildings) > 0 "
             "LIMIT 400")).all()
     w.put("tiles/_layers.json", json.dumps({n: [s.minzoom, s.maxzoom, list(s.properties)]
-                                           for n, s in tiles.LAYERS.items()},
+                                           for n, s in tiles.LAYERS.items() if n not in SKIP},
                                           ensure_ascii=False))
     for name, spec in tiles.LAYERS.items():
+        if name in SKIP:
+            continue
         roles = ["admin"] if spec.kind == "geography" else list(who)
         for z in range(spec.minzoom, min(spec.maxzoom, 16) + 1):
             if z <= 13:
@@ -159,7 +165,8 @@ def snapshot_ogc(engine, who: dict, w: Writer) -> None:
     ogc = _module("twin.publish.ogc", "twin.ogc")
     with engine.connect() as conn:
         w.put("ogc/_collections.json", json.dumps(
-            {c.id: [c.title, c.description, c.queryables()] for c in ogc.COLLECTIONS.values()},
+            {c.id: [c.title, c.description, c.queryables()] for c in ogc.COLLECTIONS.values()
+             if c.id not in SKIP},
             ensure_ascii=False))
         bbox = conn.execute(sa.text(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMin(e) + (ST_XMax(e) - ST_XMin(e)) / 3, "
@@ -168,7 +175,7 @@ def snapshot_ogc(engine, who: dict, w: Writer) -> None:
         for role, principal in who.items():
             visible = {c.id for c in ogc.visible_collections(principal)}
             for c in ogc.COLLECTIONS.values():
-                if c.id not in visible:
+                if c.id not in visible or c.id in SKIP:
                     continue
                 queries = {"all": {"limit": [str(ogc.MAX_LIMIT)]},
                            "bbox": {"bbox": [",".join(map(str, bbox))], "limit": ["1000"]}}
@@ -209,7 +216,7 @@ def _filter_value(c, name: str) -> str:
 
 
 def snapshot_read_models(engine, who: dict, w: Writer) -> None:
-    summary = _module("twin.publish.read_models", "twin.domain.summary", "twin.summary")
+    summary = _module("twin.domain.summary", "twin.summary")
     units = _module("twin.domain.units", "twin.units")
     import datetime as dt
 
@@ -236,7 +243,7 @@ def snapshot_exports(engine, who: dict, w: Writer) -> None:
              ("planner", micro, "csv", "EPSG:4326"),
              ("official", village, "geojson", "EPSG:4326")]
     with tempfile.TemporaryDirectory() as tmp:
-        for layer in exporter.LAYERS:
+        for layer in (n for n in exporter.LAYERS if n not in SKIP):
             for role, unit, fmt, crs in runs:
                 target = Path(tmp) / f"{layer}.{fmt}"
                 exporter.export_layer(engine, layer, target, fmt, unit, crs,
@@ -271,7 +278,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--fresh", action="store_true", help="rebuild the snapshot database")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
+    parser.add_argument("--skip", action="append", default=[], metavar="NAME",
+                        help="leave out a layer, collection and export of this name")
     args = parser.parse_args()
+    SKIP.update(args.skip)
     if args.compare:
         raise SystemExit(compare(*args.compare))
     if not args.out:

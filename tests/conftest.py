@@ -17,11 +17,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from twin import db as twin_db
-from twin.cluster import SUPERUSER, Cluster
 from twin.config import PROJECT_ROOT, Settings
-from twin.load import TABLES
-from twin.pii import PiiKey
+from twin.domain.pii import PiiKey
+from twin.ingest.load import TABLES
+from twin.store import db as twin_db
+from twin.store.cluster import SUPERUSER, Cluster
 
 # Small real files made by others (GCJ-02 outlines, a shapefile, OSM, CityJSON, GeoTIFFs):
 # their sources, licences and cuts are in tests/data/README.md. Tests read them only here.
@@ -47,8 +47,8 @@ def private_cluster(name: str) -> Iterator[Cluster]:
 def sample_twin_in(cluster, settings, village_sample, pii_key):
     """The cluster's twin database migrated, holding the village sample and a field account
     of its first grid."""
-    from twin.accounts import add_user
-    from twin.load import write_sample
+    from twin.domain.accounts import add_user
+    from twin.ingest.load import write_sample
 
     engine = twin_db.make_engine(settings, cluster.url())
     twin_db.upgrade(engine)
@@ -103,7 +103,7 @@ def db_factory(cluster: Cluster, settings: Settings):
 
 @pytest.fixture(scope="session")
 def village_sample():
-    from geodata.sample import generate
+    from twin.sample.generate import generate
 
     return generate("village", seed=7)
 
@@ -112,7 +112,7 @@ def village_sample():
 def sample_db(db_factory, village_sample, pii_key):
     """Make a database by name holding the village-scale sample (seed 7): one per module
     whose tests write, so they never touch each other's rows."""
-    from twin.load import write_sample
+    from twin.ingest.load import write_sample
 
     def make(name: str) -> Engine:
         engine = db_factory(name)
@@ -148,7 +148,7 @@ def account_scope(village_sample, how: str | None) -> tuple[str, ...]:
 def add_accounts(engine: Engine, village_sample) -> None:
     """One account per role (and an official of another village), password TEST_PASSWORD,
     already changed (no one-time password)."""
-    from twin.accounts import add_user, set_password
+    from twin.domain.accounts import add_user, set_password
 
     for username, (role, how) in ACCOUNTS.items():
         add_user(engine, username, role, scope=account_scope(village_sample, how),
@@ -190,8 +190,8 @@ def app_as(engine: Engine, monkeypatch, tmp_path, user: str, **params):
     from streamlit.runtime.caching import cache_resource_api
     from streamlit.testing.v1 import AppTest
 
-    from twin import accounts
     from twin.config import PROJECT_ROOT
+    from twin.domain import accounts
 
     monkeypatch.setenv("TWIN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path))
@@ -202,3 +202,27 @@ def app_as(engine: Engine, monkeypatch, tmp_path, user: str, **params):
     for key, value in params.items():
         at.query_params[key] = value
     return at
+
+
+@contextmanager
+def signed_clients(engine: Engine, settings, users) -> Iterator[dict]:
+    """An API on ``engine`` and one TestClient per user name, each signed in through the
+    form (``anonymous``: not signed in) and sending this site's Origin, as its pages do."""
+    from fastapi.testclient import TestClient
+
+    from twin.api import create_api
+
+    api = create_api(settings, engine=engine)
+    made = {}
+    try:
+        for user in users:
+            c = TestClient(api)
+            c.__enter__()
+            made[user] = c
+            if user != "anonymous":
+                assert sign_in(c, user).status_code == 303
+            c.headers["Origin"] = "http://testserver"
+        yield made
+    finally:
+        for c in made.values():
+            c.__exit__(None, None, None)

@@ -1,7 +1,7 @@
 """Role × path × scope: every route of the API (``/api/openapi.json``) and every Streamlit
 surface, for every role, with one object inside and one outside each scoped account's
 units. What each role may see is the table of SECURITY.md ("What each role sees"),
-written out here again as the expected answers; the product decides it in twin.access.
+written out here again as the expected answers; the product decides it in twin.domain.access.
 
 The two objects: event and household A lie in grid 0 (t-field's grid), B in grid 1
 (t-other's grid); both lie in t-official's village. Each event's description carries a
@@ -17,11 +17,9 @@ import mapbox_vector_tile
 import morecantile
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACCOUNTS, add_accounts, app_as, sign_in
-from twin.api import create_api
+from tests.conftest import ACCOUNTS, add_accounts, app_as, signed_clients
 from twin.i18n import t
 
 USERS = ("anonymous", *ACCOUNTS)
@@ -54,7 +52,7 @@ def engine(sample_db, village_sample):
 @pytest.fixture(scope="module")
 def world(engine, village_sample):
     """Events A and B (reported now), households A and B, and where each lies."""
-    from twin.workflow import report
+    from twin.domain.workflow import report
 
     grids = village_sample.units[village_sample.units.level == "grid"].code.iloc[:2].tolist()
     found = {}
@@ -76,18 +74,8 @@ def world(engine, village_sample):
 
 @pytest.fixture(scope="module")
 def clients(engine, settings):
-    api = create_api(settings, engine=engine)
-    made = {}
-    for user in USERS:
-        c = TestClient(api)
-        c.__enter__()
-        if user != "anonymous":
-            assert sign_in(c, user).status_code == 303
-        c.headers["Origin"] = "http://testserver"  # as this site's own pages send it
-        made[user] = c
-    yield made
-    for c in made.values():
-        c.__exit__(None, None, None)
+    with signed_clients(engine, settings, USERS) as made:
+        yield made
 
 
 def _mvt_ids(response, layer: str) -> set[int]:
@@ -406,8 +394,8 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
 
 def test_field_link_page_shows_its_event_as_text(engine, settings, world, monkeypatch,
                                                  tmp_path):
-    from twin import links
-    from twin.workflow import report
+    from twin.domain import links
+    from twin.domain.workflow import report
 
     hostile = report(engine, category="sanitation", title="![x](http://evil.example/a.png)",
                      description="[点我](http://evil.example/) <img src=x onerror=alert(1)>",

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TEST_PASSWORD
-from twin.accounts import sign_in
 from twin.config import PROJECT_ROOT
+from twin.domain.accounts import sign_in
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, vill
     assert buildings["loadOptions"]["mvt"]["workerUrl"].startswith("/api/static/loaders/")
     assert not any(layer["id"] == "terrain" for layer in deck["layers"])
 
-    from geodata.sample_raster import write_sample_rasters
+    from twin.sample.raster import write_sample_rasters
 
     write_sample_rasters(village_sample, tmp_path / "rasters")
     deck = _deck(app.run())
@@ -179,7 +179,7 @@ def test_big_screen_mode(app, village_sample):
 
 
 def test_units_shaded_only_when_governance_is_on(app, sample_engine):
-    from twin.summary import rollup
+    from twin.domain.summary import rollup
 
     app.query_params["apps"] = "governance"
     fill = _layer(_deck(app.run()), "units-town")["getFillColor"]

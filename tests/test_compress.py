@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from twin.compress import PrecompressedStatic
+from twin.runtime.compress import PrecompressedStatic
 
 
 def _client(tmp_path):
@@ -46,7 +46,7 @@ def test_only_text_files_inside_the_root(tmp_path):
 
 
 def test_best_quality_copies_from_the_cache_folder(tmp_path):
-    from twin.compress import precompress
+    from twin.runtime.compress import precompress
 
     root, cache = tmp_path / "root", tmp_path / "cache"
     (root / "js").mkdir(parents=True)

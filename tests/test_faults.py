@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_PASSWORD, private_cluster, sample_twin_in, sign_in
-from twin import db as twin_db
 from twin.api import create_api
 from twin.config import PROJECT_ROOT
+from twin.store import db as twin_db
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,7 @@ def test_a_slow_database_times_out_instead_of_hanging(own_cluster, settings, mon
             from streamlit.runtime.caching import cache_resource_api
             from streamlit.testing.v1 import AppTest
 
-            from twin.accounts import sign_in as account_sign_in
+            from twin.domain.accounts import sign_in as account_sign_in
 
             cache_resource_api.get_resource_cache_stats_provider().clear_all()
             at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30)

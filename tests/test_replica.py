@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import private_cluster, sample_twin_in, sign_in
-from twin import db as twin_db
 from twin.api import create_api
+from twin.store import db as twin_db
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACCOUNTS, TEST_PASSWORD, add_accounts, app_as, sign_in
-from twin import accounts
-from twin.access import Principal
+from tests.conftest import ACCOUNTS, TEST_PASSWORD, add_accounts, app_as, sign_in, signed_clients
 from twin.api import create_api
 from twin.config import PROJECT_ROOT
+from twin.domain import accounts
+from twin.domain.access import Principal
 from twin.i18n import t
 
 USERS = ("anonymous", *ACCOUNTS)
@@ -52,18 +52,8 @@ def target(engine):
 
 @pytest.fixture(scope="module")
 def clients(engine, settings):
-    api = create_api(settings, engine=engine)
-    made = {}
-    for user in USERS:
-        c = TestClient(api)
-        c.__enter__()
-        if user != "anonymous":
-            assert sign_in(c, user).status_code == 303
-        c.headers["Origin"] = "http://testserver"  # as this site's own pages send it
-        made[user] = c
-    yield made
-    for c in made.values():
-        c.__exit__(None, None, None)
+    with signed_clients(engine, settings, USERS) as made:
+        yield made
 
 
 def _personal(text: str, names: list[str]) -> list[str]:
@@ -114,7 +104,7 @@ def test_ui_page(engine, target, monkeypatch, tmp_path, user):
 
 @pytest.mark.parametrize("user", USERS)
 def test_export(engine, target, tmp_path, user):
-    from twin.exporter import ExportError, export_layer
+    from twin.publish.exporter import ExportError, export_layer
 
     role = ACCOUNTS.get(user, ("anonymous", None))[0]
     with engine.connect() as conn:
@@ -140,7 +130,7 @@ def account_scope_of(conn, user: str) -> tuple[str, ...]:
 
 
 def test_an_official_cannot_export_another_units_residents(engine, target, tmp_path):
-    from twin.exporter import ExportError, export_layer
+    from twin.publish.exporter import ExportError, export_layer
 
     with engine.connect() as conn:
         other = Principal("official", account_scope_of(conn, "t-other"), "t-other")
@@ -151,7 +141,7 @@ def test_an_official_cannot_export_another_units_residents(engine, target, tmp_p
 
 
 def test_field_page_shows_no_resident(engine, settings, target, monkeypatch, tmp_path):
-    from twin import links, workflow
+    from twin.domain import links, workflow
 
     event = workflow.report(engine, category="sanitation", title="楼道堆物",
                             lon=target["lon"], lat=target["lat"], source="grid_worker",
@@ -337,7 +327,7 @@ def test_injection_through_open311_fields(clients, target):
 
 
 def test_nothing_personal_in_logs(engine, settings, pii_key, village_sample, caplog, tmp_path):
-    from twin.importer import ImportError_, import_file
+    from twin.ingest.importer import ImportError_, import_file
 
     caplog.set_level("DEBUG")
     person = village_sample.people.iloc[0]
@@ -383,7 +373,7 @@ def test_a_partner_app_with_the_open311_key(engine, settings, target):
 
 
 def test_a_field_account_works_the_open_events_of_its_grid(engine, monkeypatch, tmp_path):
-    from twin.workflow import OPEN
+    from twin.domain.workflow import OPEN
 
     with engine.connect() as conn:
         busiest = conn.execute(sa.text(
@@ -401,7 +391,7 @@ def test_a_field_account_works_the_open_events_of_its_grid(engine, monkeypatch, 
             "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(m.geom) AS p FROM units m "
             "JOIN units g ON g.id = m.parent_id WHERE m.level = 'microgrid' AND g.code <> :s "
             "LIMIT 1) q"), {"s": scope[0]}).one()
-    from twin.workflow import report
+    from twin.domain.workflow import report
 
     report(engine, category="traffic", title="别的网格的事件", lon=elsewhere[0],
            lat=elsewhere[1], source="grid_worker", actor="t-field")
@@ -493,7 +483,7 @@ def test_a_report_signed_in_by_cookie_comes_from_this_site_and_names_its_author(
 
 
 def test_notes_and_resolutions_are_scrubbed_before_they_are_stored(engine, target):
-    from twin import workflow
+    from twin.domain import workflow
 
     event = workflow.report(engine, category="sanitation", title="路灯", lon=target["lon"],
                             lat=target["lat"], source="grid_worker", actor="t-field")
@@ -509,7 +499,7 @@ def test_notes_and_resolutions_are_scrubbed_before_they_are_stored(engine, targe
 
 
 def test_the_migration_scrubs_what_was_stored_before(db_factory):
-    from twin import db as twin_db
+    from twin.store import db as twin_db
 
     engine = db_factory("scrub-migration")
     twin_db.downgrade(engine, "0006")
@@ -548,7 +538,7 @@ def test_a_photo_is_measured_before_it_is_decoded(engine, settings, target, tmp_
 
     from PIL import Image
 
-    from twin import links, workflow
+    from twin.domain import links, workflow
 
     bomb = io.BytesIO()
     Image.new("1", (10_000, 10_000)).save(bomb, "PNG")  # 12 KB claiming 100 megapixels

@@ -1,3 +1,3 @@
-from twin.cli import main
+from twin.runtime.cli import main
 
 main(prog_name="python -m twin")

@@ -6,10 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_PASSWORD, private_cluster, sign_in
-from twin import db as twin_db
-from twin.accounts import add_user
 from twin.api import create_api
 from twin.config import Settings
+from twin.domain.accounts import add_user
+from twin.store import db as twin_db
 
 
 @pytest.fixture(scope="module")

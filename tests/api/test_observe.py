@@ -8,7 +8,7 @@ import logging
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from twin.observe import JsonFormatter
+from twin.api.observe import JsonFormatter
 
 
 def _families(text: str) -> dict:
@@ -31,7 +31,7 @@ def test_request_ids_and_an_access_line_without_the_query(client, caplog):
 
 
 def test_metrics_in_prometheus_format(client, sample_engine, village_sample):
-    from twin.workflow import OPEN
+    from twin.domain.workflow import OPEN
 
     for _ in range(3):
         client.get("/tiles/towns/8/213/104.mvt?v=x")
@@ -61,7 +61,7 @@ def test_the_server_log_is_written_off_the_request_path_as_json():
     import logging as stdlib_logging
     import time
 
-    from twin.observe import configure_logging, request_id
+    from twin.api.observe import configure_logging, request_id
 
     twin_log = stdlib_logging.getLogger("twin")
     saved = (twin_log.handlers[:], twin_log.propagate, twin_log.level)

@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_PASSWORD, sign_in
-from twin.accounts import add_user
 from twin.api import create_api
-from twin.summary import OPEN_STATUSES
+from twin.domain.accounts import add_user
+from twin.domain.summary import OPEN_STATUSES
 
 BASE = "/open311/v2"
 # GeoReport v2's documented fields of a service and of a service request.

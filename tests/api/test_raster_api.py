@@ -18,10 +18,10 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from geodata.raster import decode_terrain_rgb
-from geodata.sample import generate
-from geodata.sample_raster import write_sample_rasters
 from twin.api import create_api
 from twin.config import Settings
+from twin.sample.generate import generate
+from twin.sample.raster import write_sample_rasters
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 NO_DB = "postgresql://x@127.0.0.1:1/none"
@@ -45,8 +45,8 @@ def data_dir(tmp_path_factory) -> Path:
 def _reader(api):
     """Rasters are served without a database; who may read them is tested with accounts in
     test_security, so here a planner is taken as signed in."""
-    from twin.access import Principal
     from twin.api.auth import READERS
+    from twin.domain.access import Principal
 
     api.dependency_overrides[READERS["raster"]] = lambda: Principal("planner", (), "t-planner")
     return api

@@ -43,7 +43,7 @@ def test_buildings_tile_has_3d_attributes_and_matches_the_sample(client, village
 
 
 def test_low_zoom_buildings_keep_to_the_budget(client, village_sample):
-    from twin.tiles import LAYERS
+    from twin.publish.tiles import LAYERS
 
     for z in (12, 13):
         t = _busiest_tile(village_sample, z)
@@ -75,7 +75,7 @@ def test_residents_only_as_counts_per_building(client, village_sample):
                                    "facilities", "stations", "events", "organizations",
                                    "routes"])
 def test_every_layer_serves_its_features(client, village_sample, layer):
-    from twin.tiles import LAYERS
+    from twin.publish.tiles import LAYERS
 
     z = max(LAYERS[layer].minzoom, 13)
     t = _busiest_tile(village_sample, z)
@@ -124,7 +124,7 @@ def test_stations_carry_their_national_grade(client, village_sample, sample_engi
 
 
 def test_event_tiles_hold_the_open_events_only(client, village_sample):
-    from twin.summary import OPEN_STATUSES
+    from twin.domain.summary import OPEN_STATUSES
 
     events = village_sample.events
     lon, lat = events.geometry.x.mean(), events.geometry.y.mean()
@@ -139,7 +139,7 @@ def test_event_tiles_hold_the_open_events_only(client, village_sample):
 
 
 def test_open_events_whole_as_geojson(client, village_sample):
-    from twin.summary import OPEN_STATUSES
+    from twin.domain.summary import OPEN_STATUSES
 
     version = client.get("/tiles/events.json").json()["data_version"]
     r = client.get(f"/events/open.geojson?v={version}")

@@ -53,7 +53,7 @@ def _serve(database_url: str, data_dir, tmp_path_factory, port: int | None = Non
 @pytest.fixture(scope="session")
 def server(sample_engine, village_sample, tmp_path_factory) -> Iterator[str]:
     """The product's server on the village sample, with the sample's DEM and imagery."""
-    from geodata.sample_raster import write_sample_rasters
+    from twin.sample.raster import write_sample_rasters
 
     data_dir = tmp_path_factory.mktemp("data")
     write_sample_rasters(village_sample, data_dir / "rasters")
@@ -72,7 +72,7 @@ def field_server(sample_db, settings, tmp_path_factory):
     """A server on a database of its own (the field test writes), loaded like `twin sample`
     does: the sample, then its readings through monitor → warn. Yields (url, engine,
     settings with the same link key)."""
-    from twin.monitor import evaluate_all
+    from twin.domain.monitor import evaluate_all
 
     engine = sample_db("field")
     evaluate_all(engine)

@@ -7,8 +7,8 @@ import time
 
 import sqlalchemy as sa
 
-from twin import links
-from twin import workflow as wf
+from twin.domain import links
+from twin.domain import workflow as wf
 
 
 def test_a_warning_accepted_and_resolved_by_field_link_on_a_phone(browser, field_server):

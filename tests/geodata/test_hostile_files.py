@@ -399,9 +399,9 @@ def test_a_real_geotiff_still_becomes_a_cog_and_the_twins_own_cogs_use_vrt(tmp_p
 
 # --- through the importer -------------------------------------------------------------------
 def test_the_importer_writes_nothing_from_a_hostile_file(scratch, settings, tmp_path, secret):
-    from twin.cli import main
     from twin.errors import LoadError
-    from twin.importer import import_file, import_raster
+    from twin.ingest.importer import import_file, import_raster
+    from twin.runtime.cli import main
 
     path = tmp_path / "buildings.gpkg"
     path.write_text(ogr_vrt(f"CSV:{secret}"))

@@ -36,15 +36,15 @@ from geodata.raster import (
     terrain_tile,
     to_cog,
 )
-from geodata.sample import SampleTwin, generate
-from geodata.sample_raster import (
+from tests.conftest import REAL
+from twin.sample.generate import SampleTwin, generate
+from twin.sample.raster import (
     DEM_NODATA,
     Scene,
     render_dem,
     render_imagery,
     write_sample_rasters,
 )
-from tests.conftest import REAL
 
 ELEVATION_SF = REAL / "elevation_sf.tif"  # int16, EPSG:4326 (as WKT), nodata -32768
 LANDSAT = REAL / "landsat_rgb_utm18n.tif"  # uint8 RGB, EPSG:32618, nodata 0

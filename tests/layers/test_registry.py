@@ -11,13 +11,14 @@ import pydeck as pdk
 import pytest
 
 import layers
-from layers.base import Application, MapContext
+from layers.application import Application, MapContext
 from layers.registry import APPLICATIONS, Registry, parse
+from twin.domain.summary import rollup
 from twin.i18n import CATALOG
-from twin.summary import rollup
 
 CTX = MapContext(versions={name: "7" for name in ("events", "stations", "facilities", "routes",
-                                                   "buildings", "land", "organizations")},
+                                                   "buildings", "land", "organizations",
+                                                   "workrooms")},
                  on_terrain=True)
 
 
@@ -88,7 +89,7 @@ def test_governance_resolution_rate_from_the_rollup(sample_engine, village_sampl
 
 
 def test_terrain_layer_has_literals_not_expressions():
-    from layers.basemap import terrain_layer
+    from pages.deck import terrain_layer
 
     info = {"version": "3", "minzoom": 8, "maxzoom": 15, "bounds": [120.4, 30.6, 120.6, 30.8]}
     spec = json.loads(pdk.Deck(layers=[terrain_layer(info, info)], map_provider=None).to_json())
@@ -100,8 +101,8 @@ def test_terrain_layer_has_literals_not_expressions():
 
 
 def test_overview_draws_the_terrain_beneath_instead_of_draping(tmp_path, village_sample):
-    from geodata.sample_raster import write_sample_rasters
-    from layers.basemap import DRAPE_MIN_ZOOM, twin_basemap
+    from pages.deck import DRAPE_MIN_ZOOM, twin_basemap
+    from twin.sample.raster import write_sample_rasters
 
     assert twin_basemap(tmp_path, 14) == ([], False)  # no rasters: no terrain, nothing draped
     write_sample_rasters(village_sample, tmp_path / "rasters")
@@ -120,7 +121,7 @@ def test_overview_draws_the_terrain_beneath_instead_of_draping(tmp_path, village
 
 
 def test_units_carry_counts_and_governance_shades_them(sample_engine):
-    from twin.units import units_geojson
+    from twin.domain.units import units_geojson
 
     micro = units_geojson(sample_engine, "microgrid")
     for f in micro["features"][:10]:

@@ -1,10 +1,10 @@
-"""What each role may do: decided in one place (twin.access)."""
+"""What each role may do: decided in one place (twin.domain.access)."""
 
 from __future__ import annotations
 
 import pytest
 
-from twin.access import ACTIONS, ANONYMOUS, ROLES, Principal, may, may_read_api
+from twin.domain.access import ACTIONS, ANONYMOUS, ROLES, Principal, may, may_read_api
 
 
 def test_every_role_has_its_actions_and_only_officials_see_residents():

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from twin.backup import BackupError, backup, read_manifest, restore, row_counts
-from twin.cli import main
+from twin.runtime.cli import main
+from twin.store.backup import BackupError, backup, read_manifest, restore, row_counts
 
 
 def _fingerprint(engine) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """A building for everyone, its households (addresses) for the officials and grid workers of
 its unit, its residents only masked and only for the officials of its unit who say why (the
-checks live in twin.access)."""
+checks live in twin.domain.access)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from twin.access import ANONYMOUS, Principal
-from twin.buildings import building_detail
+from twin.domain.access import ANONYMOUS, Principal
+from twin.domain.buildings import building_detail
+from twin.domain.pii import mask_name
 from twin.errors import NotFound
-from twin.pii import mask_name
 
 
 def _busiest_building(engine) -> tuple[int, str]:
@@ -91,7 +91,7 @@ def test_mask_name(name, masked):
 
 
 def test_a_clicked_element_leads_to_the_unit_that_holds_it(sample_engine, village_sample):
-    from twin.units import unit_of_element
+    from twin.domain.units import unit_of_element
 
     units = village_sample.units.set_index("id")
     with sample_engine.connect() as conn:

@@ -169,7 +169,7 @@ def test_event_log_is_append_only(scratch):
 
 
 def test_counters_follow_inserts_updates_deletes_and_truncate(scratch):
-    from twin.summary import rollup
+    from twin.domain.summary import rollup
 
     with scratch.begin() as conn:
         _grid(conn)

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from twin import db as twin_db
-from twin.cli import main
-from twin.cluster import Cluster
 from twin.config import Settings
+from twin.runtime.cli import main
+from twin.store import db as twin_db
+from twin.store.cluster import Cluster
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_migrations_down_and_up(db_factory):
     twin_db.upgrade(engine, "0001")
     assert twin_db.current_revision(engine) == "0001"
     twin_db.upgrade(engine)
-    assert twin_db.current_revision(engine) == twin_db.head_revision() == "0007"
+    assert twin_db.current_revision(engine) == twin_db.head_revision() == "0009"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT twin_iaqi('pm25', 75)")).scalar() == 100
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from geodata.vector import read_vector
-from twin.access import Principal
-from twin.cli import main
-from twin.exporter import ExportError, export_layer
+from twin.domain.access import Principal
+from twin.publish.exporter import ExportError, export_layer
+from twin.runtime.cli import main
 
 PLANNER = Principal("planner", (), "t-planner")
 
@@ -87,3 +88,18 @@ def _settings(engine):
     from twin.config import Settings
 
     return Settings(database_url=engine.url.render_as_string(hide_password=False))
+
+
+def test_an_empty_layer_exports_in_any_crs(engine, tmp_path):
+    """A unit with nothing of a layer still gives a file, in the CRS asked for."""
+    import pyogrio
+
+    with engine.connect() as conn:
+        unit = dict(conn.execute(sa.text(
+            "SELECT u.id, u.code, u.level FROM units u WHERE u.level = 'microgrid' AND NOT "
+            "EXISTS (SELECT 1 FROM workrooms w WHERE w.microgrid_id = u.id) LIMIT 1")
+        ).one()._mapping)
+    out = tmp_path / "w.gpkg"
+    assert export_layer(engine, "workrooms", out, "gpkg", unit, "EPSG:4549",
+                        principal=PLANNER) == 0
+    assert pyogrio.read_info(out)["crs"] == "EPSG:4549"

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from geodata.chinacrs import transform_geometries
+from geodata.vector import read_vector
 from tests.conftest import REAL
-from twin.cli import main
-from twin.importer import ImportError_, import_file
+from twin.ingest.importer import ImportError_, import_file
+from twin.runtime.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,7 @@ def test_facilities_from_a_gbk_csv_through_the_command_line(engine, settings, tm
 
 
 def test_a_facilitys_columns_about_a_person_are_left_out(engine, village_sample, tmp_path):
-    from twin.importer import import_file
+    from twin.ingest.importer import import_file
 
     p = village_sample.units[village_sample.units["level"] == "microgrid"].iloc[1].geometry
     x, y = p.representative_point().x, p.representative_point().y
@@ -193,6 +194,50 @@ def test_units_level_by_level_nest_by_place_or_by_parent_code(scratch, village_s
         import_file(scratch, bad, "units")
 
 
+@pytest.mark.parametrize(("code", "name"), [("XZQDM", "XZQMC"), ("adcode", "name"),
+                                           ("行政区划代码", "名称"), ("代码", "名称")])
+def test_units_by_the_field_names_of_admin_data(scratch, village_sample, tmp_path, code,
+                                                name):
+    """The land survey's XZQDM/XZQMC, DataV/Amap's adcode/name and plain 代码/名称 need no
+    --map."""
+    towns = village_sample.units[village_sample.units["level"] == "town"]
+    feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(u.geometry)),
+              "properties": {code: u.code, name: u.name}} for u in towns.itertuples()]
+    report = import_file(scratch, _write(tmp_path / "towns.geojson", feats), "units",
+                         level="town", dry_run=True)
+    assert report.written == len(towns) and report.rejected == 0
+
+
+def test_grid_registers_name_their_grids(scratch, village_sample, tmp_path):
+    units = village_sample.units
+    import_file(scratch, _units_file(tmp_path / "t.geojson", units[units.level == "town"]),
+                "units", level="town")
+    import_file(scratch, _units_file(tmp_path / "v.geojson", units[units.level == "village"]),
+                "units", level="village")
+    grids = units[units["level"] == "grid"]
+    feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(g.geometry)),
+              "properties": {"网格编码": g.code, "网格名称": g.name}} for g in grids.itertuples()]
+    assert import_file(scratch, _write(tmp_path / "g.geojson", feats), "units",
+                       level="grid").written == len(grids)
+    with scratch.connect() as conn:
+        assert set(conn.execute(sa.text("SELECT code, name FROM units WHERE level = 'grid'"))
+                   .all()) == {(g.code, g.name) for g in grids.itertuples()}
+
+
+def test_a_polygon_with_no_area_left_after_repair_is_dropped_not_fatal():
+    """OSM buildings drawn as relations: a ring of too few points repairs to a line."""
+    from twin.ingest.importer import ImportReport, _clean
+
+    path = REAL / "small_town_finland.osm.pbf"
+    found = read_vector(path)
+    report = ImportReport(read=len(found.frame))
+    kept = _clean(found.frame, path, True, report)
+    assert any("no area left after repair dropped (first: feature 19)" in n
+               for n in report.notes)
+    assert len(kept) == len(found.frame) - report.rejected > 2000
+    assert set(kept.geometry.geom_type) == {"MultiPolygon"}
+
+
 def test_hostile_sizes_are_refused_with_bounded_work(engine, tmp_path):
     import math
 
@@ -233,7 +278,7 @@ def test_rasters_import_as_cogs_and_far_ones_are_flagged(settings, tmp_path):
     ("farmland", "farmland"), ("residential", "construction"), ("meadow", "other"),
     (None, "other")])
 def test_land_classes_from_survey_and_osm_words(word, cls):
-    from twin.importer import land_class
+    from twin.ingest.importer import land_class
 
     assert land_class(word) == cls
 

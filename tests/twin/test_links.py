@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from twin import links
-from twin import workflow as wf
+from twin.domain import links
+from twin.domain import workflow as wf
 from twin.errors import NotFound
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
@@ -117,7 +117,7 @@ def test_photos_are_checked_shrunk_and_stored_without_metadata(engine, field_set
 def test_the_command_line_makes_and_withdraws_links(engine, field_settings, event):
     from click.testing import CliRunner
 
-    from twin.cli import main
+    from twin.runtime.cli import main
 
     url = engine.url.render_as_string(hide_password=False)
     cfg = field_settings.model_copy(update={"database_url": url})

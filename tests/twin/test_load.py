@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from shapely import MultiPolygon, Point, box
 
 from twin.errors import LoadError
-from twin.load import copy_frame
+from twin.ingest.load import copy_frame
 
 CELL = MultiPolygon([box(120.49, 30.70, 120.50, 30.71)])
 
@@ -65,7 +65,7 @@ def test_missing_field_is_named(scratch):
 
 
 def test_array_literals_survive_awkward_elements(scratch):
-    from twin.load import _array_literal
+    from twin.ingest.load import _array_literal
 
     items = ["party_member", 'a,"b"', "back\\slash", "{brace}", "空 格"]
     with scratch.connect() as conn:

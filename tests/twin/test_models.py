@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from twin.models import metadata
+from twin.store.schema import metadata
 
 
 def _relevant(diff) -> bool:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from twin import monitor
+from twin.domain import monitor
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_readings_as_they_arrive(engine, village_sample):
 
 
 def test_a_warning_someone_handles_stays_with_them(engine, village_sample):
-    from twin import workflow as wf
+    from twin.domain import workflow as wf
 
     station = village_sample.stations[village_sample.stations["kind"] == "noise"].iloc[0]
     sid = int(station["id"])

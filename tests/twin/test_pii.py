@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from twin.domain.pii import PiiKey, id_check_digit, mask_id, mask_phone, protect_id, protect_phone
 from twin.errors import LoadError
-from twin.load import protect_people
-from twin.pii import PiiKey, id_check_digit, mask_id, mask_phone, protect_id, protect_phone
+from twin.ingest.load import protect_people
 
 KEY = PiiKey(b"k" * 32)
 # A made-up number for the masking test itself (valid check digit, not a real person).

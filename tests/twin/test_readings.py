@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from twin.access import Principal
-from twin.environment import breaches, daily_grades, daily_visitors
-from twin.summary import event_counts, event_heat, events_daily
+from twin.domain.access import Principal
+from twin.domain.environment import breaches, daily_grades, daily_visitors
+from twin.domain.summary import event_counts, event_heat, events_daily
 
 CHINA = "Asia/Shanghai"
 IAQI = [0, 50, 100, 150, 200, 300, 400, 500]
@@ -144,7 +144,7 @@ def test_event_counts_daily_and_heat_agree_with_the_events(sample_engine, villag
 
 
 def test_loop_measures_agree_with_the_events(sample_engine, village_sample):
-    from twin.summary import loop_measures, loop_trend
+    from twin.domain.summary import loop_measures, loop_trend
 
     events = village_sample.events
     start = events["reported_at"].min().to_pydatetime()

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from geodata.sample_people import id_numbers
 from geodata.vector import VectorError
-from twin.cli import main
-from twin.importer import ImportError_, import_file
-from twin.pii import id_check_digit, mask_id
+from twin.domain.pii import id_check_digit, mask_id
+from twin.ingest.importer import ImportError_, import_file
+from twin.runtime.cli import main
+from twin.sample.people import id_numbers
 
 
 @pytest.fixture(scope="module")

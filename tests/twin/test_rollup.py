@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from geodata.crs import METRIC_CRS
+from twin.domain.summary import rollup, unit_by_code
 from twin.errors import NotFound
-from twin.summary import rollup, unit_by_code
 
 OPEN = {"reported", "triaged", "warned", "dispatched", "handling", "escalated", "reopened"}
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from twin import workflow as wf
+from twin.domain import workflow as wf
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -220,7 +220,7 @@ def test_accept_walks_the_legal_moves_and_notes_keep_the_status(engine, point):
 def test_the_server_sweeper_escalates_overdue_events_by_itself(engine, point):
     import time
 
-    from twin.scheduler import Sweeper
+    from twin.runtime.scheduler import Sweeper
 
     past = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
     e = wf.report(engine, category="dispute", title="邻里纠纷", lon=point[0], lat=point[1],

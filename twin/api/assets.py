@@ -13,17 +13,13 @@ from fastapi.responses import FileResponse
 
 from twin.config import PROJECT_ROOT
 from twin.errors import NotFound
+from twin.urls import LOADERS_VERSION, worker_url
 
-LOADERS_VERSION = "4.4.3"  # the version Streamlit's deck.gl bundle uses; a test checks it
 WORKERS = PROJECT_ROOT / "vendor" / "loaders.gl" / LOADERS_VERSION
 SERVED = ("mvt-worker.js", "terrain-worker.js")
 
 router = APIRouter(tags=["static"])
-
-
-def worker_url(name: str) -> str:
-    """The path the map passes to deck.gl as ``workerUrl`` for a loader."""
-    return f"/api/static/loaders/{LOADERS_VERSION}/{name}-worker.js"
+__all__ = ["LOADERS_VERSION", "router", "worker_url"]
 
 
 @router.get("/static/loaders/{version}/{name}")

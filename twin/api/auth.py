@@ -4,7 +4,7 @@ principal of every API request.
 The session token travels only as an HttpOnly, SameSite=Strict cookie set here (Streamlit
 reads it from its websocket handshake through ``st.context.cookies``); it is never in a
 URL. The forms carry a double-submit CSRF token; sign-in attempts are limited per client
-address, on top of the account lock-out in ``twin.accounts``. The pages load nothing from
+address, on top of the account lock-out in ``twin.domain.accounts``. The pages load nothing from
 anywhere, not even their own host, and forbid framing.
 """
 
@@ -22,8 +22,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from twin.access import ANONYMOUS, CHANNELS, Principal, may, uses
-from twin.accounts import (
+from twin.api.deps import get_engine
+from twin.domain.access import ANONYMOUS, CHANNELS, Principal, may, uses
+from twin.domain.accounts import (
     COOKIE,
     AccountError,
     SignInRefused,
@@ -32,7 +33,6 @@ from twin.accounts import (
     sign_in,
     sign_out,
 )
-from twin.api import get_engine
 from twin.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -110,7 +110,7 @@ async def current_principal(request: Request) -> Principal:
 
 
 def require_channel(channel: str):
-    """A dependency giving the principal if its role may use ``channel`` (twin.access
+    """A dependency giving the principal if its role may use ``channel`` (twin.domain.access
     ``USES``): 401 for nobody, 403 for a role that may not."""
     async def check(request: Request) -> Principal:
         principal = await current_principal(request)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 
-from twin.api import RETRY_AFTER_S, get_engine
+from twin.api.auth import principal_of
+from twin.api.deps import RETRY_AFTER_S, get_engine
+from twin.domain.access import may
 
 router = APIRouter(tags=["health"])
 
@@ -31,11 +34,6 @@ LOOPBACK = ("127.0.0.1", "::1")
 def metrics(request: Request) -> Response:
     """Prometheus text format: requests and latencies per route, tile cache, pool, open
     events by level. For a scraper on this machine, or a signed-in administrator."""
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    from twin.access import may
-    from twin.api.auth import principal_of
-
     client = request.client.host if request.client else ""
     if client not in LOOPBACK and not may(principal_of(request), "accounts"):
         return JSONResponse({"status": 403, "detail": "metrics are for a local scraper or an "

@@ -12,12 +12,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from twin import tiles
-from twin.access import Principal
-from twin.api import BadRequest, get_read_engine
 from twin.api.auth import READERS
+from twin.api.deps import BadRequest, get_read_engine
 from twin.api.tiles import PRIVATE_IMMUTABLE, REVALIDATE, Version
-from twin.summary import event_heat, open_events_geojson
+from twin.domain.access import Principal
+from twin.domain.summary import event_heat, open_events_geojson
+from twin.publish import tiles
 
 router = APIRouter(tags=["events"])
 

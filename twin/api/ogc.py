@@ -1,7 +1,7 @@
 """``/ogc``: OGC API – Features Part 1 Core (GeoJSON) over the twin (a thin adapter).
 
-What is published and how it is queried lives in :mod:`twin.ogc`; this module parses the
-request, turns :class:`twin.ogc.InvalidParameter` into 400 and builds the links, always
+What is published and how it is queried lives in :mod:`twin.publish.ogc`; this module parses the
+request, turns :class:`twin.publish.ogc.InvalidParameter` into 400 and builds the links, always
 from the request so they stay right behind a proxy or under the ``/api`` mount.
 """
 
@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
-from twin import ogc
-from twin.access import Principal
-from twin.api import BadRequest, get_read_engine
 from twin.api.auth import READERS
+from twin.api.deps import BadRequest, get_read_engine
+from twin.domain.access import Principal
 from twin.errors import NotFound
+from twin.publish import ogc
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 

@@ -11,6 +11,7 @@ no personal data it does not need. Errors come as the spec's ``[{"code", "descri
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,19 +21,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from twin.access import NONE, Principal, may, row_filter, sees, uses
-from twin.accounts import COOKIE
-from twin.api import get_engine
 from twin.api.auth import principal_of
-from twin.workflow import OPEN, WorkflowError, report
+from twin.api.deps import get_engine
+from twin.domain.access import Principal, may, uses
+from twin.domain.accounts import COOKIE
+from twin.domain.workflow import WorkflowError, report
+from twin.publish import open311 as read_model
+from twin.publish.open311 import RequestQuery
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 JURISDICTION = "330483"  # 桐乡市 (GB/T 2260)
-MAX_RESULTS = 1000
 DEFAULT_DAYS = 90
-OPEN311_STATUS = {s: "open" for s in OPEN} | {s: "closed" for s in (
-    "resolved", "closed", "rejected", "duplicate")}
 
 
 def _error(status: int, description: str) -> JSONResponse:
@@ -41,8 +41,6 @@ def _error(status: int, description: str) -> JSONResponse:
 
 def _key_ok(request: Request, given: Any) -> bool:
     """An ``api_key`` equal to the configured ``TWIN_OPEN311_API_KEY`` (a partner app)."""
-    import secrets
-
     configured = request.app.state.settings.open311_api_key
     return bool(configured and given) and secrets.compare_digest(str(given), configured)
 
@@ -53,7 +51,7 @@ PARTNER = Principal("admin", (), "open311:partner")
 
 
 def _caller(request: Request, action: str, api_key: Any) -> Principal | JSONResponse:
-    """Who calls, if allowed: reads need a role that uses Open311 (twin.access) or the API
+    """Who calls, if allowed: reads need a role that uses Open311 (twin.domain.access) or the API
     key; reports a role that reports, or the key. A report authenticated by the session
     cookie must come from this site's own pages (its Origin), or it is refused as a
     cross-site request."""
@@ -104,41 +102,6 @@ def services(request: Request, fmt: str, engine: Engine = Depends(get_engine)) -
             for r in rows]
 
 
-_REQUESTS = """
-    SELECT e.code, e.status, e.category, c.name_zh, e.title, e.description, e.owner_level,
-           e.reported_at, e.deadline_at,
-           greatest(e.reported_at, e.resolved_at, e.closed_at,
-                    (SELECT max(l.at) FROM event_log l WHERE l.event_id = e.id)) AS updated,
-           ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, m.name AS microgrid
-      FROM events e
-      JOIN event_categories c ON c.code = e.category
-      JOIN units m ON m.id = e.microgrid_id
-"""
-
-
-def _as_request(r: Any, show_text: bool) -> dict[str, Any]:
-    return {
-        "service_request_id": r.code,
-        "status": OPEN311_STATUS.get(r.status, "open"),
-        "status_notes": None,
-        "service_name": r.name_zh,
-        "service_code": r.category,
-        "description": (r.description or r.title) if show_text else None,
-        "agency_responsible": f"{r.microgrid}（{r.owner_level}）",
-        "service_notice": None,
-        "requested_datetime": r.reported_at.isoformat(),
-        "updated_datetime": r.updated.isoformat() if r.updated else None,
-        "expected_datetime": r.deadline_at.isoformat() if r.deadline_at else None,
-        "address": r.microgrid,
-        "address_id": None,
-        "zipcode": None,
-        "lat": round(r.lat, 6),
-        "long": round(r.lon, 6),
-        "media_url": None,
-        "extended_attributes": {"status": r.status, "owner_level": r.owner_level},
-    }
-
-
 def _parse_time(value: str | None, name: str) -> dt.datetime | None:
     if value in (None, ""):
         return None
@@ -162,11 +125,9 @@ def requests_list(request: Request, fmt: str, engine: Engine = Depends(get_engin
     if isinstance(caller, JSONResponse):
         return caller
     q = request.query_params
-    visible, params = row_filter(caller, "events", "e")
-    where, params = [visible], {**params, "limit": MAX_RESULTS}
     if q.get("service_request_id"):
-        params["codes"] = [c.strip() for c in q["service_request_id"].split(",") if c.strip()]
-        where.append("e.code = ANY(:codes)")
+        query = RequestQuery(codes=[c.strip() for c in q["service_request_id"].split(",")
+                                    if c.strip()])
     else:
         try:
             end = _parse_time(q.get("end_date"), "end_date") or dt.datetime.now(dt.UTC)
@@ -176,23 +137,13 @@ def requests_list(request: Request, fmt: str, engine: Engine = Depends(get_engin
             return _error(400, str(exc))
         if start > end:
             return _error(400, "start_date must come before end_date")
-        where.append("e.reported_at >= :start AND e.reported_at <= :end")
-        params.update(start=start, end=end)
-        if q.get("service_code"):
-            params["services"] = [c.strip() for c in q["service_code"].split(",")]
-            where.append("e.category = ANY(:services)")
-        if q.get("status"):
-            wanted = {s.strip() for s in q["status"].split(",")}
-            if not wanted <= {"open", "closed"}:
-                return _error(400, "status is open or closed (comma-separated)")
-            statuses = [s for s, o in OPEN311_STATUS.items() if o in wanted]
-            params["statuses"] = statuses
-            where.append("e.status = ANY(:statuses)")
-    sql = sa.text(_REQUESTS + " WHERE " + " AND ".join(where)  # noqa: S608 - constant pieces
-                  + " ORDER BY e.reported_at DESC, e.id LIMIT :limit")
+        wanted = sorted({s.strip() for s in q["status"].split(",")}) if q.get("status") else []
+        if not set(wanted) <= {"open", "closed"}:
+            return _error(400, "status is open or closed (comma-separated)")
+        query = RequestQuery(start=start, end=end, statuses=wanted, services=[
+            c.strip() for c in q["service_code"].split(",")] if q.get("service_code") else [])
     with engine.connect() as conn:
-        rows = conn.execute(sql, params).all()
-    return [_as_request(r, sees(caller, "event_text") != NONE) for r in rows]
+        return read_model.find(conn, caller, query)
 
 
 @router.get("/requests/{request_id}.{fmt}", name="open311_request")
@@ -206,13 +157,11 @@ def request_one(request: Request, request_id: str, fmt: str,
     caller = _caller(request, "read", request.query_params.get("api_key"))
     if isinstance(caller, JSONResponse):
         return caller
-    visible, params = row_filter(caller, "events", "e")
     with engine.connect() as conn:
-        row = conn.execute(sa.text(_REQUESTS + f" WHERE e.code = :code AND {visible}"),  # noqa: S608
-                           {"code": request_id, **params}).one_or_none()
-    if row is None:  # none, or not one the caller may see: the same answer
+        found = read_model.one(conn, caller, request_id)
+    if found is None:  # none, or not one the caller may see: the same answer
         return _error(404, f"no service request {request_id[:40]!r}")
-    return [_as_request(row, sees(caller, "event_text") != NONE)]
+    return [found]
 
 
 @router.post("/requests.{fmt}", name="open311_create")

@@ -3,7 +3,7 @@
 Terrain tiles are Mapbox terrain-RGB PNGs (deck.gl ``TerrainLayer`` with
 ``elevationDecoder = geodata.raster.TERRAIN_RGB_DECODER``), imagery tiles RGBA PNGs. The
 files are ``<data_dir>/rasters/dem.tif`` and ``imagery.tif`` (COGs, see
-``geodata.sample_raster``). A tile URL carries the file's version (``?v=``, from its TileJSON):
+``twin.sample.raster``). A tile URL carries the file's version (``?v=``, from its TileJSON):
 a request for the current version is answered ``immutable`` for a year, any other request
 with a short ``max-age``; every tile has an ``ETag`` and ``If-None-Match`` gets a 304.
 """
@@ -22,7 +22,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from geodata import raster
-from twin.api import BadRequest
+from twin.api.deps import BadRequest
 from twin.errors import NotFound
 
 log = logging.getLogger("twin.api.raster")

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from twin import tiles
-from twin.access import ALL, NONE, Principal, sees, view_key
-from twin.api import BadRequest, get_read_engine
 from twin.api.auth import READERS
+from twin.api.deps import BadRequest, get_read_engine
+from twin.domain.access import ALL, NONE, Principal, sees, view_key
+from twin.publish import tiles
 
 router = APIRouter(tags=["tiles"])
 

@@ -1,0 +1,41 @@
+"""The desk pages beside the map (``?page=``): which a role may open, the sidebar that
+chooses one, and where each is drawn; who may open which page is asked of
+``twin.domain.access``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.session import account_box, principal
+from twin.domain.access import Principal, may
+from twin.i18n import t
+
+# page → the action a role needs for it ("work": the open events of a scoped account)
+PAGES = {"work": "handle", "import": "import", "export": "export", "audit": "audit",
+         "accounts": "accounts"}
+
+
+def pages_for(principal: Principal) -> list[str]:
+    """The desk pages this principal may open, in the sidebar's order."""
+    return [page for page, action in PAGES.items() if may(principal, action)
+            and (page != "work" or principal.scope)]
+
+
+def desk_choice(account, lang: str) -> str | None:
+    """The sidebar's head: who is signed in, and the pages beside the map their role opens
+    (``?page=``); returns the desk page chosen, None for the map."""
+    pages = pages_for(principal())
+    with st.sidebar:
+        account_box(account, lang)
+        if not pages:
+            return None
+        current = st.query_params.get("page")
+        options = ["", *pages]
+        chosen = st.radio(t("desk.page", lang), options,
+                          index=options.index(current) if current in options else 0,
+                          format_func=lambda p: t(f"desk.{p}" if p else "desk.map", lang))
+    if chosen:
+        st.query_params["page"] = chosen
+    else:
+        st.query_params.pop("page", None)
+    return chosen or None

@@ -1,0 +1,343 @@
+"""The map page (planners and officials): one 3D map with the chosen applications, the
+unit's breadcrumb and children, the building panel and the six elements, charts on
+request. The view lives in the URL (`unit`, `apps`, `lang`, camera, filters)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from layers.application import Application, Chart, Filter, MapContext, Scope
+from layers.registry import APPLICATIONS, parse
+from pages.deck import twin_basemap, units_deck, view_for, view_from_params
+from pages.period import time_window
+from pages.session import count_text, engine, go_to, principal, read_engine, settings, share_bars
+from twin.domain.access import may, published
+from twin.domain.buildings import building_detail
+from twin.domain.summary import rollup
+from twin.domain.units import child_level, unit_of_element, unit_path, units_geojson
+from twin.errors import NotFound, TwinError
+from twin.i18n import LANGUAGES, t
+from twin.publish.tiles import current_versions
+
+
+def map_page(lang: str) -> None:
+    """The planner's and official's map."""
+    st.title(t("app.title", lang))
+    st.caption(t("app.subtitle", lang))
+    try:
+        eng = read_engine()
+        path = unit_path(eng, st.query_params.get("unit"))
+        if follow_click(eng, path):  # the map was clicked: this run draws the new view
+            path = unit_path(eng, st.query_params.get("unit"))
+        current = path[-1] if path else None
+        summary = published(rollup(eng, current["id"] if current else None))
+    except TwinError as exc:
+        st.error(f"{t('app.db_error', lang)}: {exc}")
+        return
+    with st.sidebar:
+        choice = st.radio(t("app.language", lang), LANGUAGES, index=LANGUAGES.index(lang),
+                          format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+                          horizontal=True)
+        if choice != lang:
+            st.query_params["lang"] = choice
+            st.rerun()
+        apps = st.multiselect(t("app.applications", lang), APPLICATIONS.names(),
+                              default=parse(st.query_params.get("apps")),
+                              format_func=lambda name: APPLICATIONS.get(name).title(lang))
+        st.query_params["apps"] = ",".join(apps)
+        chosen = [APPLICATIONS.get(name) for name in apps]
+        window = time_window(eng, lang)
+        filters = {app.name: application_filters(app, lang) for app in chosen}
+        share_link(lang)
+        for app in chosen:
+            show_application(app, summary, lang)
+    if not summary["child_units"] and current is None:
+        st.info(t("app.no_data", lang))
+        return
+    breadcrumb(path, lang)
+    level = child_level(current["level"] if current else None)
+    if level is None:  # a micro-grid: show it among its siblings
+        level, parent = "microgrid", current["parent_id"]
+    else:
+        parent = current["id"] if current else None
+    units = units_geojson(eng, level, parent)
+    children = {f["properties"]["code"]: f["properties"]["name"] for f in units["features"]}
+    if current is None or current["level"] != "microgrid":
+        target = st.selectbox(t("nav.children", lang), [""] + list(children),
+                              format_func=lambda c: children.get(c, t("nav.choose", lang)))
+        if target:
+            go_to(target)
+            st.rerun()
+
+    map_col, panel_col = st.columns([3, 1])
+    with map_col:
+        deck = build_map(eng, chosen, units, level, window, lang, filters)
+        # a click reruns the script, which follows it before drawing (follow_click)
+        st.pydeck_chart(deck, height=720, on_select="rerun", selection_mode="single-object",
+                        key="map")
+    with panel_col:
+        building_panel(engine(), lang)  # personal data and its audit: the primary
+        six_elements(summary, current, lang)
+    if chosen and window:
+        application_charts(eng, chosen, Scope(current, window[0], window[1], lang), filters)
+
+
+def build_map(eng, chosen: list[Application], units: dict, level: str,
+              window: tuple[dt.datetime, dt.datetime] | None, lang: str,
+              filters: dict[str, dict[str, tuple[str, ...]]] | None = None, view=None):
+    """The deck: the twin's terrain, the units of ``level``, the chosen applications."""
+    view = view or view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
+    basemap, on_terrain = twin_basemap(settings().data_dir, view.zoom)
+    needed = {layer for app in chosen for layer in app.tile_layers}
+    versions = current_versions(eng, needed)
+    epochs = (int(window[0].timestamp()), int(window[1].timestamp())) if window else None
+    above = [layer for app in chosen for layer in app.layers(MapContext(
+        versions, on_terrain, lang, epochs, (filters or {}).get(app.name, {})))]
+    fill = next((f for app in chosen if (f := app.unit_fill(units))), None)
+    return units_deck(units, level, below=basemap, above=above, view=view,
+                      on_terrain=on_terrain, fill=fill)
+
+
+def application_filters(app: Application, lang: str) -> dict[str, tuple[str, ...]]:
+    """The application's sidebar filters; their values live in the URL as ``<app>.<key>``
+    (only known options are kept, so URL text never reaches a layer)."""
+    values = {}
+    for f in app.filters:
+        param = f"{app.name}.{f.key}"
+        picked = tuple(v for v in st.query_params.get(param, "").split(",") if v in f.options)
+        label = f"{app.title(lang)} · {t(f.label_key, lang)}"
+        if f.multi:
+            chosen = tuple(st.multiselect(label, f.options, default=list(picked),
+                                          format_func=_option_label(f, lang),
+                                          placeholder=t("filter.all", lang),
+                                          key=f"filter-{param}"))
+        else:
+            current = (picked or f.default or f.options)[0]
+            chosen = (st.radio(label, f.options, index=f.options.index(current),
+                               format_func=_option_label(f, lang), horizontal=True,
+                               key=f"filter-{param}"),)
+        if chosen and chosen != (f.default or ()):
+            st.query_params[param] = ",".join(chosen)
+        else:
+            st.query_params.pop(param, None)
+        if chosen:
+            values[f.key] = chosen
+    return values
+
+
+def _option_label(f: Filter, lang: str):
+    return lambda option: t(f.option_prefix + option, lang)
+
+
+def application_charts(eng, chosen: list[Application], scope: Scope,
+                       filters: dict[str, dict[str, tuple[str, ...]]]) -> None:
+    """Each application's charts of the unit and period, one tab per application."""
+    # Charts on request: their drawing library (~300 KB of script) then loads after the map,
+    # not before it; the choice lives in the URL like the rest of the view.
+    shown = st.toggle(t("app.charts", scope.lang), value=st.query_params.get("charts") == "1",
+                      key="show-charts")
+    if shown:
+        st.query_params["charts"] = "1"
+    else:
+        st.query_params.pop("charts", None)
+        return
+    tabs = st.tabs([app.title(scope.lang) for app in chosen])
+    for tab, app in zip(tabs, chosen, strict=True):
+        with tab:
+            charts = app.charts(eng, Scope(scope.unit, scope.start, scope.end, scope.lang,
+                                           filters.get(app.name, {})))
+            cols = st.columns(2) if len(charts) > 1 else [st.container()]
+            for i, chart in enumerate(charts):
+                with cols[i % len(cols)]:
+                    draw_chart(chart)
+
+
+def draw_chart(chart: Chart) -> None:
+    st.markdown(f"**{html.escape(chart.title)}**")
+    if chart.note:
+        st.caption(chart.note)
+    if chart.data.empty:
+        return
+    if chart.kind == "kpis":  # labelled figures, three to a row
+        cols = st.columns(3)
+        for i, (label, value) in enumerate(chart.data.itertuples(index=False)):
+            cols[i % 3].metric(label, value)
+    elif chart.kind == "bar":
+        st.bar_chart(chart.data, horizontal=True, height=280, stack=False)
+    elif chart.kind == "table":
+        st.table(chart.data.head(40))
+    else:
+        st.line_chart(chart.data, height=260)
+
+
+def share_link(lang: str) -> None:
+    """The view as a link to copy. A text field, not ``st.code``: the code block would load
+    a 1.5 MB syntax highlighter into every browser."""
+    base = (st.context.url or "").split("?", 1)[0]
+    query = urlencode({k: st.query_params.get(k) for k in st.query_params})
+    link = f"{base}?{query}" if query else base
+    st.session_state["share_link"] = link  # always the current view, whatever was typed
+    st.text_input(t("app.share", lang), key="share_link")
+
+
+def breadcrumb(path: list[dict], lang: str) -> None:
+    """County › town › village › … as buttons; each one drills back up."""
+    steps = [(None, t("nav.county", lang))] + [(u["code"], u["name"]) for u in path]
+    cols = st.columns(len(steps))
+    for i, (col, (code, name)) in enumerate(zip(cols, steps, strict=True)):
+        last = i == len(steps) - 1
+        if col.button(name, key=f"crumb-{i}", disabled=last, use_container_width=True):
+            go_to(code)
+            st.rerun()
+
+
+def _picked(event, layer_id: str, prop: str):
+    """A property of the feature of ``layer_id`` clicked on the map, if one was clicked."""
+    try:
+        objects = event.selection["objects"].get(layer_id) or []
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if not objects:
+        return None
+    props = objects[0].get("properties", objects[0])
+    return props.get(prop)
+
+
+# Map layers of elements → their table: a click on an event, a station, a POI … drills into
+# the unit below that holds it, as a click on the unit itself would.
+ELEMENT_LAYERS = {"governance-events": "events", "environment-stations": "stations",
+                  "tourism-pois": "facilities", "tourism-routes": "routes",
+                  "organizations": "organizations", "land": "land_parcels"}
+
+
+def follow_click(eng, path: list[dict]) -> bool:
+    """Act on a click on the map (the chart's selection, read before anything is drawn so
+    that one run shows the result): a unit, or anything inside one, drills into it; a
+    building opens its panel. Returns whether the unit changed."""
+    event = st.session_state.get("map")
+    if not _new_pick(event):  # a selection outlives reruns: act on each click once
+        return False
+    current = path[-1] if path else None
+    building = _picked(event, "buildings", "id")
+    if building:
+        st.query_params["building"] = str(building)
+        return False
+    level = child_level(current["level"] if current else None) or "microgrid"
+    picked = _picked(event, f"units-{level}", "code") or _unit_of_picked(eng, event, level)
+    if picked and picked != (current or {}).get("code"):
+        go_to(picked)
+        return True
+    return False
+
+
+def _new_pick(event) -> bool:
+    """Whether the map's selection differs from the one already acted on."""
+    try:
+        current = json.dumps(event.selection["objects"], sort_keys=True, default=str)
+    except (AttributeError, KeyError, TypeError):
+        return False
+    previous = st.session_state.get("last_pick")
+    st.session_state["last_pick"] = current
+    return current != previous and current != "{}"
+
+
+def _unit_of_picked(eng, event, level: str) -> str | None:
+    for layer_id, table in ELEMENT_LAYERS.items():
+        element = _picked(event, layer_id, "id")
+        if element is not None:
+            return unit_of_element(eng, table, int(element), level)
+    return None
+
+
+def building_panel(eng, lang: str) -> None:
+    """The building clicked on the map: its households and, for the officials scoped to it,
+    its residents — after they say why (the view goes into the audit log)."""
+    try:
+        building_id = int(st.query_params.get("building", ""))
+        purposes = st.session_state.setdefault("purposes", {})
+        detail = building_detail(eng, building_id, principal(), purposes.get(building_id))
+    except (ValueError, NotFound):
+        return
+    st.subheader(f"{t('building.title', lang)} {detail['code']}")
+    st.caption(f"{t('building.use', lang)}: {t('use.' + detail['use'], lang)} · "
+               f"{t('building.floors', lang)}: {detail['floors']} · "
+               f"{t('building.height', lang)}: {detail['height_m']:g}")
+    households = detail["households"]
+    cols = st.columns(2)
+    cols[0].metric(t("building.households", lang), detail["household_count"])
+    cols[1].metric(t("building.residents", lang), t("count.few", lang)
+                   if detail["resident_count"] is None else detail["resident_count"])
+    if households:  # only for the officials and grid workers of its unit
+        st.table(pd.DataFrame({
+            t("col.address", lang): [h["address"] for h in households],
+            t("building.residents", lang): [h["residents"] for h in households]}))
+    if not detail["residents_allowed"]:
+        st.caption(t("panel.residents_hidden", lang))
+    elif detail["residents"] is None:
+        with st.form(key=f"purpose-{building_id}"):
+            why = st.text_input(t("building.purpose", lang), max_chars=200,
+                                placeholder=t("building.purpose_hint", lang))
+            if st.form_submit_button(t("building.show_residents", lang)) and why.strip():
+                purposes[building_id] = why.strip()
+                st.rerun()
+    elif detail["residents"]:
+        people = pd.DataFrame(detail["residents"])
+        st.caption(t("building.audited", lang))
+        st.table(pd.DataFrame({
+            t("col.name", lang): people["name"], t("col.age", lang): people["age"],
+            t("col.relation", lang): people["relation"],
+            t("col.id_masked", lang): people["id_masked"],
+            t("col.phone_masked", lang): people["phone_masked"]}))
+    if st.button(t("building.close", lang), key="close-building"):
+        st.query_params.pop("building", None)
+        st.session_state["purposes"] = {}
+        st.rerun()
+
+
+def six_elements(summary: dict, current: dict | None, lang: str) -> None:
+    """人、地、物、情、事、组织 of the current unit, with land use as a chart."""
+    st.subheader(t("panel.title", lang))
+    st.caption(current["name"] if current else t("nav.county", lang))
+    land = summary["land_area_m2_by_use"]
+    sections = [
+        ("panel.people", [("kpi.residents", count_text(summary["residents"], lang)),
+                          ("kpi.households", count_text(summary["households"], lang)),
+                          ("kpi.elderly", count_text(summary["elderly"], lang))]),
+        ("panel.land", [("kpi.land_area", f"{sum(land.values()) / 1e6:,.2f} km²")]),
+        ("panel.objects", [("kpi.buildings", summary["buildings"]),
+                           ("kpi.facilities", summary["facilities"])]),
+        ("panel.conditions", [("kpi.stations", summary["stations"]),
+                              ("kpi.stations_in_alarm", summary["stations_in_alarm"])]),
+        ("panel.events", [("kpi.events_open", summary["events_open"]),
+                          ("kpi.events_overdue", summary["events_overdue"]),
+                          ("kpi.events_closed", summary["events_closed"])]),
+        ("panel.orgs", [("kpi.organizations", summary["organizations"])]),
+    ]
+    for title, figures in sections:
+        st.markdown(f"**{html.escape(t(title, lang))}**")
+        for key, value in figures:
+            st.metric(t(key, lang), f"{value:,}" if isinstance(value, int) else value)
+        if title == "panel.land" and land:
+            st.markdown(share_bars({t(f"landuse.{k}", lang): v for k, v in land.items()}),
+                        unsafe_allow_html=True)
+    if not may(principal(), "residents"):
+        st.caption(t("panel.residents_hidden", lang))
+
+
+def show_application(app: Application, summary: dict, lang: str) -> None:
+    """An application's KPIs and legend in the sidebar."""
+    st.subheader(app.title(lang))
+    for kpi in app.kpis(summary, lang):
+        st.metric(kpi.label, f"{kpi.value:,}{kpi.unit}")
+    legend = app.legend(lang)
+    swatches = "<br>".join(
+        f"<span style='color:rgb({e.color[0]},{e.color[1]},{e.color[2]})'>■</span> "
+        f"{html.escape(e.label)}" for e in legend.entries)
+    st.caption(html.escape(legend.title))
+    st.markdown(swatches, unsafe_allow_html=True)

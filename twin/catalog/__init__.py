@@ -1,0 +1,46 @@
+"""The element catalogue: every element family of the twin described once
+(``twin.catalog.model``); tiles, OGC collections, exports, bulk load, import and the Open311
+read model are derived from it.
+
+Adding a family is a migration, one module here with its entry, and its line in
+``CATALOG`` (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from twin.catalog.conditions import OBSERVATIONS, STATIONS
+from twin.catalog.events import EVENT_LOG, EVENTS
+from twin.catalog.model import Element
+from twin.catalog.objects import BUILDINGS, FACILITIES, LAND, ROUTES
+from twin.catalog.organizations import ORGANIZATIONS
+from twin.catalog.people import HOUSEHOLDS, PEOPLE, RESIDENTS
+from twin.catalog.units import UNITS
+from twin.catalog.workrooms import WORKROOMS
+from twin.domain.units import LEVELS
+
+# The families in the order their tile layers and collections are listed.
+CATALOG: tuple[Element, ...] = (
+    UNITS, BUILDINGS, LAND, FACILITIES, STATIONS, ROUTES, OBSERVATIONS, EVENTS,
+    ORGANIZATIONS, HOUSEHOLDS, PEOPLE, EVENT_LOG, RESIDENTS, WORKROOMS,
+)
+BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
+# Parents before children: the order rows are loaded in (and cleared in reverse).
+LOAD_ORDER = ("units", "buildings", "households", "people", "land", "facilities", "routes",
+              "stations", "observations", "events", "event_log", "organizations", "workrooms")
+# The order export layers and import kinds are offered in.
+EXPORT_ORDER = ("units", "buildings", "facilities", "land", "events", "stations", "residents",
+                "workrooms")
+IMPORT_ORDER = ("units", "households", "people", "buildings", "facilities", "land", "stations",
+                "observations", "events", "organizations", "workrooms")
+
+
+def element(name: str) -> Element:
+    """The family of that name (KeyError naming the families otherwise)."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no element family {name!r}: one of {', '.join(BY_NAME)}") from None
+
+
+__all__ = ["BY_NAME", "CATALOG", "EXPORT_ORDER", "IMPORT_ORDER", "LEVELS", "LOAD_ORDER",
+           "Element", "element"]

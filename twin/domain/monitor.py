@@ -1,0 +1,175 @@
+"""Monitor → warn: readings are checked against their parameter's limits as they arrive
+(defaults from GB 3095-2012 and GB 3838-2002 in ``parameters``, editable there). A breach
+opens one warning event per station and parameter episode — not one per reading — and the
+episode, with the event it opened, closes by itself once readings have stayed within the
+limits for the parameter's ``recover_hours``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from twin.domain.workflow import now_utc
+
+ACTOR = "system:monitor"
+# The event category a breach of each station kind opens.
+CATEGORY = {"air": "environment", "water": "environment", "noise": "environment",
+            "water_level": "flood"}
+
+_BREACHES = sa.text("""
+    SELECT o.station_id, o.parameter, o.observed_at, o.value, s.kind, s.name, s.code,
+           p.name_zh, p.unit, coalesce(p.warn_above, p.warn_below) AS limit_value,
+           make_interval(secs => 3600 * p.recover_hours) AS recover
+      FROM observations o
+      JOIN parameters p ON p.code = o.parameter
+      JOIN stations s ON s.id = o.station_id
+     WHERE (o.value > p.warn_above OR o.value < p.warn_below)
+       AND o.observed_at >= :since AND o.observed_at <= :until
+     ORDER BY o.observed_at, o.station_id, o.parameter""")
+
+
+def ingest(engine: Engine, rows: Iterable[tuple[int, str, dt.datetime, float]]) -> dict:
+    """Write readings ``(station_id, parameter, observed_at, value)`` and evaluate them, in
+    one transaction; returns what the evaluation did."""
+    rows = list(rows)
+    if not rows:
+        return {"readings": 0, "opened": 0, "updated": 0, "closed": 0}
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor().copy(
+                "COPY observations (station_id, parameter, observed_at, value) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        times = [r[2] for r in rows]
+        result = evaluate(conn, min(times), max(times))
+    return {"readings": len(rows), **result}
+
+
+def evaluate(conn: Connection, since: dt.datetime, until: dt.datetime) -> dict:
+    """Open or extend episodes for the breaches observed in [since, until], then close
+    those whose readings have recovered. Idempotent for readings already evaluated."""
+    opened = updated = closed = 0
+    for b in conn.execute(_BREACHES, {"since": since, "until": until}).mappings():
+        episode = conn.execute(sa.text(
+            "SELECT id, last_breach_at FROM warning_episodes WHERE station_id = :s "
+            "AND parameter = :p AND closed_at IS NULL FOR UPDATE"),
+            {"s": b["station_id"], "p": b["parameter"]}).one_or_none()
+        if episode is not None and b["observed_at"] - episode.last_breach_at >= b["recover"]:
+            # the readings between were within limits long enough: that episode is over
+            closed += _close(conn, episode.id, episode.last_breach_at + b["recover"])
+            episode = None
+        if episode is not None:
+            if b["observed_at"] > episode.last_breach_at:
+                conn.execute(sa.text(
+                    "UPDATE warning_episodes SET last_breach_at = :t, breaches = breaches + 1, "
+                    "worst = CASE WHEN :above THEN greatest(worst, :v) ELSE least(worst, :v) "
+                    "END WHERE id = :id"),
+                    {"t": b["observed_at"], "v": b["value"], "id": episode.id,
+                     "above": b["value"] > b["limit_value"]})
+                updated += 1
+            continue
+        if _already_evaluated(conn, b):
+            continue
+        event_id = _open_warning(conn, b)
+        conn.execute(sa.text(
+            "INSERT INTO warning_episodes (station_id, parameter, event_id, first_breach_at, "
+            "last_breach_at, worst) VALUES (:s, :p, :e, :t, :t, :v)"),
+            {"s": b["station_id"], "p": b["parameter"], "e": event_id, "t": b["observed_at"],
+             "v": b["value"]})
+        opened += 1
+    return {"opened": opened, "updated": updated, "closed": closed + _close_recovered(conn)}
+
+
+def _already_evaluated(conn: Connection, b) -> bool:
+    """A breach inside a closed episode's span was seen before (re-evaluation)."""
+    return conn.execute(sa.text(
+        "SELECT EXISTS (SELECT 1 FROM warning_episodes WHERE station_id = :s "
+        "AND parameter = :p AND :t BETWEEN first_breach_at AND last_breach_at)"),
+        {"s": b["station_id"], "p": b["parameter"], "t": b["observed_at"]}).scalar()
+
+
+def _open_warning(conn: Connection, b) -> int:
+    """A warning event at the station, owned by its micro-grid, with that level's deadline."""
+    category = CATEGORY.get(b["kind"], "environment")
+    title = f"{b['name']}{b['name_zh']}超标：{b['value']:g} {b['unit']}（限值 {b['limit_value']:g}）"
+    row = conn.execute(sa.text("""
+        WITH id AS (SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id)
+        INSERT INTO events (id, code, category, title, status, owner_level, source,
+                            reported_at, deadline_at, client_key, geom)
+        SELECT id.id, 'W' || to_char(:t AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-'
+                      || lpad(id.id::text, 7, '0'),
+               :category, :title, 'warned', 'microgrid', 'sensor', :t,
+               :t + make_interval(secs => 3600 * coalesce((SELECT hours FROM event_deadlines
+                   WHERE category = :category AND level = 'microgrid'), 24)),
+               'warning:' || :station || ':' || :parameter || ':' || :tkey,
+               s.geom
+          FROM id, stations s WHERE s.id = :station
+        RETURNING id"""),
+        {"t": b["observed_at"], "category": category, "title": title,
+         "station": b["station_id"], "parameter": b["parameter"],
+         "tkey": b["observed_at"].isoformat()}).one()
+    conn.execute(sa.text(
+        "INSERT INTO event_log (event_id, at, actor, from_status, to_status, note) "
+        "VALUES (:e, :t, :actor, NULL, 'warned', :note)"),
+        {"e": row.id, "t": b["observed_at"], "actor": ACTOR,
+         "note": f"{b['code']} {b['parameter']} = {b['value']:g}"})
+    return row.id
+
+
+# Closing an episode resolves its warning if nobody picked it up yet (one a person is
+# handling stays with that person).
+_RESOLVE = """
+    resolved AS (
+        UPDATE events e SET status = 'resolved', resolved_at = done.closed_at,
+                            version = e.version + 1
+          FROM done WHERE e.id = done.event_id AND e.status = 'warned'
+        RETURNING e.id, done.closed_at)
+    INSERT INTO event_log (event_id, at, actor, from_status, to_status, note)
+    SELECT id, closed_at, 'system:monitor', 'warned', 'resolved', '读数已恢复正常'
+      FROM resolved"""
+_CLOSE_ONE = sa.text("""
+    WITH done AS (
+        UPDATE warning_episodes SET closed_at = :at WHERE id = :id AND closed_at IS NULL
+        RETURNING event_id, closed_at),""" + _RESOLVE)  # noqa: S608 - constants only
+_CLOSE_RECOVERED = sa.text("""
+    WITH done AS (
+        UPDATE warning_episodes w
+           SET closed_at = w.last_breach_at + make_interval(secs => 3600 * p.recover_hours)
+          FROM parameters p
+         WHERE w.closed_at IS NULL AND p.code = w.parameter
+           AND EXISTS (SELECT 1 FROM observations o
+                        WHERE o.station_id = w.station_id AND o.parameter = w.parameter
+                          AND o.observed_at >= w.last_breach_at
+                                               + make_interval(secs => 3600 * p.recover_hours))
+        RETURNING w.event_id, w.closed_at),""" + _RESOLVE)  # noqa: S608 - constants only
+
+
+def _close(conn: Connection, episode_id: int, at: dt.datetime) -> int:
+    conn.execute(_CLOSE_ONE, {"id": episode_id, "at": at})
+    return 1
+
+
+def _close_recovered(conn: Connection) -> int:
+    """Close the open episodes with a reading at least ``recover_hours`` after their last
+    breach (and no breach since: that would have extended them)."""
+    before = conn.execute(sa.text(
+        "SELECT count(*) FROM warning_episodes WHERE closed_at IS NULL")).scalar()
+    conn.execute(_CLOSE_RECOVERED)
+    after = conn.execute(sa.text(
+        "SELECT count(*) FROM warning_episodes WHERE closed_at IS NULL")).scalar()
+    return before - after
+
+
+def evaluate_all(engine: Engine, now: dt.datetime | None = None) -> dict:
+    """Evaluate every reading the twin holds (after a sample or an import is loaded)."""
+    with engine.begin() as conn:
+        lo, hi = conn.execute(sa.text(
+            "SELECT min(observed_at), max(observed_at) FROM observations")).one()
+        if lo is None:
+            return {"opened": 0, "updated": 0, "closed": 0}
+        return evaluate(conn, lo, min(hi, now or now_utc()))

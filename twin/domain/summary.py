@@ -1,0 +1,215 @@
+"""Roll-ups: counts and KPIs of any unit at any level, in one SQL round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from twin.domain.access import Principal, row_filter
+from twin.domain.units import in_unit
+from twin.domain.workflow import OPEN
+from twin.errors import NotFound
+
+LOCAL_TZ = "Asia/Shanghai"  # days are local days, as on every report
+
+_ROLLUP = sa.text(
+    "SELECT u.id, u.level, u.code, u.name, u.area_m2, twin_rollup(CAST(:id AS bigint)) AS stats "
+    "FROM (SELECT CAST(:id AS bigint) AS q) q "
+    "LEFT JOIN units u ON u.id = q.q"
+)
+
+
+def rollup(engine: Engine, unit_id: int | None = None) -> dict[str, Any]:
+    """The six-element summary of a unit (``None`` = the whole county).
+
+    Keys: residents, elderly, households, buildings, floor_area_m2, land_parcels,
+    land_area_m2_by_use, facilities, facilities_by_kind, stations, stations_in_alarm,
+    organizations, events, events_open, events_closed, events_overdue, child_units,
+    plus the unit's id, level, code, name and area_m2.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(_ROLLUP, {"id": unit_id}).mappings().one()
+    if row["stats"] is None:
+        raise NotFound(f"no unit with id {unit_id}")
+    unit = {k: row[k] for k in ("id", "level", "code", "name", "area_m2")}
+    if unit_id is None:
+        unit.update(level="county", name=None, code=None)
+    return {**unit, **row["stats"]}
+
+
+def unit_by_code(engine: Engine, code: str) -> int:
+    """The id of the unit with this official code."""
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT id FROM units WHERE code = :c"), {"c": code}).scalar()
+    if found is None:
+        raise NotFound(f"no unit with code {code!r}")
+    return found
+
+
+def data_period(engine: Engine) -> tuple[Any, Any] | None:
+    """The first and last time the twin knows of: event reports and observations (None when
+    it holds neither)."""
+    with engine.connect() as conn:
+        lo, hi = conn.execute(sa.text("""
+            SELECT least((SELECT min(reported_at) FROM events),
+                         (SELECT min(observed_at) FROM observations)),
+                   greatest((SELECT max(reported_at) FROM events),
+                            (SELECT max(observed_at) FROM observations))""")).one()
+    return None if lo is None else (lo, hi)
+
+
+OPEN_STATUSES = OPEN  # the loop's open statuses, one list (twin.domain.workflow)
+
+
+def event_counts(engine: Engine, unit: dict[str, Any] | None, start: Any,
+                 end: Any) -> pd.DataFrame:
+    """Events reported in [start, end) inside the unit, per category: reported, still
+    open, closed on time (before their deadline) and late."""
+    sql = f"""
+        SELECT c.code AS category, c.name_zh, c.name_en, count(e.id) AS reported,
+               count(e.id) FILTER (WHERE e.status = ANY(:open)) AS open,
+               count(e.id) FILTER (WHERE e.resolved_at <= e.deadline_at) AS on_time,
+               count(e.id) FILTER (WHERE e.resolved_at > e.deadline_at) AS late
+          FROM event_categories c
+          LEFT JOIN events e ON e.category = c.code AND {in_unit(unit, 'e')}
+                            AND e.reported_at >= :start AND e.reported_at < :end
+         GROUP BY 1, 2, 3 ORDER BY reported DESC, category
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params={
+            "unit": unit["id"] if unit else None, "start": start, "end": end,
+            "open": list(OPEN_STATUSES)})
+
+
+def events_daily(engine: Engine, unit: dict[str, Any] | None, start: Any,
+                 end: Any) -> pd.DataFrame:
+    """Per local day in [start, end): events reported and events resolved in the unit."""
+    sql = f"""
+        WITH r AS (SELECT (reported_at AT TIME ZONE :tz)::date AS day, count(*) AS n
+                     FROM events e WHERE {in_unit(unit, 'e')}
+                      AND reported_at >= :start AND reported_at < :end GROUP BY 1),
+             d AS (SELECT (resolved_at AT TIME ZONE :tz)::date AS day, count(*) AS n
+                     FROM events e WHERE {in_unit(unit, 'e')}
+                      AND resolved_at >= :start AND resolved_at < :end GROUP BY 1)
+        SELECT coalesce(r.day, d.day) AS day, coalesce(r.n, 0) AS reported,
+               coalesce(d.n, 0) AS resolved
+          FROM r FULL JOIN d ON d.day = r.day ORDER BY 1
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params={
+            "unit": unit["id"] if unit else None, "start": start, "end": end,
+            "tz": LOCAL_TZ})
+
+
+# Heat-map cells: events counted per ~200 m cell.
+HEAT_CELL_DEG = 0.002
+HEAT_CLASSES = 6
+
+
+def event_heat(engine: Engine, start: Any, end: Any,
+               principal: Principal) -> list[dict[str, Any]]:
+    """Where the events ``principal`` sees were reported in [start, end): ``{"p": [lon,
+    lat], "w": count, "c": class}`` per ~200 m cell, ``c`` from 1 to HEAT_CLASSES relative to
+    the busiest cell of the period (no event detail leaves the server)."""
+    visible, params = row_filter(principal, "events")
+    sql = sa.text(f"""
+        SELECT round(ST_X(c)::numeric, 4)::float8, round(ST_Y(c)::numeric, 4)::float8, n,
+               greatest(1, ceil(:classes * n::float8 / max(n) OVER ()))::int
+          FROM (SELECT ST_SnapToGrid(t.geom, :cell) AS c, count(*) AS n FROM events t
+                 WHERE t.reported_at >= :start AND t.reported_at < :end AND {visible}
+                 GROUP BY 1) g
+         ORDER BY 1, 2""")  # noqa: S608 - the condition comes from twin.domain.access
+    with engine.connect() as conn:
+        rows = conn.execute(sql, {"cell": HEAT_CELL_DEG, "classes": HEAT_CLASSES,
+                                  "start": start, "end": end, **params}).all()
+    return [{"p": [x, y], "w": n, "c": c} for x, y, n, c in rows]
+
+
+# The map's open events: a small live working set, sent whole (one cached request, no tiles).
+OPEN_EVENTS_LIMIT = 50_000
+
+
+def open_events_geojson(engine: Engine, principal: Principal) -> str:
+    """The open events ``principal`` sees as GeoJSON FeatureCollection text (newest first,
+    at most OPEN_EVENTS_LIMIT) with id, code, category, status, owner level, escalations and
+    ``reported_at`` in epoch seconds. Built by PostGIS, sent as it comes."""
+    visible, params = row_filter(principal, "events")
+    sql = sa.text(f"""
+        SELECT json_build_object('type', 'FeatureCollection', 'features',
+                   coalesce(json_agg(json_build_object(
+                       'type', 'Feature',
+                       'geometry', ST_AsGeoJSON(geom, 6)::json,
+                       'properties', json_build_object(
+                           'id', id, 'code', code, 'category', category, 'status', status,
+                           'owner_level', owner_level, 'escalations', escalations,
+                           'reported_at', extract(epoch FROM reported_at)::bigint))
+                   ORDER BY reported_at DESC, id), '[]'::json))::text
+          FROM (SELECT * FROM events t WHERE t.status = ANY(:open) AND {visible}
+                 ORDER BY t.reported_at DESC, t.id LIMIT :limit) e""")  # noqa: S608
+    with engine.connect() as conn:
+        return conn.execute(sql, {"open": list(OPEN_STATUSES), "limit": OPEN_EVENTS_LIMIT,
+                                  **params}).scalar()
+
+
+def loop_measures(engine: Engine, unit: dict[str, Any] | None, start: Any,
+                  end: Any) -> dict[str, Any]:
+    """How the loop did for events reported in [start, end) inside the unit: reported,
+    resolution rate, on-time rate, median handling time (hours, report → resolution),
+    escalation rate, share resolved within the grid (micro-grid or grid), mean satisfaction
+    (1–5). Rejected and duplicate reports are left out of the rates; rates are percentages,
+    None when there is nothing to rate."""
+    sql = f"""
+        SELECT count(*) AS reported,
+               count(*) FILTER (WHERE status NOT IN ('rejected', 'duplicate')) AS valid,
+               count(*) FILTER (WHERE resolved_at IS NOT NULL) AS resolved,
+               count(*) FILTER (WHERE resolved_at <= deadline_at) AS on_time,
+               count(*) FILTER (WHERE escalations > 0) AS escalated,
+               count(*) FILTER (WHERE resolved_at IS NOT NULL
+                                  AND owner_level IN ('microgrid', 'grid')) AS in_grid,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
+                   resolved_at - reported_at) / 3600) AS median_hours,
+               avg(satisfaction) AS satisfaction
+          FROM events e
+         WHERE {in_unit(unit, 'e')} AND reported_at >= :start AND reported_at < :end
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        r = conn.execute(sa.text(sql), {"unit": unit["id"] if unit else None, "start": start,
+                                        "end": end}).mappings().one()
+
+    def pct(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    return {
+        "reported": r["reported"],
+        "resolution_rate": pct(r["resolved"], r["valid"]),
+        "on_time_rate": pct(r["on_time"], r["resolved"]),
+        "median_hours": None if r["median_hours"] is None else round(r["median_hours"], 1),
+        "escalation_rate": pct(r["escalated"], r["valid"]),
+        "within_grid": pct(r["in_grid"], r["resolved"]),
+        "satisfaction": None if r["satisfaction"] is None else round(float(r["satisfaction"]),
+                                                                     2),
+    }
+
+
+def loop_trend(engine: Engine, unit: dict[str, Any] | None, start: Any,
+               end: Any) -> pd.DataFrame:
+    """Per local week in [start, end): reported, resolution and on-time rates (%)."""
+    sql = f"""
+        SELECT date_trunc('week', reported_at AT TIME ZONE :tz)::date AS week,
+               count(*) AS reported,
+               round(100.0 * count(*) FILTER (WHERE resolved_at IS NOT NULL)
+                     / nullif(count(*) FILTER (WHERE status NOT IN ('rejected', 'duplicate')),
+                              0), 1) AS resolution_rate,
+               round(100.0 * count(*) FILTER (WHERE resolved_at <= deadline_at)
+                     / nullif(count(*) FILTER (WHERE resolved_at IS NOT NULL), 0), 1)
+                   AS on_time_rate
+          FROM events e
+         WHERE {in_unit(unit, 'e')} AND reported_at >= :start AND reported_at < :end
+         GROUP BY 1 ORDER BY 1
+    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn, params={
+            "unit": unit["id"] if unit else None, "start": start, "end": end, "tz": LOCAL_TZ})

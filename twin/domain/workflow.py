@@ -1,0 +1,328 @@
+"""The governance loop of an event: monitor → warn → dispose → feedback.
+
+Every change is one transaction that checks the move is legal, checks the caller saw the
+latest version (optimistic concurrency), and appends to the event log (who, when, from,
+to, note). Events past their deadline climb to the level above by themselves
+(:func:`sweep`); a submission carrying a client key is made once however often it is
+retried. Time comes in as an argument, so tests and the scheduler share one clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+
+from twin.domain.pii import scrub_text
+from twin.domain.units import LEVELS as UNIT_LEVELS
+from twin.errors import NotFound, TwinError
+from twin.store.schema import event_categories, event_deadlines, event_log, events
+
+LEVELS = tuple(reversed(UNIT_LEVELS))  # owners, lowest first ("小事不出格")
+OPEN = ("reported", "triaged", "warned", "dispatched", "handling", "escalated", "reopened")
+DONE = ("resolved", "closed", "rejected", "duplicate")
+# The legal moves. Escalation is its own operation (it also moves the owner up a level).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("triaged", "warned", "dispatched", "rejected", "duplicate"),
+    "warned": ("triaged", "dispatched", "resolved", "rejected", "duplicate"),
+    "triaged": ("dispatched", "rejected", "duplicate"),
+    "dispatched": ("handling", "triaged"),
+    "handling": ("resolved",),
+    "escalated": ("triaged", "dispatched", "handling", "rejected", "duplicate"),
+    "reopened": ("triaged", "dispatched", "handling"),
+    "resolved": ("closed", "reopened"),
+    "closed": ("reopened",),
+    "rejected": (),
+    "duplicate": (),
+}
+SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311")
+
+
+class WorkflowError(TwinError):
+    """A move the loop does not allow."""
+
+
+class IllegalTransition(WorkflowError):
+    """The event cannot go from its status to the one asked for."""
+
+
+class StaleVersion(WorkflowError):
+    """The caller changed an event from an old version: someone else changed it since."""
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    code: str
+    status: str
+    owner_level: str
+    version: int
+    deadline_at: dt.datetime | None
+    escalations: int
+
+
+_EVENT_COLUMNS = (events.c.id, events.c.code, events.c.status, events.c.owner_level,
+                  events.c.version, events.c.deadline_at, events.c.escalations)
+
+
+def _event(row: Any) -> Event:
+    return Event(**{k: row[k] for k in Event.__dataclass_fields__})
+
+
+def get_event(engine: Engine, event_id: int) -> Event:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(*_EVENT_COLUMNS).where(events.c.id == event_id)
+                           ).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"no event with id {event_id}")
+    return _event(row)
+
+
+def _deadline(conn: Connection, category: str, level: str, start: dt.datetime) -> dt.datetime:
+    hours = conn.execute(sa.select(event_deadlines.c.hours).where(
+        event_deadlines.c.category == category, event_deadlines.c.level == level)).scalar()
+    return start + dt.timedelta(hours=float(hours if hours is not None else 72))
+
+
+def _log(conn: Connection, event_id: int, at: dt.datetime, actor: str, before: str | None,
+         after: str, note: str | None) -> None:
+    """Append one move to the event's log; the note is scrubbed of ID and phone numbers."""
+    note = scrub_text(note)
+    conn.execute(sa.insert(event_log).values(event_id=event_id, at=at, actor=actor,
+                                             from_status=before, to_status=after, note=note))
+
+
+def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
+           source: str, actor: str, description: str | None = None,
+           client_key: str | None = None, now: dt.datetime | None = None) -> Event:
+    """A new event at a point, owned by the micro-grid that holds it, with that level's
+    deadline. With a ``client_key`` a retried submission returns the first one's event.
+    ID-card and phone numbers in the title and description are masked before storing."""
+    now = now or now_utc()
+    if "\x00" in f"{title}{description}":
+        raise WorkflowError("the text holds a NUL character")
+    title, description = scrub_text(title), scrub_text(description)
+    if source not in SOURCES:
+        raise WorkflowError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
+    with engine.begin() as conn:
+        by_key = sa.select(*_EVENT_COLUMNS).where(events.c.client_key == client_key)
+        if client_key is not None:
+            found = conn.execute(by_key).mappings().one_or_none()
+            if found is not None:
+                return _event(found)
+        if conn.execute(sa.select(event_categories.c.code).where(
+                event_categories.c.code == category)).scalar() is None:
+            raise WorkflowError(f"unknown event category {category!r}")
+        event_id = conn.execute(sa.select(sa.func.nextval(
+            sa.func.pg_get_serial_sequence("events", "id")))).scalar()
+        insert = pg_insert(events).values(
+            id=event_id, code=f"E{now:%Y%m%d}-{event_id:07d}", category=category, title=title,
+            description=description, status="reported", owner_level="microgrid",
+            source=source, reported_at=now, client_key=client_key,
+            deadline_at=_deadline(conn, category, "microgrid", now),
+            geom=sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326),
+        ).on_conflict_do_nothing(index_elements=[events.c.client_key]).returning(
+            *_EVENT_COLUMNS)
+        try:
+            row = conn.execute(insert).mappings().one_or_none()
+        except sa.exc.IntegrityError as exc:  # the cell trigger says where it is not
+            message = getattr(exc.orig.diag, "message_primary", None) or str(exc.orig)
+            raise WorkflowError(f"{message}: check the coordinates (WGS84)") from None
+        if row is None:  # the same key was submitted concurrently and won
+            return _event(conn.execute(by_key).mappings().one())
+        _log(conn, row["id"], now, actor, None, "reported", description)
+        return _event(row)
+
+
+def _change(conn: Connection, event_id: int, expected_version: int,
+            values: dict[str, Any]) -> Event:
+    """UPDATE one event with ``values`` if it is still at ``expected_version``; the version
+    moves on."""
+    row = conn.execute(
+        sa.update(events).values(**values, version=events.c.version + 1)
+        .where(events.c.id == event_id, events.c.version == expected_version)
+        .returning(*_EVENT_COLUMNS)).mappings().one_or_none()
+    if row is None:
+        current = conn.execute(sa.select(events.c.version, events.c.code)
+                               .where(events.c.id == event_id)).one_or_none()
+        if current is None:
+            raise NotFound(f"no event with id {event_id}")
+        raise _stale(current.code, current.version, expected_version)
+    return _event(row)
+
+
+def _stale(code: str, version: int, expected: int) -> StaleVersion:
+    return StaleVersion(f"event {code} was changed by someone else (now version {version}, "
+                        f"yours was {expected}): reload it and try again")
+
+
+def _current(conn: Connection, event_id: int, expected_version: int) -> Any:
+    """The event, locked for this transaction, if it is still at ``expected_version``."""
+    row = conn.execute(
+        sa.select(*_EVENT_COLUMNS[:5], events.c.category).where(events.c.id == event_id)
+        .with_for_update()).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"no event with id {event_id}")
+    if row["version"] != expected_version:
+        raise _stale(row["code"], row["version"], expected_version)
+    return row
+
+
+def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
+               expected_version: int, note: str | None = None,
+               satisfaction: int | None = None, now: dt.datetime | None = None) -> Event:
+    """Move an event to ``to_status`` if the loop allows it and nobody changed it since
+    ``expected_version``. Resolving stamps ``resolved_at``; closing (the feedback) stamps
+    ``closed_at`` and may carry the resident's ``satisfaction`` (1–5); reopening gives the
+    micro-grid a fresh deadline."""
+    now = now or now_utc()
+    with engine.begin() as conn:
+        row = _current(conn, event_id, expected_version)
+        before = row["status"]
+        if to_status not in TRANSITIONS.get(before, ()):
+            allowed = ", ".join(TRANSITIONS.get(before, ())) or "nothing (it is final)"
+            raise IllegalTransition(
+                f"event {row['code']} is {before}: it can go to {allowed}, not {to_status}")
+        if satisfaction is not None and not (to_status == "closed" and 1 <= satisfaction <= 5):
+            raise WorkflowError("satisfaction is a score from 1 to 5 given when closing")
+        values: dict[str, Any] = {"status": to_status}
+        if to_status == "resolved":
+            values["resolved_at"] = now
+        elif to_status == "closed":
+            values.update(closed_at=now, satisfaction=satisfaction)
+        elif to_status == "reopened":
+            values.update(resolved_at=None, closed_at=None, owner_level="microgrid",
+                          deadline_at=_deadline(conn, row["category"], "microgrid", now))
+        event = _change(conn, event_id, expected_version, values)
+        _log(conn, event_id, now, actor, before, to_status, note)
+        return event
+
+
+def escalate(engine: Engine, event_id: int, *, actor: str, expected_version: int,
+             note: str | None = None, now: dt.datetime | None = None) -> Event:
+    """Hand an open event up to the level above (by hand), with that level's deadline."""
+    return _move_owner(engine, event_id, +1, actor, expected_version, note, now)
+
+
+def hand_back(engine: Engine, event_id: int, *, actor: str, expected_version: int,
+              note: str | None = None, now: dt.datetime | None = None) -> Event:
+    """Give an escalated event back to the level below, to be dispatched there."""
+    return _move_owner(engine, event_id, -1, actor, expected_version, note, now)
+
+
+def _move_owner(engine: Engine, event_id: int, step: int, actor: str, expected_version: int,
+                note: str | None, now: dt.datetime | None) -> Event:
+    now = now or now_utc()
+    with engine.begin() as conn:
+        row = _current(conn, event_id, expected_version)
+        if row["status"] not in OPEN:
+            raise IllegalTransition(f"event {row['code']} is {row['status']}: only an open "
+                                    "event changes hands")
+        i = LEVELS.index(row["owner_level"]) + step
+        if not 0 <= i < len(LEVELS):
+            where = "the town, the highest level" if step > 0 else "the micro-grid already"
+            raise IllegalTransition(f"event {row['code']} is with {where}")
+        level = LEVELS[i]
+        after = "escalated" if step > 0 else "dispatched"
+        values = {"status": after, "owner_level": level,
+                  "deadline_at": _deadline(conn, row["category"], level, now)}
+        if step > 0:
+            values["escalations"] = events.c.escalations + 1
+        event = _change(conn, event_id, expected_version, values)
+        _log(conn, event_id, now, actor, row["status"], after,
+             note or f"{'→' if step > 0 else '←'} {level}")
+        return event
+
+
+# One set-based statement: every open event past its deadline below the town moves up one
+# level with that level's deadline, and its move is logged. A second sweep at the same
+# moment finds nothing (the new deadlines are in the future); two sweeps at once are kept
+# apart by an advisory lock, and row locks re-check each event before it moves.
+SWEEP_LOCK = 0x7477_696E  # "twin"
+_SWEEP = sa.text("""
+    WITH due AS (
+        SELECT e.id, e.status, e.owner_level, e.category,
+               CASE e.owner_level WHEN 'microgrid' THEN 'grid' WHEN 'grid' THEN 'village'
+                                  ELSE 'town' END AS next_level
+          FROM events e
+         WHERE e.status = ANY(:open) AND e.deadline_at < :now AND e.owner_level <> 'town'
+         ORDER BY e.deadline_at
+         LIMIT :batch
+           FOR UPDATE SKIP LOCKED),
+    moved AS (
+        UPDATE events e
+           SET status = 'escalated', owner_level = due.next_level,
+               escalations = e.escalations + 1, version = e.version + 1,
+               deadline_at = :now + make_interval(secs => 3600 * coalesce(d.hours, 72))
+          FROM due LEFT JOIN event_deadlines d ON d.level = due.next_level
+                                               AND d.category = due.category
+         WHERE e.id = due.id
+        RETURNING e.id, due.status AS before, due.owner_level AS from_level, due.next_level)
+    INSERT INTO event_log (event_id, at, actor, from_status, to_status, note)
+    SELECT id, :now, 'system:escalation', before, 'escalated',
+           'overdue: ' || from_level || ' → ' || next_level
+      FROM moved
+    RETURNING event_id""")
+
+
+def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -> int:
+    """Escalate every overdue open event one level; returns how many moved (0 when another
+    sweep holds the lock). Safe to run as often as wanted, from any number of processes."""
+    now = now or now_utc()
+    moved = 0
+    with engine.begin() as conn:
+        if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
+                            {"k": SWEEP_LOCK}).scalar():
+            return 0
+        while True:
+            n = len(conn.execute(_SWEEP, {"now": now, "batch": batch,
+                                          "open": list(OPEN)}).all())
+            moved += n
+            if n < batch:
+                return moved
+
+
+# Accepting an event takes it, through the legal moves, to "handling" by the acceptor.
+_TO_HANDLING = {"reported": ("dispatched", "handling"), "warned": ("dispatched", "handling"),
+                "triaged": ("dispatched", "handling"), "escalated": ("dispatched", "handling"),
+                "reopened": ("dispatched", "handling"), "dispatched": ("handling",)}
+
+
+def accept(engine: Engine, event_id: int, *, actor: str, expected_version: int,
+           now: dt.datetime | None = None) -> Event:
+    """The person in the field takes the event: it moves on to ``handling``, each step
+    logged; refused if it is not open or someone changed it since ``expected_version``."""
+    event = get_event(engine, event_id)
+    steps = _TO_HANDLING.get(event.status)
+    if steps is None:
+        raise IllegalTransition(f"event {event.code} is {event.status}: it cannot be accepted")
+    if event.version != expected_version:
+        raise _stale(event.code, event.version, expected_version)
+    for status in steps:
+        event = transition(engine, event_id, status, actor=actor,
+                           expected_version=event.version, note="接单" if status == "handling"
+                           else None, now=now)
+    return event
+
+
+def add_note(engine: Engine, event_id: int, *, actor: str, note: str,
+             now: dt.datetime | None = None) -> None:
+    """A note in the event's log (the status stays as it is)."""
+    note = (note or "").strip()
+    if not note:
+        raise WorkflowError("the note is empty")
+    if "\x00" in note:
+        raise WorkflowError("the note holds a NUL character")
+    if len(note) > 2000:
+        raise WorkflowError("a note holds at most 2,000 characters")
+    event = get_event(engine, event_id)
+    with engine.begin() as conn:
+        _log(conn, event_id, now or now_utc(), actor, event.status, event.status, note)

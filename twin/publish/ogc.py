@@ -1,0 +1,387 @@
+"""OGC API – Features (Part 1 Core) over the twin store, without any web framework.
+
+``COLLECTIONS`` is what is published, derived from the element catalogue (``twin.catalog``):
+each collection names its source table, the whitelist of properties (output name → SQL
+expression over the row alias ``t``), its temporal column and its filterable properties.
+SQL identifiers and expressions come only from the catalogue; everything a client sends is
+parsed here and reaches the database as bound parameters.
+
+Features are built as GeoJSON by PostGIS (``ST_AsGeoJSON`` + ``json_agg``), so a page of
+ten thousand features costs one query and no Python loop over rows.
+"""
+
+# ruff: noqa: S608 - SQL here is composed only from the COLLECTIONS derived from the catalogue;
+# every value a client sends is parsed first and then bound as a parameter.
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from twin.catalog import CATALOG
+from twin.catalog.model import (
+    BBOX_ON_GEOM,
+    CELL_PROPERTIES,
+    TEXT,
+    Element,
+    OgcSpec,
+    int_key,
+    utc,
+)
+from twin.domain.access import NONE, Principal, row_filter, sees
+from twin.errors import TwinError
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+GEOJSON_DIGITS = 7
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+)
+# Query parameters every items request may carry; the rest must be a collection's filters.
+ITEM_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"})
+FORMATS = frozenset({"json", "geojson"})
+
+
+class InvalidParameter(TwinError):
+    """A query parameter of an OGC request is unknown, malformed or out of range."""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One published collection: where its rows come from and what of them is shown."""
+
+    id: str
+    title: str  # Chinese
+    description: str  # English
+    table: str  # the source table, aliased ``t``
+    properties: Mapping[str, str]  # output name → SQL expression over ``t``
+    where: str = "true"  # a fixed condition of the collection (never client text)
+    geom: str = "t.geom"
+    key: str = "t.id"  # the feature id
+    order: str = "t.id"  # a stable order for paging
+    lookup: Callable[[str], tuple[str, dict[str, Any]] | None] = int_key
+    bbox: str = BBOX_ON_GEOM
+    temporal: str | None = None  # the timestamptz column ``datetime`` filters on
+    filters: Mapping[str, str] = field(default_factory=dict)  # parameter → condition on :v
+    extent_from: str | None = None  # FROM clause whose ``t.geom`` gives the spatial extent
+    kind: str = "geography"  # what twin.domain.access calls its rows: decides who sees which
+    text: frozenset[str] = frozenset()  # properties people typed (twin.domain.access event_text)
+
+    def queryables(self) -> dict[str, Any]:
+        """A JSON Schema of the properties that can be filtered on."""
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "title": self.title,
+            "properties": {name: {"type": "string"} for name in self.filters},
+            "additionalProperties": False,
+        }
+
+
+def _collection(element: Element, spec: OgcSpec) -> Collection:
+    """The collection of a catalogue entry's OGC spec."""
+    properties = (*spec.properties, *(CELL_PROPERTIES if spec.cells else ()))
+    return Collection(
+        id=spec.id, title=spec.title, description=spec.description,
+        table=spec.table or element.table, properties={p.name: p.sql for p in properties},
+        where=spec.where, geom=spec.geom, key=spec.key, order=spec.order,
+        lookup=spec.lookup or int_key, bbox=spec.bbox or BBOX_ON_GEOM, temporal=spec.temporal,
+        filters=dict(spec.filters), extent_from=spec.extent_from, kind=element.kind,
+        text=frozenset(p.name for p in properties if p.privacy == TEXT))
+
+
+# Every collection, from the element catalogue (its order is the catalogue's).
+COLLECTIONS: dict[str, Collection] = {spec.id: _collection(e, spec) for e in CATALOG
+                                      for spec in e.ogc}
+
+
+# --- parsing what the client sent ---------------------------------------------------------
+def get_collection(collection_id: str) -> Collection | None:
+    """The collection of that id, or None."""
+    return COLLECTIONS.get(collection_id)
+
+
+def visible_collections(principal: Principal) -> list[Collection]:
+    """The collections of which the principal sees any row."""
+    return [c for c in COLLECTIONS.values() if sees(principal, c.kind) != NONE]
+
+
+def check_format(f: str | None) -> None:
+    """Accept ``f`` when it asks for JSON (the only encoding served)."""
+    if f is not None and f.lower() not in FORMATS:
+        raise InvalidParameter(f"unsupported format f={f!r}: use f=json")
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``minLon,minLat,maxLon,maxLat`` (CRS84; 6 numbers = with heights, which are ignored)."""
+    parts = text.split(",")
+    if len(parts) not in (4, 6):
+        raise InvalidParameter("bbox must be 4 (or 6) comma-separated numbers")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidParameter("bbox must be 4 (or 6) comma-separated numbers") from None
+    if not all(math.isfinite(n) for n in nums):
+        raise InvalidParameter("bbox numbers must be finite")
+    x0, y0, x1, y1 = nums if len(nums) == 4 else (nums[0], nums[1], nums[3], nums[4])
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise InvalidParameter("bbox must be minLon,minLat,maxLon,maxLat within -180..180, "
+                               "-90..90, min not above max")
+    return x0, y0, x1, y1
+
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_INSTANT = re.compile(rf"({_DATE})(?:[Tt ](\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d{{1,6}})?)"
+                      r"([Zz]|[+-]\d{2}:\d{2}))?")
+
+
+@dataclass(frozen=True)
+class TimeFilter:
+    """``lo <= t`` and ``t <= hi`` (``t < hi`` when ``hi_open``); None = open end."""
+
+    lo: dt.datetime | None
+    hi: dt.datetime | None
+    hi_open: bool = False
+
+
+def _instant(text: str) -> tuple[dt.datetime, dt.datetime, bool]:
+    """(first instant, last instant, whether the last is excluded) of an RFC 3339 value."""
+    m = _INSTANT.fullmatch(text)
+    if not m:
+        raise InvalidParameter(f"datetime {text!r} is not RFC 3339 (e.g. 2026-10-01T00:00:00Z)")
+    try:
+        if m[2] is None:  # a whole day, in UTC
+            day = dt.datetime.fromisoformat(m[1]).replace(tzinfo=dt.UTC)
+            return day, day + dt.timedelta(days=1), True
+        at = dt.datetime.fromisoformat(f"{m[1]}T{m[2]}{m[3].upper()}")
+    except ValueError:
+        raise InvalidParameter(f"datetime {text!r} is not a valid date or time") from None
+    return at, at, False
+
+
+def parse_datetime(text: str) -> TimeFilter:
+    """An RFC 3339 instant, or an interval ``start/end`` whose ends may be ``..`` (open)."""
+    parts = text.split("/")
+    if len(parts) == 1:
+        lo, hi, hi_open = _instant(text)
+        return TimeFilter(lo, hi, hi_open)
+    if len(parts) != 2:
+        raise InvalidParameter("datetime must be an instant or an interval start/end")
+    start, end = (p.strip() for p in parts)
+    lo = None if start in ("..", "") else _instant(start)[0]
+    hi, hi_open = (None, False) if end in ("..", "") else _instant(end)[1:]
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidParameter("datetime interval ends before it starts")
+    return TimeFilter(lo, hi, hi_open)
+
+
+def parse_limit(text: str | None) -> int:
+    """The page size, 1..MAX_LIMIT (default DEFAULT_LIMIT)."""
+    if text is None:
+        return DEFAULT_LIMIT
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not 1 <= int(text) <= MAX_LIMIT:
+        raise InvalidParameter(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def parse_offset(text: str | None) -> int:
+    """The number of features to skip, 0 or more."""
+    if text is None:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,12}", text):
+        raise InvalidParameter("offset must be a non-negative integer")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """A validated items request of one collection."""
+
+    collection: Collection
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    time: TimeFilter | None = None
+    filters: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -> ItemsQuery:
+    """Validate the query parameters of an items request (each name → its values)."""
+    for name, values in params.items():
+        if name not in ITEM_PARAMETERS and name not in collection.filters:
+            known = ", ".join(sorted(ITEM_PARAMETERS | set(collection.filters)))
+            raise InvalidParameter(
+                f"unknown query parameter {name[:40]!r} for {collection.id} (known: {known})")
+        if len(values) != 1:
+            raise InvalidParameter(f"query parameter {name!r} given more than once")
+    one = {name: values[0] for name, values in params.items()}
+    check_format(one.get("f"))
+    for name in ("crs", "bbox-crs"):  # Part 2 names: clients send them; CRS84 is the only one
+        if name in one and one[name].strip("<>") != CRS84:
+            raise InvalidParameter(f"{name} must be {CRS84}, the only CRS served")
+    time = None
+    if "datetime" in one:
+        if collection.temporal is None:
+            raise InvalidParameter(f"collection {collection.id} has no time: datetime not "
+                                   "supported")
+        time = parse_datetime(one["datetime"])
+    return ItemsQuery(
+        collection=collection,
+        limit=parse_limit(one.get("limit")),
+        offset=parse_offset(one.get("offset")),
+        bbox=parse_bbox(one["bbox"]) if "bbox" in one else None,
+        time=time,
+        filters={k: v for k, v in one.items() if k in collection.filters},
+    )
+
+
+# --- building and running the SQL ---------------------------------------------------------
+def _where(q: ItemsQuery, principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (from the collection's own SQL and twin.domain.access only) and its bound
+    values."""
+    c = q.collection
+    visible, params = row_filter(principal, c.kind)
+    clauses = [c.where, visible]
+    if q.bbox is not None:
+        clauses.append(c.bbox)
+        params.update(zip(("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"), q.bbox, strict=True))
+    if q.time is not None and c.temporal is not None:
+        if q.time.lo is not None:
+            clauses.append(f"{c.temporal} >= :time_lo")
+            params["time_lo"] = q.time.lo
+        if q.time.hi is not None:
+            clauses.append(f"{c.temporal} {'<' if q.time.hi_open else '<='} :time_hi")
+            params["time_hi"] = q.time.hi
+    for name, value in q.filters.items():
+        # the name is a key of the collection's whitelist, so a safe bind name
+        clauses.append(c.filters[name].replace(":v", f":filter_{name}"))
+        params[f"filter_{name}"] = value
+    return " AND ".join(f"({x})" for x in clauses), params
+
+
+def _feature_sql(c: Collection, principal: Principal) -> str:
+    """A json_build_object of one Feature of the row ``t``; what people typed is null for a
+    principal who may not read it."""
+    hidden = c.text if sees(principal, "event_text") == NONE else frozenset()
+    props = ", ".join(f"'{name}', {'NULL' if name in hidden else expr}"
+                      for name, expr in c.properties.items())
+    return (f"json_build_object('type', 'Feature', 'id', {c.key}, "
+            f"'geometry', ST_AsGeoJSON({c.geom}, {GEOJSON_DIGITS})::json, "
+            f"'properties', json_build_object({props}))")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of features: the JSON array as text, and the counts."""
+
+    features_json: str
+    number_matched: int
+    number_returned: int
+
+
+def fetch_page(conn: Connection, q: ItemsQuery, principal: Principal) -> Page:
+    """The features of one page that the principal may see, and the number matched by the
+    same filter, in one query."""
+    c = q.collection
+    where, params = _where(q, principal)
+    sql = (
+        f"SELECT (SELECT count(*) FROM {c.table} t WHERE {where}) AS matched, "
+        f"count(*) AS returned, "
+        f"coalesce(json_agg({_feature_sql(c, principal)} ORDER BY {c.order})::text, '[]') "
+        "AS features "
+        f"FROM (SELECT t.* FROM {c.table} t WHERE {where} ORDER BY {c.order} "
+        f"LIMIT :limit OFFSET :offset) t"
+    )
+    row = conn.execute(sa.text(sql), {**params, "limit": q.limit, "offset": q.offset}).one()
+    return Page(row.features, row.matched, row.returned)
+
+
+def fetch_feature(conn: Connection, c: Collection, fid: str,
+                  principal: Principal) -> str | None:
+    """One Feature as GeoJSON text, or None when there is no such feature (or none the
+    principal may see: the same answer, so ids outside a scope cannot be probed)."""
+    try:
+        lookup = c.lookup(fid)
+    except ValueError as exc:  # an id of the right shape that cannot be
+        raise InvalidParameter(str(exc)) from None
+    if lookup is None:
+        return None
+    cond, params = lookup
+    visible, scope = row_filter(principal, c.kind)
+    sql = (f"SELECT {_feature_sql(c, principal)}::text FROM {c.table} t "
+           f"WHERE ({c.where}) AND ({cond}) AND {visible}")
+    return conn.execute(sa.text(sql), {**params, **scope}).scalar()
+
+
+@dataclass(frozen=True)
+class Extent:
+    """A collection's spatial (CRS84) and temporal (UTC) extent."""
+
+    bbox: tuple[float, float, float, float] | None
+    interval: tuple[str | None, str | None] | None
+
+
+def _extent(conn: Connection, c: Collection) -> Extent:
+    source = c.extent_from or f"{c.table} t WHERE {c.where}"
+    row = conn.execute(sa.text(
+        "SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 "
+        f"FROM (SELECT ST_Extent(t.geom) AS e FROM {source}) s"
+    )).one()
+    bbox = None if row.x0 is None else (row.x0, row.y0, row.x1, row.y1)
+    interval = None
+    if c.temporal is not None:
+        span = conn.execute(sa.text(
+            f"SELECT {utc(f'min({c.temporal})')} AS lo, {utc(f'max({c.temporal})')} AS hi "
+            f"FROM {c.table} t WHERE {c.where}"
+        )).one()
+        interval = (span.lo, span.hi)
+    return Extent(bbox, interval)
+
+
+class ExtentCache:
+    """Extents of the collections, recomputed only when a layer's data version changes."""
+
+    def __init__(self) -> None:
+        self._versions: tuple | None = None
+        self._extents: dict[str, Extent] = {}
+
+    def get(self, conn: Connection, collections: list[Collection]) -> dict[str, Extent]:
+        """The extents of ``collections`` (a dict replaced whole, so safe across threads)."""
+        versions = tuple(conn.execute(sa.text(
+            "SELECT layer, version FROM layer_versions ORDER BY layer")).all())
+        extents = self._extents if versions == self._versions else {}
+        missing = [c for c in collections if c.id not in extents]
+        if missing:
+            extents = {**extents, **{c.id: _extent(conn, c) for c in missing}}
+            self._extents, self._versions = extents, versions
+        return {c.id: extents[c.id] for c in collections}
+
+
+def collection_document(c: Collection, extent: Extent, links: list[dict]) -> dict[str, Any]:
+    """The metadata of one collection (``/collections/{id}``)."""
+    doc: dict[str, Any] = {
+        "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
+        "crs": [CRS84], "storageCrs": CRS84, "links": links,
+        "extent": {"spatial": {"bbox": [list(extent.bbox)] if extent.bbox else [],
+                               "crs": CRS84}},
+    }
+    if extent.interval is not None:
+        doc["extent"]["temporal"] = {"interval": [list(extent.interval)],
+                                     "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    return doc
+
+
+def feature_collection_json(meta: Mapping[str, Any], features_json: str) -> str:
+    """A FeatureCollection document: ``meta`` plus the features array built by the database."""
+    head = json.dumps({"type": "FeatureCollection", **meta}, ensure_ascii=False)
+    return f'{head[:-1]}, "features": {features_json}}}'

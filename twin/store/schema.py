@@ -1,0 +1,333 @@
+"""The twin's tables as SQLAlchemy Core objects, for queries written in Python.
+
+The schema itself is made by the Alembic migrations; a test checks that these
+definitions and the migrated database agree.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CHAR,
+    REAL,
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData()
+
+SRID = 4326
+# Areas in m² are computed by the database in CGCS2000 / 3-degree Gauss-Kruger CM 120E.
+_METRIC_AREA = "ST_Area(ST_Transform(geom, 4549))"
+
+
+def _id() -> Column:
+    return Column("id", BigInteger, primary_key=True, autoincrement=True)
+
+
+def _cells() -> list[Column]:
+    return [
+        Column("microgrid_id", BigInteger, ForeignKey("units.id"), nullable=False),
+        Column("grid_id", BigInteger, nullable=False),
+        Column("village_id", BigInteger, nullable=False),
+        Column("town_id", BigInteger, nullable=False),
+    ]
+
+
+def _point() -> Column:
+    return Column("geom", Geometry("POINT", SRID, spatial_index=False), nullable=False)
+
+
+def _area() -> Column:
+    return Column("geom", Geometry("MULTIPOLYGON", SRID, spatial_index=False), nullable=False)
+
+
+layer_versions = Table(
+    "layer_versions", metadata,
+    Column("layer", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+units = Table(
+    "units", metadata, _id(),
+    Column("level", Text, nullable=False),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("parent_id", BigInteger, ForeignKey("units.id")),
+    Column("town_id", BigInteger, nullable=False),
+    Column("village_id", BigInteger),
+    Column("grid_id", BigInteger),
+    _area(),
+    Column("area_m2", Float, Computed(_METRIC_AREA), nullable=False),
+)
+
+buildings = Table(
+    "buildings", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("use", Text, nullable=False),
+    Column("floors", SmallInteger, nullable=False),
+    Column("height_m", REAL, nullable=False),
+    Column("year_built", SmallInteger),
+    _area(),
+    Column("footprint_m2", REAL, Computed(_METRIC_AREA), nullable=False),
+    *_cells(),
+)
+
+households = Table(
+    "households", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("building_id", BigInteger, ForeignKey("buildings.id")),
+    Column("address", Text),
+    _point(), *_cells(),
+)
+
+people = Table(
+    "people", metadata, _id(),
+    Column("household_id", BigInteger, ForeignKey("households.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("sex", CHAR(1)),
+    Column("birth_date", Date),
+    Column("relation", Text),
+    Column("tags", ARRAY(Text), nullable=False),
+    Column("id_hash", CHAR(64)),
+    Column("id_masked", Text),
+    Column("phone_hash", CHAR(64)),
+    Column("phone_masked", Text),
+    *_cells(),
+)
+
+land_parcels = Table(
+    "land_parcels", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("use_class", Text, nullable=False),
+    _area(),
+    Column("area_m2", Float, Computed(_METRIC_AREA), nullable=False),
+    *_cells(),
+)
+
+facilities = Table(
+    "facilities", metadata, _id(),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("props", JSONB, nullable=False),
+    _point(), *_cells(),
+)
+
+workrooms = Table(
+    "workrooms", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("opening_hours", Text),
+    Column("serves", ARRAY(Text), nullable=False),
+    _point(), *_cells(),
+)
+
+routes = Table(
+    "routes", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("props", JSONB, nullable=False),
+    Column("geom", Geometry("LINESTRING", SRID, spatial_index=False), nullable=False),
+    Column("length_m", Float, Computed("ST_Length(ST_Transform(geom, 4549))")),
+    *_cells(),
+)
+
+parameters = Table(
+    "parameters", metadata,
+    Column("code", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("warn_above", Float),
+    Column("warn_below", Float),
+    Column("standard", Text),
+    Column("recover_hours", REAL, nullable=False),
+)
+
+stations = Table(
+    "stations", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    _point(), *_cells(),
+)
+
+observations = Table(
+    "observations", metadata,
+    Column("station_id", BigInteger, ForeignKey("stations.id"), primary_key=True),
+    Column("parameter", Text, ForeignKey("parameters.code"), primary_key=True),
+    Column("observed_at", DateTime(timezone=True), primary_key=True),
+    Column("value", Float, nullable=False),
+    *_cells(),
+)
+
+station_latest = Table(
+    "station_latest", metadata,
+    Column("station_id", BigInteger, ForeignKey("stations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("parameter", Text, ForeignKey("parameters.code"), primary_key=True),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("value", Float, nullable=False),
+)
+
+event_deadlines = Table(
+    "event_deadlines", metadata,
+    Column("category", Text, ForeignKey("event_categories.code", ondelete="CASCADE"),
+           primary_key=True),
+    Column("level", Text, primary_key=True),
+    Column("hours", REAL, nullable=False),
+)
+
+warning_episodes = Table(
+    "warning_episodes", metadata, _id(),
+    Column("station_id", BigInteger, ForeignKey("stations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("parameter", Text, ForeignKey("parameters.code"), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("first_breach_at", DateTime(timezone=True), nullable=False),
+    Column("last_breach_at", DateTime(timezone=True), nullable=False),
+    Column("breaches", Integer, nullable=False),
+    Column("worst", Float, nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+)
+
+field_links = Table(
+    "field_links", metadata, _id(),
+    Column("scope", Text, nullable=False),
+    Column("scope_id", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+event_photos = Table(
+    "event_photos", metadata, _id(),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("sha256", CHAR(64), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+event_categories = Table(
+    "event_categories", metadata,
+    Column("code", Text, primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+)
+
+events = Table(
+    "events", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("category", Text, ForeignKey("event_categories.code"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("status", Text, nullable=False),
+    Column("owner_level", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+    Column("deadline_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("escalations", SmallInteger, nullable=False),
+    Column("satisfaction", SmallInteger),
+    Column("client_key", Text, unique=True),
+    Column("version", Integer, nullable=False),
+    _point(), *_cells(),
+)
+
+event_log = Table(
+    "event_log", metadata, _id(),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("note", Text),
+)
+
+organizations = Table(
+    "organizations", metadata, _id(),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("members", Integer, nullable=False),
+    Column("unit_id", BigInteger, ForeignKey("units.id")),
+    _point(), *_cells(),
+)
+
+organization_members = Table(
+    "organization_members", metadata,
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("people.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role", Text, nullable=False),
+)
+
+unit_counts = Table(
+    "unit_counts", metadata,
+    Column("unit_id", BigInteger, primary_key=True),
+    Column("family", Text, nullable=False),
+    Column("measure", Text, primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata, _id(),
+    Column("username", Text, nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("scope", ARRAY(Text), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("must_change", Boolean, nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_sha256", CHAR(64), primary_key=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("username", Text, primary_key=True),
+    Column("address", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata, _id(),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("object", Text, nullable=False),
+    Column("unit_code", Text),
+    Column("purpose", Text),
+    Column("detail", JSONB, nullable=False),
+)

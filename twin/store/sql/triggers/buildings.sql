@@ -1,0 +1,6 @@
+CREATE OR REPLACE TRIGGER buildings_cell BEFORE INSERT OR UPDATE OF geom ON public.buildings FOR EACH ROW EXECUTE FUNCTION twin_assign_cell();
+CREATE OR REPLACE TRIGGER buildings_count_del AFTER DELETE ON public.buildings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''buildings'', 1.0), (''floor_area_m2'', footprint_m2 * floors)');
+CREATE OR REPLACE TRIGGER buildings_count_ins AFTER INSERT ON public.buildings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''buildings'', 1.0), (''floor_area_m2'', footprint_m2 * floors)');
+CREATE OR REPLACE TRIGGER buildings_count_trunc AFTER TRUNCATE ON public.buildings FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''buildings'', 1.0), (''floor_area_m2'', footprint_m2 * floors)');
+CREATE OR REPLACE TRIGGER buildings_count_upd AFTER UPDATE ON public.buildings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''buildings'', 1.0), (''floor_area_m2'', footprint_m2 * floors)');
+CREATE OR REPLACE TRIGGER buildings_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.buildings FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('buildings');

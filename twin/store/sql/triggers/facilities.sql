@@ -1,0 +1,6 @@
+CREATE OR REPLACE TRIGGER facilities_cell BEFORE INSERT OR UPDATE OF geom ON public.facilities FOR EACH ROW EXECUTE FUNCTION twin_assign_cell();
+CREATE OR REPLACE TRIGGER facilities_count_del AFTER DELETE ON public.facilities REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''facilities'', 1.0), (''facility:'' || kind, 1.0)');
+CREATE OR REPLACE TRIGGER facilities_count_ins AFTER INSERT ON public.facilities REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''facilities'', 1.0), (''facility:'' || kind, 1.0)');
+CREATE OR REPLACE TRIGGER facilities_count_trunc AFTER TRUNCATE ON public.facilities FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''facilities'', 1.0), (''facility:'' || kind, 1.0)');
+CREATE OR REPLACE TRIGGER facilities_count_upd AFTER UPDATE ON public.facilities REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''facilities'', 1.0), (''facility:'' || kind, 1.0)');
+CREATE OR REPLACE TRIGGER facilities_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.facilities FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('facilities');

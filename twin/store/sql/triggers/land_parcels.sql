@@ -1,0 +1,6 @@
+CREATE OR REPLACE TRIGGER land_parcels_cell BEFORE INSERT OR UPDATE OF geom ON public.land_parcels FOR EACH ROW EXECUTE FUNCTION twin_assign_cell();
+CREATE OR REPLACE TRIGGER land_parcels_count_del AFTER DELETE ON public.land_parcels REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''land_parcels'', 1.0), (''land_m2:'' || use_class, area_m2)');
+CREATE OR REPLACE TRIGGER land_parcels_count_ins AFTER INSERT ON public.land_parcels REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''land_parcels'', 1.0), (''land_m2:'' || use_class, area_m2)');
+CREATE OR REPLACE TRIGGER land_parcels_count_trunc AFTER TRUNCATE ON public.land_parcels FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''land_parcels'', 1.0), (''land_m2:'' || use_class, area_m2)');
+CREATE OR REPLACE TRIGGER land_parcels_count_upd AFTER UPDATE ON public.land_parcels REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''land_parcels'', 1.0), (''land_m2:'' || use_class, area_m2)');
+CREATE OR REPLACE TRIGGER land_parcels_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.land_parcels FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('land');

@@ -1,0 +1,6 @@
+CREATE OR REPLACE TRIGGER people_cell BEFORE INSERT OR UPDATE OF household_id ON public.people FOR EACH ROW EXECUTE FUNCTION twin_cell_from_household();
+CREATE OR REPLACE TRIGGER people_count_del AFTER DELETE ON public.people REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''residents'', 1.0), (''elderly'', (tags @> ''{elderly}'')::int)');
+CREATE OR REPLACE TRIGGER people_count_ins AFTER INSERT ON public.people REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''residents'', 1.0), (''elderly'', (tags @> ''{elderly}'')::int)');
+CREATE OR REPLACE TRIGGER people_count_trunc AFTER TRUNCATE ON public.people FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''residents'', 1.0), (''elderly'', (tags @> ''{elderly}'')::int)');
+CREATE OR REPLACE TRIGGER people_count_upd AFTER UPDATE ON public.people REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''residents'', 1.0), (''elderly'', (tags @> ''{elderly}'')::int)');
+CREATE OR REPLACE TRIGGER people_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.people FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('people');

@@ -1,0 +1,42 @@
+"""The one place the pages and the map applications get the API's addresses from (they
+never import ``twin.api``): every path the browser asks the twin's own host for."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+API = "/api"
+LOADERS_VERSION = "4.4.3"  # the loaders.gl version of Streamlit's deck.gl; a test checks it
+
+
+def worker_url(name: str) -> str:
+    """The path the map passes to deck.gl as ``workerUrl`` for a loader (``mvt``,
+    ``terrain``)."""
+    return f"{API}/static/loaders/{LOADERS_VERSION}/{name}-worker.js"
+
+
+def tile_template(layer: str, version: str, extra: str = "") -> str:
+    """The URL template of a vector tile layer at a data version (``extra``: more query)."""
+    return f"{API}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={version}{extra}"
+
+
+def raster_template(kind: str, version: str, ext: str) -> str:
+    """The URL template of the terrain or imagery tiles at a data version."""
+    return f"{API}/{kind}/{{z}}/{{x}}/{{y}}.{ext}?v={version}"
+
+
+def imagery_overview(version: str) -> str:
+    return f"{API}/imagery/overview.webp?v={version}"
+
+
+def open_events(version: str) -> str:
+    return f"{API}/events/open.geojson?v={version}"
+
+
+def event_heat(start: int, end: int, version: str) -> str:
+    return f"{API}/heat/events.json?from={start}&to={end}&v={version}"
+
+
+def auth_page(page: str, **query: str) -> str:
+    """A sign-in page (``login``, ``password``, ``logout``) with its query."""
+    return f"{API}/auth/{page}" + (f"?{urlencode(query)}" if query else "")
