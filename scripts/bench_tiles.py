@@ -40,7 +40,7 @@ from benchlib import (  # noqa: E402
     timings,
 )
 
-from twin import tiles  # noqa: E402
+from twin.publish import tiles  # noqa: E402
 from twin.config import Settings  # noqa: E402
 
 TMS = morecantile.tms.get("WebMercatorQuad")
