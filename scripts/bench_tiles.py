@@ -40,8 +40,8 @@ from benchlib import (  # noqa: E402
     timings,
 )
 
-from twin.publish import tiles  # noqa: E402
 from twin.config import Settings  # noqa: E402
+from twin.publish import tiles  # noqa: E402
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 ZOOMS = (12, 13, 14, 15, 16)
