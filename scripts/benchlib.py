@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twin.store import db as twin_db  # noqa: E402
 from twin.config import Settings  # noqa: E402
+from twin.store import db as twin_db  # noqa: E402
 from twin.store.cluster import Cluster  # noqa: E402
 
 BENCH_DB = "twin_bench"
