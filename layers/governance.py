@@ -158,11 +158,10 @@ class Governance(Application):
         return Legend(legend.title, legend.entries + shading.entries)
 
     def kpis(self, summary: dict[str, Any], lang: str) -> list[Kpi]:
-        total = summary["events"] or 0
-        closed = summary["events_closed"] or 0
+        # counts of the unit now; the loop's rates (办结率 …) are measures of a period, one
+        # definition (twin.domain.summary.loop_measures) shown in the charts and on the wall
         return [
             Kpi(t("kpi.events_open", lang), summary["events_open"]),
             Kpi(t("kpi.events_overdue", lang), summary["events_overdue"]),
-            Kpi(t("kpi.resolution_rate", lang), round(100 * closed / total, 1) if total else 0,
-                "%"),
+            Kpi(t("kpi.events_closed", lang), summary["events_closed"]),
         ]

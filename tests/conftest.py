@@ -6,6 +6,7 @@ Databases in it: ``sample`` (a village-scale sample loaded once, read-only for t
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from twin.store.cluster import SUPERUSER, Cluster
 REAL = PROJECT_ROOT / "tests" / "data"
 
 TEST_PII_KEY = "test-only-key-0123456789abcdef"
+# where the tests' samples end (a demo's ends now): fixed, so that dates in tests hold
+SAMPLE_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 @contextmanager
@@ -105,7 +108,7 @@ def db_factory(cluster: Cluster, settings: Settings):
 def village_sample():
     from twin.sample.generate import generate
 
-    return generate("village", seed=7)
+    return generate("village", seed=7, end=SAMPLE_END)
 
 
 @pytest.fixture(scope="session")

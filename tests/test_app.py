@@ -178,6 +178,20 @@ def test_big_screen_mode(app, village_sample):
     assert _layer(_deck(at), "units-town")
 
 
+def test_one_resolution_rate_on_the_map_and_the_wall(app, sample_engine):
+    """办结率 of the last 30 days: the same number in the governance charts and on the wall
+    (one definition, twin.domain.summary.loop_measures)."""
+    app.query_params["apps"] = "governance"
+    app.query_params["charts"] = "1"
+    at = app.run()
+    on_map = [m.value for m in at.metric if m.label == "办结率"]
+    app.query_params.clear()
+    app.query_params["screen"] = "1"
+    wall = app.run()
+    on_wall = [m.value for m in wall.metric if m.label == "办结率"]
+    assert len(on_map) == len(on_wall) == 1 and on_map == on_wall, (on_map, on_wall)
+
+
 def test_units_shaded_only_when_governance_is_on(app, sample_engine):
     from twin.domain.summary import rollup
 

@@ -68,7 +68,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "status.resolved": {"zh": "已办结", "en": "Resolved"},
     "status.closed": {"zh": "已反馈关闭", "en": "Closed"},
     "kpi.events_overdue": {"zh": "超期事件", "en": "Overdue events"},
-    "kpi.resolution_rate": {"zh": "办结率", "en": "Resolution rate"},
     "legend.stations": {"zh": "监测站（最新读数）", "en": "Stations (latest reading)"},
     "station.normal": {"zh": "正常", "en": "Normal"},
     "station.alarm": {"zh": "超标告警", "en": "Above limit"},

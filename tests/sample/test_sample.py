@@ -13,6 +13,7 @@ import pytest
 import shapely
 
 from geodata.crs import METRIC_CRS, STORAGE_CRS, to_metric, to_storage
+from tests.conftest import SAMPLE_END
 from twin.sample.generate import SCALES, SampleError, SampleTwin, generate
 from twin.sample.people import id_check_digit
 
@@ -23,12 +24,12 @@ TABLES = GEO_TABLES + ("people", "observations", "event_log")
 
 @pytest.fixture(scope="module")
 def village() -> SampleTwin:
-    return generate("village", seed=0)
+    return generate("village", seed=0, end=SAMPLE_END)
 
 
 @pytest.fixture(scope="module")
 def town() -> SampleTwin:
-    return generate("town", seed=3)
+    return generate("town", seed=3, end=SAMPLE_END)
 
 
 def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -67,14 +68,14 @@ def test_unknown_scale_lists_valid_scales():
 
 
 def test_same_seed_same_output(village):
-    again = generate("village", seed=0)
+    again = generate("village", seed=0, end=SAMPLE_END)
     assert again.counts() == village.counts()
     for name in TABLES:
         _assert_same_table(getattr(village, name), getattr(again, name))
 
 
 def test_different_seed_different_output(village):
-    other = generate("village", seed=1)
+    other = generate("village", seed=1, end=SAMPLE_END)
     assert other.seed == 1
     same_units = len(other.units) == len(village.units) and bool(
         shapely.equals_exact(other.units.geometry.to_numpy(), village.units.geometry.to_numpy(),
@@ -296,3 +297,23 @@ def test_routes_run_through_the_scenic_spots_they_name(village):
         first, last = spots.geometry[stops[0]], spots.geometry[stops[-1]]
         assert line.coords[0] == pytest.approx(first.coords[0], abs=1e-6)
         assert line.coords[-1] == pytest.approx(last.coords[0], abs=1e-6)
+
+
+def test_a_sample_is_lived_in_up_to_its_end():
+    """It ends where it is told (a demo: now); the same seed gives the same rows relative
+    to the end; open events are with the owner whose deadline is ahead, as the sweep would
+    have left them (only the town, the last level, can be overdue)."""
+    import datetime as dt
+
+    later = SAMPLE_END + dt.timedelta(days=40, hours=5)
+    a, b = generate("village", seed=0, end=SAMPLE_END), generate("village", seed=0, end=later)
+    shift = later - SAMPLE_END
+    pd.testing.assert_series_equal(a.events["reported_at"] + shift, b.events["reported_at"])
+    assert (b.observations["observed_at"].max() - later) == (
+        a.observations["observed_at"].max() - SAMPLE_END)
+    open_ = b.events[b.events["status"].isin(("reported", "triaged", "dispatched",
+                                               "handling", "escalated"))]
+    assert len(open_) > 0
+    overdue = open_[open_["deadline_at"] < later]
+    assert (overdue["owner_level"] == "town").all()
+    assert len(overdue) <= 0.1 * len(open_)

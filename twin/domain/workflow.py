@@ -40,6 +40,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "duplicate": (),
 }
 SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311")
+# Hours an owning level has to handle an event before it climbs ("小事不出格": the micro-grid
+# first); urgent categories get half. The defaults of the editable event_deadlines table.
+LEVEL_HOURS = {"microgrid": 24, "grid": 48, "village": 72, "town": 120}
+URGENT = ("fire", "safety", "flood", "environment")
+
+
+def default_hours(category: str, level: str) -> float:
+    """The default hours of a category at a level (event_deadlines starts from these)."""
+    return LEVEL_HOURS[level] * (0.5 if category in URGENT else 1.0)
 
 
 class WorkflowError(TwinError):

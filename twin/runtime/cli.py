@@ -160,9 +160,9 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366),
               help="Days of hourly observations.")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last day of the sample's time series (UTC; default 2026-11-01, fixed so "
-                   "that the same seed gives the same rows).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d"]), default=None,
+              help="Where the sample's timeline ends (UTC; default: now, to the hour). The "
+                   "same seed gives the same rows relative to it: pin it to repeat a sample.")
 @click.option("--replace", is_flag=True, help="Replace the data the twin holds.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the twin already holds data.")
 @click.pass_context

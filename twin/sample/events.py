@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from twin.domain.units import LEVELS as UNIT_LEVELS
+from twin.domain.workflow import OPEN, default_hours
 from twin.sample.common import rng_for
 from twin.sample.land import Land
 from twin.sample.people import _SURNAME_P, _SURNAMES, given_names
@@ -115,6 +116,7 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
     resolved = np.full(n, np.nan)
     closed = np.full(n, np.nan)
     satisfaction = np.full(n, -1, dtype=np.int64)
+    deadline = t0 + budget * 3600  # an open event's is its owner's, set below
     titles = np.empty(n, dtype=object)
     descriptions = np.empty(n, dtype=object)
     for i in range(n):
@@ -171,6 +173,16 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
                      "居民反馈" if src == "resident" else "system", "closed",
                      f"办结回访，满意度{sat[i]}星")
         kept = [s for s in steps if s[0] <= end_s]
+        if kept[-1][2] in OPEN:  # still open at the end: the system escalated it when due
+            lvl = int(level0[i]) + sum(s[2] == "escalated" for s in kept)
+            due = max(s[0] for s in kept if s[2] in ("reported", "escalated")) + \
+                3600 * default_hours(cat, LEVELS[lvl])
+            while due < end_s and lvl < len(LEVELS) - 1:
+                kept.append((due, "system:escalation", "escalated",
+                             f"overdue: {LEVELS[lvl]} → {LEVELS[lvl + 1]}"))
+                lvl += 1
+                due += 3600 * default_hours(cat, LEVELS[lvl])
+            deadline[i] = due
         prev = None
         for at, actor, to, note in kept:
             log.append((i + 1, at, actor, prev, to, note))
@@ -203,8 +215,7 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
         "owner_level": owner,
         "source": source.astype(object),
         "reported_at": reported_at,
-        "deadline_at": (reported_at + pd.to_timedelta(budget, unit="h")).astype(
-            "datetime64[us, UTC]"),
+        "deadline_at": ts(np.round(deadline)),
         "resolved_at": ts(resolved),
         "closed_at": ts(closed),
         "escalations": escalations,

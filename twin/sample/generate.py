@@ -39,7 +39,12 @@ from twin.sample.things import (
 from twin.sample.units import build_units
 
 SCALES = ("village", "town", "county")
-DEFAULT_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def default_end() -> dt.datetime:
+    """Where a sample's timeline ends unless told: now, to the hour (a demo is lived in)."""
+    return dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
 
 Progress = Callable[[str, int], None]
 
@@ -94,7 +99,8 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
              progress: Progress | None = None) -> SampleTwin:
     """Generate the sample twin of Tongxiang at ``scale`` (village, town or county).
 
-    ``days`` of hourly observations end at ``end`` (default 2026-11-01 00:00 UTC);
+    ``days`` of hourly observations end at ``end`` (default: now, to the hour; the same
+    seed gives the same rows relative to it);
     events cover the 365 days before ``end``. ``progress(stage, n_done)`` is called
     between and during stages.
     """
@@ -102,7 +108,7 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
         raise SampleError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
     if days < 1:
         raise SampleError(f"days must be at least 1, got {days}")
-    end = DEFAULT_END if end is None else end
+    end = default_end() if end is None else end
     if end.tzinfo is None:
         end = end.replace(tzinfo=dt.UTC)
     seed = int(seed)
