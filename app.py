@@ -14,7 +14,7 @@ import psycopg
 import sqlalchemy as sa
 import streamlit as st
 
-from pages import accounts, audit, desk, export, field, imports, screen
+from pages import accounts, audit, desk, events, export, field, imports, screen
 from pages import map as map_page
 from pages.session import engine, language, principal, settings, signed_in
 from twin.errors import TwinError
@@ -39,7 +39,7 @@ def surface(lang: str) -> tuple[str, Callable[[], None]] | None:
     page = desk.desk_choice(account, lang)
     if page == "work":  # the open events of the account's units, to work on
         return "work", lambda: field.work_page(account, lang)
-    desk_pages = {"import": imports.import_page, "export": export.export_page,
+    desk_pages = {"events": events.events_page, "import": imports.import_page, "export": export.export_page,
                   "audit": audit.audit_page, "accounts": accounts.accounts_page}
     if page in desk_pages:
         return page, lambda: desk_pages[page](engine(), settings(), principal(), lang)

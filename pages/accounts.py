@@ -19,7 +19,7 @@ def accounts_page(engine, settings, principal: Principal, lang: str) -> None:
         t("auth.username", lang): a.username, t("desk.display_name", lang): a.display_name,
         t("desk.role", lang): t(f"role.{a.role}", lang), t("desk.scope", lang): ", ".join(a.scope),
         t("desk.state", lang): t("desk.disabled" if a.disabled else "desk.active", lang)}
-        for a in users]), use_container_width=True, hide_index=True)
+        for a in users]), width="stretch", hide_index=True)
     with st.form("add-user", clear_on_submit=True):
         st.subheader(t("desk.add_user", lang))
         cols = st.columns(4)

@@ -25,4 +25,4 @@ def audit_page(engine, settings, principal: Principal, lang: str) -> None:
     frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.tz_convert("Asia/Shanghai") \
         .dt.strftime("%Y-%m-%d %H:%M:%S")
     st.dataframe(frame.rename(columns=lambda c: t(f"audit.{c}", lang)),
-                 use_container_width=True, hide_index=True)
+                 width="stretch", hide_index=True)

@@ -10,15 +10,16 @@ from pages.session import account_box, principal
 from twin.domain.access import Principal, may
 from twin.i18n import t
 
-# page → the action a role needs for it ("work": the open events of a scoped account)
-PAGES = {"work": "handle", "import": "import", "export": "export", "audit": "audit",
+# page → the action a role needs for it ("events": the event centre of a scoped account;
+# "work": its open events as a phone list)
+PAGES = {"events": "handle", "work": "handle", "import": "import", "export": "export", "audit": "audit",
          "accounts": "accounts"}
 
 
 def pages_for(principal: Principal) -> list[str]:
     """The desk pages this principal may open, in the sidebar's order."""
     return [page for page, action in PAGES.items() if may(principal, action)
-            and (page != "work" or principal.scope)]
+            and (page not in ("events", "work") or principal.scope)]
 
 
 def desk_choice(account, lang: str) -> str | None:

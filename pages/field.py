@@ -53,12 +53,12 @@ def field_work(eng, events: list[dict], actor: str, token: str | None, lang: str
             try:
                 if cols[0].button(t("field.accept", lang), key=f"accept-{e['id']}",
                                   disabled=e["status"] == "handling" or e["status"] not in
-                                  wf.OPEN, use_container_width=True):
+                                  wf.OPEN, width="stretch"):
                     wf.accept(eng, e["id"], actor=actor, expected_version=e["version"])
                     st.rerun()
                 if cols[1].button(t("field.resolve", lang), key=f"resolve-{e['id']}",
                                   disabled=e["status"] != "handling", type="primary",
-                                  use_container_width=True):
+                                  width="stretch"):
                     wf.transition(eng, e["id"], "resolved", actor=actor,
                                   expected_version=e["version"])
                     st.rerun()

@@ -142,7 +142,7 @@ def _preview(path: Path, options: dict, lang: str) -> None:
     except VectorError:
         return  # a register without coordinates: nothing to draw
     st.dataframe(pd.DataFrame(frame.drop(columns=frame.geometry.name)).head(20),
-                 use_container_width=True)
+                 width="stretch")
     if frame.empty:
         return
     minx, miny, maxx, maxy = frame.total_bounds

@@ -192,7 +192,7 @@ def breadcrumb(path: list[dict], lang: str) -> None:
     cols = st.columns(len(steps))
     for i, (col, (code, name)) in enumerate(zip(cols, steps, strict=True)):
         last = i == len(steps) - 1
-        if col.button(name, key=f"crumb-{i}", disabled=last, use_container_width=True):
+        if col.button(name, key=f"crumb-{i}", disabled=last, width="stretch"):
             go_to(code)
             st.rerun()
 

@@ -349,6 +349,7 @@ SURFACES = {  # surface → the URL parameters that open it, and who may open it
     "screen": ({"screen": "1"}, ("t-admin", "t-official", "t-other", "t-planner", "t-field",
                                  "t-screen")),
     "work": ({"page": "work"}, ("t-official", "t-other", "t-field")),
+    "events": ({"page": "events"}, ("t-official", "t-other", "t-field")),
     "import": ({"page": "import"}, ("t-admin",)),
     "export": ({"page": "export"}, ("t-admin", "t-official", "t-other", "t-planner")),
     "audit": ({"page": "audit"}, ("t-admin",)),
@@ -360,6 +361,7 @@ def _text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [s.value for s in at.subheader] + [x.value for x in at.get("text")]
     parts += [str(tb.value) for tb in at.table] + [c.proto.json for c in at.get("deck_gl_json_chart")]
+    parts += [df.value.to_json(force_ascii=False) for df in at.dataframe]
     return json.dumps(parts, ensure_ascii=False)
 
 
@@ -388,7 +390,7 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     texts = "".join(n for n in "AB" if f"MARK{n}" in shown)
     assert set(texts) <= set(EVENT_TEXT.get(user, ""))
     assert ID_NUMBER not in shown and PHONE not in shown
-    if surface == "work" and user in allowed:
+    if surface in ("work", "events") and user in allowed:
         assert texts == EVENT_TEXT[user]  # exactly the events of its own units
 
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         default=None, description="API key a partner app gives to read and file Open311 "
         "service requests; unset = only signed-in users.")
     link_hours: float = Field(default=72, gt=0, description="Lifetime of a field link.")
+    public_url: str | None = Field(
+        default=None, description="The address people open the product at (e.g. "
+        "https://twin.example.gov.cn); field links and QR codes carry it. Unset = the "
+        "address the official's browser used.")
     sweep_seconds: float = Field(
         default=60, ge=0, description="How often the server escalates overdue events; 0 = never "
         "(another process does it).")

@@ -3,13 +3,16 @@ is replaced only when asked (and saved first), and a broken file changes nothing
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from PIL import Image
 
+from twin.domain.links import save_photo
 from twin.runtime.cli import main
 from twin.store.backup import BackupError, backup, read_manifest, restore, row_counts
 
@@ -32,12 +35,18 @@ def test_every_row_survives_a_round_trip(sample_db, db_factory, settings, tmp_pa
     rasters.mkdir(parents=True)
     (rasters / "dem.tif").write_bytes(b"II*\x00fake-tiff")
     src_settings = settings.model_copy(update={"data_dir": tmp_path / "src"})
+    with source.connect() as conn:  # a photo of an event is part of the twin
+        event_id = conn.execute(sa.text("SELECT min(id) FROM events")).scalar()
+    jpeg = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 90, 40)).save(jpeg, format="JPEG")
+    photo = save_photo(source, src_settings, event_id, jpeg.getvalue(), "test")
     archive = tmp_path / "twin.tar"
     manifest = backup(source, src_settings, archive)
     assert manifest["rows"]["people"] == len(village_sample.people)
     assert read_manifest(archive)["revision"] == manifest["revision"]
     with tarfile.open(archive) as tar:
-        assert {"manifest.json", "twin.dump", "rasters/dem.tif"} <= set(tar.getnames())
+        assert {"manifest.json", "twin.dump", "rasters/dem.tif",
+                f"photos/{event_id}/{photo.name}"} <= set(tar.getnames())
     with pytest.raises(BackupError, match="exists already"):
         backup(source, src_settings, archive)
 
@@ -46,6 +55,8 @@ def test_every_row_survives_a_round_trip(sample_db, db_factory, settings, tmp_pa
     restore(target, dst_settings, archive)
     assert _fingerprint(target) == _fingerprint(source)
     assert (tmp_path / "dst" / "rasters" / "dem.tif").read_bytes() == b"II*\x00fake-tiff"
+    assert (tmp_path / "dst" / "photos" / str(event_id) / photo.name).read_bytes() == \
+        photo.read_bytes()
 
     # a twin is there now: only --replace, and what it held is saved first
     with pytest.raises(BackupError, match="holds a twin"):

@@ -24,7 +24,7 @@ EVENTS = Element(
                 "deadline_at", "resolved_at", "closed_at", "escalations", "geom", *CELLS),
         text=("title", "description"),
         # a device's idempotency key, the optimistic lock, a resident's own rating
-        internal=("client_key", "version", "satisfaction")),
+        internal=("client_key", "version", "satisfaction", "assignee", "duplicate_of")),
     tiles=(TileSpec(
         # Open events only: the map shows what still needs handling (closed ones are
         # history, counted in the KPIs and drawn by the heat layer from /api/heat).
@@ -78,6 +78,6 @@ EVENT_LOG = Element(
     name="event_log", table="event_log", kind="events", layer="events", sample="event_log",
     # who moved an event when: shown on the event's own pages, never published as features
     columns=Columns(public=("id", "event_id", "at", "from_status", "to_status"),
-                    text=("note",), internal=("actor",)),
+                    text=("note",), internal=("actor", "client_key")),
     load=("event_id", "at", "actor", "from_status", "to_status", "note"),
 )

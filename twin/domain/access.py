@@ -31,6 +31,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     "screen": frozenset({"screen"}),
 }
 READ_API = frozenset({"map", "screen"})  # tiles, heat, imagery (the map's own reads)
+# The moves of the governance loop each role makes (in its scope): officials run the loop,
+# grid workers take events, work them and hand them up.
+MOVES: dict[str, frozenset[str]] = {
+    "official": frozenset({"accept", "triage", "dispatch", "resolve", "escalate", "hand_back",
+                           "close", "reopen", "reject", "merge"}),
+    "field": frozenset({"accept", "resolve", "escalate"}),
+}
 
 # --- what each role sees, in and out of its scope ------------------------------------------
 # The kinds of data the twin publishes. ``geography``: units, buildings, land, facilities,
@@ -94,6 +101,11 @@ ANONYMOUS = Principal()
 def may(principal: Principal, action: str) -> bool:
     """Whether the principal's role allows ``action`` at all (scope is checked apart)."""
     return action in ACTIONS[principal.role]
+
+
+def may_move(principal: Principal, move: str) -> bool:
+    """Whether the principal's role makes this move of the loop (scope is checked apart)."""
+    return move in MOVES.get(principal.role, frozenset())
 
 
 def may_read_api(principal: Principal) -> bool:

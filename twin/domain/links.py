@@ -106,11 +106,33 @@ def verify(engine: Engine, settings: Settings, token: str,
     return Link(row["id"], row["scope"], row["scope_id"], row["created_by"], row["expires_at"])
 
 
-def revoke(engine: Engine, link_id: int, now: dt.datetime | None = None) -> None:
+def link_url(settings: Settings, token: str, site: str = "") -> str:
+    """The address a token is opened at: the product's public address (TWIN_PUBLIC_URL),
+    else ``site`` (the address the sender's browser used), else the local default."""
+    base = settings.public_url or site or "http://localhost:8501"
+    return f"{base.rstrip('/')}/?link={token}"
+
+
+def links_by(engine: Engine, created_by: str, now: dt.datetime | None = None) -> list[dict]:
+    """The links a person made that still work, the newest first (to see and revoke)."""
+    fl = field_links.c
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(
+            sa.select(fl.id, fl.scope, fl.scope_id, fl.created_at, fl.expires_at)
+            .where(fl.created_by == created_by, fl.revoked_at.is_(None),
+                   fl.expires_at > (now or now_utc()))
+            .order_by(fl.created_at.desc(), fl.id.desc()).limit(100)).mappings()]
+
+
+def revoke(engine: Engine, link_id: int, now: dt.datetime | None = None,
+           created_by: str | None = None) -> None:
+    """Withdraw a link; with ``created_by`` only a link that person made."""
+    where = [field_links.c.id == link_id, field_links.c.revoked_at.is_(None)]
+    if created_by is not None:
+        where.append(field_links.c.created_by == created_by)
     with engine.begin() as conn:
         done = conn.execute(
-            sa.update(field_links).values(revoked_at=now or now_utc())
-            .where(field_links.c.id == link_id, field_links.c.revoked_at.is_(None))).rowcount
+            sa.update(field_links).values(revoked_at=now or now_utc()).where(*where)).rowcount
     if not done:
         raise NotFound(f"no active link with id {link_id}")
 
@@ -165,6 +187,11 @@ def history(engine: Engine, event_id: int) -> list[dict]:
             .where(log.event_id == event_id).order_by(log.at, log.id)).mappings()]
 
 
+def photo_path(data_dir: Path, event_id: int, sha256: str) -> Path:
+    """Where a photo of an event is kept: the data folder, by event and hash."""
+    return Path(data_dir) / "photos" / str(event_id) / f"{sha256}.jpg"
+
+
 def save_photo(engine: Engine, settings: Settings, event_id: int, data: bytes, actor: str,
                now: dt.datetime | None = None) -> Path:
     """Check that ``data`` is a JPEG, PNG or WebP photo of at most PHOTO_MAX_BYTES, re-encode
@@ -199,9 +226,8 @@ def save_photo(engine: Engine, settings: Settings, event_id: int, data: bytes, a
     image.save(out, format="JPEG", quality=85)
     clean = out.getvalue()
     digest = hashlib.sha256(clean).hexdigest()
-    folder = Path(settings.data_dir) / "photos" / str(event_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.jpg"
+    path = photo_path(settings.data_dir, event_id, digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         partial = path.with_suffix(".part")
         partial.write_bytes(clean)

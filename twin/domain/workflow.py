@@ -102,11 +102,18 @@ def _deadline(conn: Connection, category: str, level: str, start: dt.datetime) -
 
 
 def _log(conn: Connection, event_id: int, at: dt.datetime, actor: str, before: str | None,
-         after: str, note: str | None) -> None:
-    """Append one move to the event's log; the note is scrubbed of ID and phone numbers."""
+         after: str, note: str | None, client_key: str | None = None) -> bool:
+    """Append one move to the event's log; the note is scrubbed of ID and phone numbers.
+    With a ``client_key`` an entry already written under it is not written again (False)."""
     note = scrub_text(note)
-    conn.execute(sa.insert(event_log).values(event_id=event_id, at=at, actor=actor,
-                                             from_status=before, to_status=after, note=note))
+    insert = pg_insert(event_log).values(event_id=event_id, at=at, actor=actor,
+                                         from_status=before, to_status=after, note=note,
+                                         client_key=client_key)
+    if client_key is not None:
+        insert = insert.on_conflict_do_nothing(
+            index_elements=[event_log.c.event_id, event_log.c.client_key],
+            index_where=event_log.c.client_key.isnot(None))
+    return conn.execute(insert).rowcount == 1
 
 
 def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
@@ -187,7 +194,8 @@ def _current(conn: Connection, event_id: int, expected_version: int) -> Any:
 
 def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
                expected_version: int, note: str | None = None,
-               satisfaction: int | None = None, now: dt.datetime | None = None) -> Event:
+               satisfaction: int | None = None, now: dt.datetime | None = None,
+               assignee: str | None = None, duplicate_of: int | None = None) -> Event:
     """Move an event to ``to_status`` if the loop allows it and nobody changed it since
     ``expected_version``. Resolving stamps ``resolved_at``; closing (the feedback) stamps
     ``closed_at`` and may carry the resident's ``satisfaction`` (1–5); reopening gives the
@@ -203,6 +211,10 @@ def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
         if satisfaction is not None and not (to_status == "closed" and 1 <= satisfaction <= 5):
             raise WorkflowError("satisfaction is a score from 1 to 5 given when closing")
         values: dict[str, Any] = {"status": to_status}
+        if assignee is not None:
+            values["assignee"] = assignee
+        if duplicate_of is not None:
+            values["duplicate_of"] = duplicate_of
         if to_status == "resolved":
             values["resolved_at"] = now
         elif to_status == "closed":
@@ -323,8 +335,9 @@ def accept(engine: Engine, event_id: int, *, actor: str, expected_version: int,
 
 
 def add_note(engine: Engine, event_id: int, *, actor: str, note: str,
-             now: dt.datetime | None = None) -> None:
-    """A note in the event's log (the status stays as it is)."""
+             now: dt.datetime | None = None, client_key: str | None = None) -> bool:
+    """A note in the event's log (the status stays as it is). With a ``client_key`` a
+    retried submission is written once; returns whether this one was written."""
     note = (note or "").strip()
     if not note:
         raise WorkflowError("the note is empty")
@@ -334,4 +347,66 @@ def add_note(engine: Engine, event_id: int, *, actor: str, note: str,
         raise WorkflowError("a note holds at most 2,000 characters")
     event = get_event(engine, event_id)
     with engine.begin() as conn:
-        _log(conn, event_id, now or now_utc(), actor, event.status, event.status, note)
+        return _log(conn, event_id, now or now_utc(), actor, event.status, event.status, note,
+                    client_key)
+
+
+# --- the event centre's moves (officials; grid workers accept, note and resolve) -----------
+MOVES = ("accept", "triage", "dispatch", "resolve", "escalate", "hand_back", "close",
+         "reopen", "reject", "merge")
+
+
+def legal_moves(status: str, owner_level: str) -> tuple[str, ...]:
+    """The moves the loop allows an event in ``status`` owned at ``owner_level`` (who may
+    make them is twin.domain.access.may_move)."""
+    allowed = set(TRANSITIONS.get(status, ()))
+    found = {"accept": status in _TO_HANDLING, "triage": "triaged" in allowed,
+             "dispatch": "dispatched" in allowed, "resolve": "resolved" in allowed,
+             "close": "closed" in allowed, "reopen": "reopened" in allowed,
+             "reject": "rejected" in allowed, "merge": "duplicate" in allowed,
+             "escalate": status in OPEN and owner_level != LEVELS[-1],
+             "hand_back": status in OPEN and owner_level != LEVELS[0]}
+    return tuple(m for m in MOVES if found[m])
+
+
+def dispatch(engine: Engine, event_id: int, to: str, *, actor: str, expected_version: int,
+             now: dt.datetime | None = None) -> Event:
+    """派单: send an event to whoever will handle it — a unit, a department or a person,
+    named in ``to`` — and log it."""
+    to = (to or "").strip()
+    if not to or len(to) > 100:
+        raise WorkflowError("say to whom the event is dispatched (at most 100 characters)")
+    return transition(engine, event_id, "dispatched", actor=actor,
+                      expected_version=expected_version, note=f"派单至{to}", assignee=to,
+                      now=now)
+
+
+def reject(engine: Engine, event_id: int, reason: str, *, actor: str, expected_version: int,
+           now: dt.datetime | None = None) -> Event:
+    """不予受理: refuse an event, with the reason the reporter will read."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError("a rejection needs its reason")
+    return transition(engine, event_id, "rejected", actor=actor,
+                      expected_version=expected_version, note=reason[:500], now=now)
+
+
+def merge(engine: Engine, event_id: int, into_code: str, *, actor: str,
+          expected_version: int, now: dt.datetime | None = None) -> Event:
+    """合并: the event repeats another (its code ``into_code``); it becomes a duplicate of
+    that one, and that one's log says so."""
+    now = now or now_utc()
+    with engine.connect() as conn:
+        target = conn.execute(sa.select(events.c.id, events.c.code, events.c.status)
+                              .where(events.c.code == (into_code or "").strip())).one_or_none()
+    if target is None:
+        raise WorkflowError(f"no event with code {into_code!r} to merge onto")
+    if target.id == event_id:
+        raise WorkflowError("an event cannot be merged onto itself")
+    event = transition(engine, event_id, "duplicate", actor=actor,
+                       expected_version=expected_version, note=f"合并至{target.code}",
+                       duplicate_of=target.id, now=now)
+    with engine.begin() as conn:
+        _log(conn, target.id, now, actor, target.status, target.status,
+             f"合并了重复事件{event.code}")
+    return event

@@ -359,11 +359,12 @@ def link() -> None:
 @click.option("--hours", type=click.FloatRange(min=0.1, max=24 * 30), default=None,
               help="lifetime (default TWIN_LINK_HOURS, 72)")
 @click.option("--by", "created_by", required=True, help="who sends it (kept with the link)")
-@click.option("--base-url", default="http://localhost:8501", show_default=True)
+@click.option("--base-url", default=None,
+              help="the product's address (default TWIN_PUBLIC_URL, else localhost:8501)")
 @click.pass_context
 @friendly
 def link_create(ctx: click.Context, event_code: str | None, grid_code: str | None,
-                hours: float | None, created_by: str, base_url: str) -> None:
+                hours: float | None, created_by: str, base_url: str | None) -> None:
     """Make a link and print it (send it through the chat app the field staff use)."""
     import sqlalchemy as sa
 
@@ -382,7 +383,8 @@ def link_create(ctx: click.Context, event_code: str | None, grid_code: str | Non
         raise click.UsageError(f"no {'event' if event_code else 'grid'} with code {code!r}")
     token = links.create(engine, settings, "event" if event_code else "grid", found,
                          created_by, hours)
-    click.echo(f"{base_url.rstrip('/')}/?link={token}")
+    click.echo(links.link_url(settings.model_copy(update={"public_url": base_url})
+                              if base_url else settings, token))
 
 
 @link.command("revoke")

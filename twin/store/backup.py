@@ -2,9 +2,10 @@
 
 A backup is one ``.tar`` holding ``twin.dump`` (``pg_dump`` custom format of the twin's
 database: every table, the accounts and the audit log included), ``manifest.json`` (the
-schema revision, when, the PostGIS version and the row count of every table) and the
-map's rasters (``rasters/*.tif``). The keys (``pii.key``, ``link.key``) are not in it:
-keep them apart, as a backup must not hold what unlocks it.
+schema revision, when, the PostGIS version and the row count of every table), the map's
+rasters (``rasters/*.tif``) and the photos of events (``photos/<event>/<sha256>.jpg``).
+The keys (``pii.key``, ``link.key``) are not in it: keep them apart, as a backup must not
+hold what unlocks it.
 
 A restore checks the manifest (a backup from a newer schema than this code knows is
 refused), saves what it will replace as a backup beside the file it restores, replaces the
@@ -18,6 +19,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -31,6 +33,11 @@ from twin.config import Settings
 from twin.errors import TwinError
 
 FORMAT = "village-twin-backup/1"
+# The files of the twin kept beside the database, under the data folder: terrain and
+# imagery rasters, and the photos of events (by event and hash). Only names of these
+# shapes are written to a backup or taken from one.
+FILES = {"rasters": re.compile(r"rasters/[^/]+\.tif"),
+         "photos": re.compile(r"photos/\d+/[0-9a-f]{64}\.jpg")}
 
 
 class BackupError(TwinError):
@@ -100,7 +107,7 @@ def backup(engine: Engine, settings: Settings, path: str | Path) -> dict:
         manifest = {"format": FORMAT, "revision": revision, "postgis": postgis,
                     "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "rows": counts}
-        rasters = sorted((Path(settings.data_dir) / "rasters").glob("*.tif"))
+        files = _files(Path(settings.data_dir))
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         with tarfile.open(partial, "w") as tar:
@@ -109,10 +116,17 @@ def backup(engine: Engine, settings: Settings, path: str | Path) -> dict:
             info.size, info.mtime = len(data), int(dt.datetime.now().timestamp())
             tar.addfile(info, io.BytesIO(data))
             tar.add(dump, "twin.dump")
-            for raster in rasters:
-                tar.add(raster, f"rasters/{raster.name}")
+            for name in files:
+                tar.add(Path(settings.data_dir) / name, name)
         partial.replace(path)  # a backup file exists only once it is whole
     return manifest
+
+
+def _files(data_dir: Path) -> list[str]:
+    """The twin's files under the data folder, as names relative to it."""
+    found = (p.relative_to(data_dir).as_posix() for folder in FILES
+             for p in (data_dir / folder).rglob("*") if p.is_file())
+    return sorted(n for n in found if any(f.fullmatch(n) for f in FILES.values()))
 
 
 def read_manifest(path: str | Path) -> dict:
@@ -159,9 +173,9 @@ def restore(engine: Engine, settings: Settings, path: str | Path, *,
     with tempfile.TemporaryDirectory(prefix="twin-restore-") as tmp:
         with tarfile.open(path) as tar:
             tar.extract("twin.dump", tmp, filter="data")
-            rasters = [m for m in tar.getmembers() if m.name.startswith("rasters/")
-                       and m.isfile() and m.name.endswith(".tif")]
-            tar.extractall(tmp, members=rasters, filter="data")
+            files = [m for m in tar.getmembers()
+                     if m.isfile() and any(f.fullmatch(m.name) for f in FILES.values())]
+            tar.extractall(tmp, members=files, filter="data")
         if present is not None:
             downgrade(engine, "base")
             with engine.begin() as conn:
@@ -169,10 +183,10 @@ def restore(engine: Engine, settings: Settings, path: str | Path, *,
         _run([_bin("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
               "--exit-on-error", f"--dbname={conninfo}", str(Path(tmp) / "twin.dump")],
              env, "pg_restore")
-        target = Path(settings.data_dir) / "rasters"
-        for member in rasters:
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(Path(tmp) / member.name, target / Path(member.name).name)
+        for member in files:
+            target = Path(settings.data_dir) / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(tmp) / member.name, target)
     engine.dispose()  # connections opened before hold stale type and table caches
     upgrade(engine)
     got = row_counts(engine)

@@ -251,6 +251,8 @@ events = Table(
     Column("satisfaction", SmallInteger),
     Column("client_key", Text, unique=True),
     Column("version", Integer, nullable=False),
+    Column("assignee", Text),
+    Column("duplicate_of", BigInteger, ForeignKey("events.id")),
     _point(), *_cells(),
 )
 
@@ -262,6 +264,7 @@ event_log = Table(
     Column("from_status", Text),
     Column("to_status", Text, nullable=False),
     Column("note", Text),
+    Column("client_key", Text),
 )
 
 organizations = Table(
