@@ -1,7 +1,9 @@
-"""Streamlit entry: a router over one module per surface (``pages/``). Which surface a
+"""Streamlit entry: a router over one module per surface (``surfaces/``). Which surface a
 request opens is decided from its URL (``?link=``, ``?screen=1``, ``?page=``) and its
-account; the pages themselves hold no SQL and no rules. (Not ``st.navigation``: its pages
-live at URL paths of their own, and every link made so far is ``/?…``.)
+account; the surfaces themselves hold no SQL and no rules. (Not ``st.navigation``: its
+pages live at URL paths of their own, and every link made so far is ``/?…``. Nor a folder
+named ``pages/``: Streamlit would list each of its modules in the sidebar and serve it at
+its own path, around this router.)
 
 The view lives in the URL (`unit`, `apps`, `lang`, camera), so any view can be shared.
 """
@@ -14,9 +16,9 @@ import psycopg
 import sqlalchemy as sa
 import streamlit as st
 
-from pages import accounts, audit, desk, events, export, field, imports, screen
-from pages import map as map_page
-from pages.session import engine, language, principal, settings, signed_in
+from surfaces import accounts, audit, desk, events, export, field, imports, screen
+from surfaces import map as map_page
+from surfaces.session import engine, language, principal, settings, signed_in
 from twin.errors import TwinError
 from twin.i18n import t
 
@@ -39,8 +41,9 @@ def surface(lang: str) -> tuple[str, Callable[[], None]] | None:
     page = desk.desk_choice(account, lang)
     if page == "work":  # the open events of the account's units, to work on
         return "work", lambda: field.work_page(account, lang)
-    desk_pages = {"events": events.events_page, "import": imports.import_page, "export": export.export_page,
-                  "audit": audit.audit_page, "accounts": accounts.accounts_page}
+    desk_pages = {"events": events.events_page, "import": imports.import_page,
+                  "export": export.export_page, "audit": audit.audit_page,
+                  "accounts": accounts.accounts_page}
     if page in desk_pages:
         return page, lambda: desk_pages[page](engine(), settings(), principal(), lang)
     return "map", lambda: map_page.map_page(lang)

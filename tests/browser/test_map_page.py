@@ -33,6 +33,12 @@ def test_map_page_draws_offline(browser, server, tmp_path):
     assert page.get_by_text("居民").first.is_visible()
     page.screenshot(path=str(tmp_path / "map.png"))
     assert outside == []
+    # one router (app.py): no list of Streamlit pages of its own in the sidebar, and a
+    # surface's module is not served at a path of its own around it
+    assert page.locator("[data-testid='stSidebarNav']").count() == 0
+    page.goto(server + "/accounts")
+    page.wait_for_timeout(3000)
+    assert page.locator("[data-testid='stSidebarNav']").count() == 0
 
 
 def test_phone_width_has_no_horizontal_scroll(browser, server):

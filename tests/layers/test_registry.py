@@ -91,7 +91,7 @@ def test_governance_counts_and_no_second_resolution_rate(sample_engine, village_
 
 
 def test_terrain_layer_has_literals_not_expressions():
-    from pages.deck import terrain_layer
+    from surfaces.deck import terrain_layer
 
     info = {"version": "3", "minzoom": 8, "maxzoom": 15, "bounds": [120.4, 30.6, 120.6, 30.8]}
     spec = json.loads(pdk.Deck(layers=[terrain_layer(info, info)], map_provider=None).to_json())
@@ -103,7 +103,7 @@ def test_terrain_layer_has_literals_not_expressions():
 
 
 def test_overview_draws_the_terrain_beneath_instead_of_draping(tmp_path, village_sample):
-    from pages.deck import DRAPE_MIN_ZOOM, twin_basemap
+    from surfaces.deck import DRAPE_MIN_ZOOM, twin_basemap
     from twin.sample.raster import write_sample_rasters
 
     assert twin_basemap(tmp_path, 14) == ([], False)  # no rasters: no terrain, nothing draped

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from pages.session import read_engine
+from surfaces.session import read_engine
 from twin.domain.summary import LOCAL_TZ, data_period
 from twin.i18n import t
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.session import account_box, principal
+from surfaces.session import account_box, principal
 from twin.domain.access import Principal, may
 from twin.i18n import t
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from layers.application import MapContext, mvt_layer
-from pages.period import TZ
-from pages.session import engine, plain, settings
+from surfaces.period import TZ
+from surfaces.session import engine, plain, settings
 from twin.domain import links
 from twin.domain import workflow as wf
 from twin.i18n import t

@@ -12,7 +12,7 @@ import streamlit as st
 
 from geodata.errors import GeodataError
 from geodata.vector import VectorError, read_vector
-from pages.deck import view_for
+from surfaces.deck import view_for
 from twin.domain.access import Principal, audit
 from twin.domain.pii import PiiKey
 from twin.errors import TwinError

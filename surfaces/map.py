@@ -14,9 +14,9 @@ import streamlit as st
 
 from layers.application import Application, Chart, Filter, MapContext, Scope
 from layers.registry import APPLICATIONS, parse
-from pages.deck import twin_basemap, units_deck, view_for, view_from_params
-from pages.period import time_window
-from pages.session import count_text, engine, go_to, principal, read_engine, settings, share_bars
+from surfaces.deck import twin_basemap, units_deck, view_for, view_from_params
+from surfaces.period import time_window
+from surfaces.session import count_text, engine, go_to, principal, read_engine, settings, share_bars
 from twin.domain.access import may, published
 from twin.domain.buildings import building_detail
 from twin.domain.summary import rollup

@@ -16,8 +16,8 @@ import segno
 import streamlit as st
 
 from layers.application import MapContext, mvt_layer
-from pages.period import TZ
-from pages.session import plain, settings
+from surfaces.period import TZ
+from surfaces.session import plain, settings
 from twin.domain import links
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, may, may_move

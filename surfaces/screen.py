@@ -11,10 +11,10 @@ from shapely.geometry import shape
 
 from layers.governance import loop_kpis
 from layers.registry import APPLICATIONS, parse
-from pages.deck import view_for
-from pages.map import build_map
-from pages.period import TZ, period_bounds
-from pages.session import count_text, read_engine
+from surfaces.deck import view_for
+from surfaces.map import build_map
+from surfaces.period import TZ, period_bounds
+from surfaces.session import count_text, read_engine
 from twin.domain.access import published
 from twin.domain.summary import loop_measures, rollup
 from twin.domain.units import child_level, unit_path, units_geojson
