@@ -47,7 +47,7 @@ def events_page(engine, settings_, principal: Principal, lang: str) -> None:
         with left:
             picked = _table(found, lang)
         with right:
-            st.pydeck_chart(_list_map(found.rows), height=360, key="events-map")
+            st.pydeck_chart(_list_map(engine, found.rows), height=360, key="events-map")
     if len(picked) > 1:
         _bulk(engine, principal, found.rows[found.rows["id"].isin(picked)], lang)
         return
@@ -74,7 +74,8 @@ def _filters(lang: str) -> InboxFilter:
                                   format_func=lambda v: t(f"source.{v}", lang),
                                   placeholder=t("filter.all", lang), key="events-source")
     overdue = cols[4].toggle(t("kpi.events_overdue", lang), key="events-overdue")
-    period = cols[5].selectbox(t("events.period", lang), tuple(PERIODS), index=2,
+    # open events stay in the list however old they are; the period narrows by report date
+    period = cols[5].selectbox(t("events.period", lang), tuple(PERIODS), index=4,
                                format_func=lambda p: t(f"events.period.{p}", lang),
                                key="events-period")
     search = cols[6].text_input(t("events.search", lang), max_chars=60, key="events-search")
@@ -122,8 +123,8 @@ def _table(found: Inbox, lang: str) -> list[int]:
     return [int(rows["id"].iloc[i]) for i in chosen if i < len(rows)]
 
 
-def _list_map(rows: pd.DataFrame) -> pdk.Deck:
-    """The listed events on a map: red overdue, amber open, grey finished."""
+def _list_map(engine, rows: pd.DataFrame) -> pdk.Deck:
+    """The listed events on the grids: red overdue, amber open, grey finished."""
     data = [{"p": [r.lon, r.lat], "c": [220, 50, 40, 230] if r.overdue else
              [240, 160, 30, 220] if r.status in OPEN else [150, 150, 150, 180],
              "code": r.code} for r in rows.itertuples()]
@@ -132,7 +133,11 @@ def _list_map(rows: pd.DataFrame) -> pdk.Deck:
                      radius_max_pixels=10, pickable=True)
     view = pdk.data_utils.compute_view([d["p"] for d in data]) if len(data) > 1 else \
         pdk.ViewState(longitude=data[0]["p"][0], latitude=data[0]["p"][1], zoom=14)
-    return pdk.Deck(layers=[dots], map_provider=None, initial_view_state=view,
+    grids = mvt_layer("grids", MapContext(current_versions(engine, {"grids"})), id="events-grids",
+                      min_zoom=10, max_zoom=16, stroked=True, filled=True,
+                      get_fill_color=[236, 238, 230, 255], get_line_color=[150, 155, 140, 255],
+                      line_width_min_pixels=1, pickable=False)
+    return pdk.Deck(layers=[grids, dots], map_provider=None, initial_view_state=view,
                     tooltip={"text": "{code}"})
 
 
