@@ -145,6 +145,46 @@ def check_report(c, user, world):
     assert r.status_code == (200 if user in REPORT else refused(user)), r.text
 
 
+# the residents' pages are public: anyone may report; a status page opens only by its token
+def check_resident_page(c, user, world):
+    page = c.get("/report")
+    assert page.status_code == 200 and "MARK" not in page.text
+    assert c.get("/report/report.js").status_code == 200
+
+
+def check_resident_report(c, user, world):
+    import re
+
+    key = re.search(r'name="client_key" value="([^"]+)"', c.get("/report").text).group(1)
+    r = c.post("/report", data={"client_key": key, "category": "sanitation",
+                                "text": f"路灯不亮，联系{PHONE}", "lon": world["A"]["lon"],
+                                "lat": world["A"]["lat"]}, follow_redirects=False)
+    assert r.status_code in (303, 429), r.text  # the clients share one address: throttled
+    if r.status_code == 303:
+        page = c.get(r.headers["location"])
+        assert page.status_code == 200 and PHONE not in page.text
+
+
+def check_resident_status(c, user, world):
+    from twin.domain.residents import status_token
+
+    good = status_token(c.app.state.settings, world["A"]["event_id"])
+    forged = f"{world['A']['event_id']}.forged"
+    assert c.get(f"/report/s/{forged}").status_code == 404
+    page = c.get(f"/report/s/{good}")
+    assert page.status_code == 200 and world["A"]["event"] in page.text
+    assert ID_NUMBER not in page.text and PHONE not in page.text
+
+
+def check_resident_follow_up(c, user, world):
+    forged = f"{world['B']['event_id']}.forged"
+    for move in ("rate", "reopen"):
+        r = c.post(f"/report/s/{forged}/{move}", data={"score": "1", "reason": "x",
+                                                        "version": "1"},
+                   follow_redirects=False)
+        assert r.status_code == 303 and "msg=" not in r.headers["location"]
+
+
 def check_request(c, user, world):
     for name in "AB":
         r = c.get(f"/open311/v2/requests/{world[name]['event']}.json")
@@ -318,6 +358,12 @@ ROUTES = {
     ("get", "/ogc/collections/{collection_id}/items/{feature_id}"): check_item,
     ("get", "/heat/events.json"): check_heat,
     ("get", "/events/open.geojson"): check_open_events,
+    ("get", "/report"): check_resident_page,
+    ("get", "/report/report.js"): check_resident_page,
+    ("post", "/report"): check_resident_report,
+    ("get", "/report/s/{token}"): check_resident_status,
+    ("post", "/report/s/{token}/rate"): check_resident_follow_up,
+    ("post", "/report/s/{token}/reopen"): check_resident_follow_up,
 }
 
 

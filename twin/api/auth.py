@@ -174,6 +174,9 @@ def _page(request: Request, title: str, fields: list[tuple[str, str, str]], acti
         f'autocomplete="{"username" if kind == "text" else "current-password"}"></label>'
         for name, kind, label in fields)
     error = f'<p class="err" role="alert">{html.escape(message)}</p>' if message else ""
+    resident = (f'<p><a href="{_root(request)}/report?lang={lang}">'
+                f'{html.escape(t("auth.resident", lang))}</a></p>'
+                if action == "/auth/login" else "")
     body = f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head>
 <meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{html.escape(title)} · {html.escape(t('app.title', lang))}</title><style>
@@ -184,13 +187,13 @@ label{{display:block;margin:.8em 0}}input{{display:block;width:100%;box-sizing:b
 padding:.6em;margin-top:.3em;border-radius:4px;border:1px solid #444;background:#0e1117;
 color:#fafafa;font-size:1em}}button{{width:100%;padding:.7em;margin-top:1em;border:0;
 border-radius:4px;background:#ff4b4b;color:#fff;font-size:1em}}.err{{color:#ff8080}}
-small{{color:#aaa}}</style></head><body>
+small{{color:#aaa}}a{{color:#8ab4ff}}</style></head><body>
 <form method="post" action="{_root(request)}{action}?lang={lang}">
 <h2>{html.escape(t('app.title', lang))} · {html.escape(title)}</h2>{error}
 <input type="hidden" name="csrf" value="{token}">
 <input type="hidden" name="next" value="{html.escape(next_url)}">{inputs}
 <button type="submit">{html.escape(title)}</button>
-<p><small>{html.escape(t('auth.notice', lang))}</small></p></form></body></html>"""
+<p><small>{html.escape(t('auth.notice', lang))}</small></p>{resident}</form></body></html>"""
     response = HTMLResponse(body, status_code=status,
                             headers={"Content-Security-Policy": PAGE_CSP,
                                      "X-Frame-Options": "DENY", "Cache-Control": "no-store"})

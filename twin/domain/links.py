@@ -60,7 +60,8 @@ def _key(settings: Settings) -> bytes:
     return local_secret(settings, "link", settings.link_key)
 
 
-def _sign(settings: Settings, payload: bytes) -> str:
+def sign(settings: Settings, payload: bytes) -> str:
+    """A short HMAC-SHA256 of ``payload`` with the installation's link key (URL-safe)."""
     mac = hmac.new(_key(settings), payload, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
@@ -81,7 +82,7 @@ def create(engine: Engine, settings: Settings, scope: str, scope_id: int, create
             scope=scope, scope_id=scope_id, created_by=created_by, created_at=now,
             expires_at=expires).returning(field_links.c.id)).scalar()
     payload = f"{link_id}.{int(expires.timestamp())}"
-    return f"{payload}.{_sign(settings, payload.encode())}"
+    return f"{payload}.{sign(settings, payload.encode())}"
 
 
 def verify(engine: Engine, settings: Settings, token: str,
@@ -92,7 +93,7 @@ def verify(engine: Engine, settings: Settings, token: str,
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
         raise LinkError("this link is incomplete or damaged")
     payload = f"{parts[0]}.{parts[1]}"
-    if not hmac.compare_digest(_sign(settings, payload.encode()), parts[2]):
+    if not hmac.compare_digest(sign(settings, payload.encode()), parts[2]):
         raise LinkError("this link has been altered and is not valid")
     with engine.connect() as conn:
         row = conn.execute(sa.select(field_links).where(
@@ -192,11 +193,23 @@ def photo_path(data_dir: Path, event_id: int, sha256: str) -> Path:
     return Path(data_dir) / "photos" / str(event_id) / f"{sha256}.jpg"
 
 
-def save_photo(engine: Engine, settings: Settings, event_id: int, data: bytes, actor: str,
-               now: dt.datetime | None = None) -> Path:
-    """Check that ``data`` is a JPEG, PNG or WebP photo of at most PHOTO_MAX_BYTES, re-encode
-    it as JPEG without its metadata (no GPS or device tags leave the phone's file), and keep
-    it under the data folder named by its hash; the same photo twice is kept once."""
+@dataclass(frozen=True)
+class Photo:
+    """A photo as the twin keeps it: JPEG without metadata, at most PHOTO_MAX_SIDE."""
+
+    jpeg: bytes
+    width: int
+    height: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.jpeg).hexdigest()
+
+
+def clean_photo(data: bytes) -> Photo:
+    """Check that ``data`` is a JPEG, PNG or WebP photo of at most PHOTO_MAX_BYTES and
+    PHOTO_MAX_PIXELS (before it is decoded), and re-encode it as JPEG without its metadata
+    (no GPS or device tags leave the phone's file); PhotoError says why not."""
     from PIL import Image, UnidentifiedImageError
 
     if not data:
@@ -224,17 +237,29 @@ def save_photo(engine: Engine, settings: Settings, event_id: int, data: bytes, a
     image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85)
-    clean = out.getvalue()
-    digest = hashlib.sha256(clean).hexdigest()
+    return Photo(out.getvalue(), image.width, image.height)
+
+
+def store_photo(engine: Engine, settings: Settings, event_id: int, photo: Photo, actor: str,
+                now: dt.datetime | None = None) -> Path:
+    """Keep a cleaned photo of an event under the data folder, named by its hash, and list
+    it with the event; the same photo twice is kept once."""
+    digest = photo.sha256
     path = photo_path(settings.data_dir, event_id, digest)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         partial = path.with_suffix(".part")
-        partial.write_bytes(clean)
+        partial.write_bytes(photo.jpeg)
         partial.replace(path)
     with engine.begin() as conn:
         conn.execute(pg_insert(event_photos).values(
-            event_id=event_id, sha256=digest, bytes=len(clean), width=image.width,
-            height=image.height, actor=actor, at=now or now_utc()).on_conflict_do_nothing(
+            event_id=event_id, sha256=digest, bytes=len(photo.jpeg), width=photo.width,
+            height=photo.height, actor=actor, at=now or now_utc()).on_conflict_do_nothing(
             index_elements=[event_photos.c.event_id, event_photos.c.sha256]))
     return path
+
+
+def save_photo(engine: Engine, settings: Settings, event_id: int, data: bytes, actor: str,
+               now: dt.datetime | None = None) -> Path:
+    """A photo a person handed in, checked and cleaned (clean_photo), kept with its event."""
+    return store_photo(engine, settings, event_id, clean_photo(data), actor, now)

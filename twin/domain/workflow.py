@@ -227,6 +227,27 @@ def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
         return event
 
 
+def rate(engine: Engine, event_id: int, score: int, *, actor: str, expected_version: int,
+         now: dt.datetime | None = None) -> Event:
+    """回访评价: the reporter's score (1–5) of how the matter was handled. A resolved event
+    is closed with it; a closed one keeps the newer score; the log says which."""
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise WorkflowError("a rating is a whole score from 1 to 5")
+    now = now or now_utc()
+    with engine.begin() as conn:
+        row = _current(conn, event_id, expected_version)
+        if row["status"] == "closed":
+            event = _change(conn, event_id, expected_version, {"satisfaction": score})
+            _log(conn, event_id, now, actor, "closed", "closed", f"群众评价{score}星")
+            return event
+    if row["status"] != "resolved":
+        raise IllegalTransition(f"event {row['code']} is {row['status']}: it is rated once "
+                                "it is resolved")
+    return transition(engine, event_id, "closed", actor=actor,
+                      expected_version=expected_version, satisfaction=score,
+                      note=f"群众评价{score}星", now=now)
+
+
 def escalate(engine: Engine, event_id: int, *, actor: str, expected_version: int,
              note: str | None = None, now: dt.datetime | None = None) -> Event:
     """Hand an open event up to the level above (by hand), with that level's deadline."""
