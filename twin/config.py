@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     open311_api_key: str | None = Field(
         default=None, description="API key a partner app gives to read and file Open311 "
         "service requests; unset = only signed-in users.")
+    open311_public_read: bool = Field(
+        default=False, description="Let anyone read Open311 service requests without a key, as "
+        "the GeoReport spec allows: category, status, dates, the place to ~100 m and the "
+        "words scrubbed of ID and phone numbers; nothing else. Off by default.")
     link_hours: float = Field(default=72, gt=0, description="Lifetime of a field link.")
     public_url: str | None = Field(
         default=None, description="The address people open the product at (e.g. "

@@ -55,7 +55,7 @@ def test_requests_by_id_code_status_and_dates(client, village_sample):
 
 @pytest.mark.parametrize(("path", "status", "words"), [
     ("/requests/NOPE.json", 404, "no service request 'NOPE'"),
-    ("/requests.xml", 400, "only the JSON format"),
+    ("/requests.csv", 400, "unknown format 'csv': json or xml"),
     ("/services.json?jurisdiction_id=110000", 404, "unknown jurisdiction_id"),
     ("/requests.json?status=pending", 400, "status is open or closed"),
     ("/requests.json?start_date=yesterday", 400, "start_date must be a W3C date-time"),

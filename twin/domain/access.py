@@ -20,7 +20,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-ROLES = ("anonymous", "admin", "official", "planner", "field", "screen")
+ROLES = ("anonymous", "admin", "official", "planner", "field", "screen", "public")
+# Roles no account has: nobody signed in, and the opt-in public reader of Open311
+# (TWIN_OPEN311_PUBLIC_READ: category, status, dates, a coarse place, the scrubbed words).
+PSEUDO_ROLES = ("anonymous", "public")
 # What each role may do, besides seeing the aggregated twin (every signed-in role).
 ACTIONS: dict[str, frozenset[str]] = {
     "anonymous": frozenset(),
@@ -29,6 +32,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "planner": frozenset({"map", "export"}),
     "field": frozenset({"map", "report", "handle"}),
     "screen": frozenset({"screen"}),
+    "public": frozenset(),
 }
 READ_API = frozenset({"map", "screen"})  # tiles, heat, imagery (the map's own reads)
 # The moves of the governance loop each role makes (in its scope): officials run the loop,
@@ -61,6 +65,10 @@ SEES: dict[str, dict[str, str]] = {
     # a wall shows aggregates: the map's public layers, event points without words, heat
     "screen": {"geography": ALL, "events": ALL, "event_text": NONE, "households": NONE,
                "resident_counts": NONE, "residents": NONE},
+    # Open311's public read, when switched on: every request, its words scrubbed of ID and
+    # phone numbers as stored; the read model coarsens its place (twin.publish.open311)
+    "public": {"geography": NONE, "events": ALL, "event_text": ALL, "households": NONE,
+               "resident_counts": NONE, "residents": NONE},
 }
 # The channels a role may use at all. The wall uses the big screen's own reads only.
 CHANNELS = ("tiles", "heat", "open_events", "raster", "ogc", "open311", "export")
@@ -71,6 +79,7 @@ USES: dict[str, frozenset[str]] = {
     "planner": frozenset(CHANNELS),
     "field": frozenset(CHANNELS) - {"export"},
     "screen": frozenset({"tiles", "heat", "open_events", "raster"}),
+    "public": frozenset({"open311"}),
 }
 # Counts of people below this are published as null ("fewer than MIN_COUNT") to everyone
 # in tiles, OGC and exports (k-anonymity, k = 5): a count of one is a person.
@@ -92,10 +101,11 @@ class Principal:
 
     @property
     def signed_in(self) -> bool:
-        return self.role != "anonymous"
+        return self.role not in PSEUDO_ROLES
 
 
 ANONYMOUS = Principal()
+PUBLIC = Principal("public", (), "open311:public")
 
 
 def may(principal: Principal, action: str) -> bool:

@@ -25,12 +25,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
-from twin.domain.access import ROLES, Principal
+from twin.domain.access import PSEUDO_ROLES, ROLES, Principal
 from twin.errors import TwinError
 from twin.store.schema import accounts, sessions, sign_in_failures, units
 
 SCOPED_ROLES = ("official", "field")
-ACCOUNT_ROLES = tuple(r for r in ROLES if r != "anonymous")
+ACCOUNT_ROLES = tuple(r for r in ROLES if r not in PSEUDO_ROLES)
 MIN_PASSWORD = 10
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

@@ -64,7 +64,8 @@ def find(conn: Connection, principal: Principal, q: RequestQuery) -> list[dict[s
             params["statuses"] = [s for s, o in OPEN311_STATUS.items() if o in q.statuses]
     sql = (f"SELECT {_select(principal)} {_FROM} WHERE {' AND '.join(where)} "  # noqa: S608
            "ORDER BY e.reported_at DESC, e.id LIMIT :limit")
-    return [as_request(r) for r in conn.execute(sa.text(sql), params)]
+    coarse = principal.role == "public"
+    return [as_request(r, coarse) for r in conn.execute(sa.text(sql), params)]
 
 
 def one(conn: Connection, principal: Principal, code: str) -> dict[str, Any] | None:
@@ -74,8 +75,13 @@ def one(conn: Connection, principal: Principal, code: str) -> dict[str, Any] | N
     return found[0] if found else None
 
 
-def as_request(r: Any) -> dict[str, Any]:
-    """A row of the read model as a GeoReport v2 service request."""
+COARSE_DEGREES = 3  # decimals of a public request's place: ~100 m, not a doorstep
+
+
+def as_request(r: Any, coarse: bool = False) -> dict[str, Any]:
+    """A row of the read model as a GeoReport v2 service request; ``coarse`` (the public
+    read) rounds the place to ~100 m and names no micro-grid."""
+    digits = COARSE_DEGREES if coarse else 6
     return {
         "service_request_id": r.code,
         "status": OPEN311_STATUS.get(r.status, "open"),
@@ -83,16 +89,16 @@ def as_request(r: Any) -> dict[str, Any]:
         "service_name": r.name_zh,
         "service_code": r.category,
         "description": r.description or r.title,
-        "agency_responsible": f"{r.microgrid}（{r.owner_level}）",
+        "agency_responsible": None if coarse else f"{r.microgrid}（{r.owner_level}）",
         "service_notice": None,
         "requested_datetime": r.reported_at.isoformat(),
         "updated_datetime": r.updated.isoformat() if r.updated else None,
         "expected_datetime": r.deadline_at.isoformat() if r.deadline_at else None,
-        "address": r.microgrid,
+        "address": None if coarse else r.microgrid,
         "address_id": None,
         "zipcode": None,
-        "lat": round(r.lat, 6),
-        "long": round(r.lon, 6),
+        "lat": round(r.lat, digits),
+        "long": round(r.lon, digits),
         "media_url": None,
         "extended_attributes": {"status": r.status, "owner_level": r.owner_level},
     }

@@ -15,7 +15,7 @@ import click
 from geodata.errors import GeodataError
 from twin.catalog import EXPORT_ORDER, IMPORT_ORDER
 from twin.config import PROJECT_ROOT, Settings
-from twin.domain.access import ROLES
+from twin.domain.accounts import ACCOUNT_ROLES
 from twin.domain.units import LEVELS
 from twin.errors import TwinError
 from twin.ingest import RASTER_KINDS
@@ -458,7 +458,7 @@ def _scope(scope: tuple[str, ...]) -> tuple[str, ...]:
 @user.command("add")
 @click.argument("username")
 @click.option("--role", required=True,
-              type=click.Choice([r for r in ROLES if r != "anonymous"]))
+              type=click.Choice(ACCOUNT_ROLES))
 @click.option("--scope", multiple=True, metavar="UNIT_CODE",
               help="unit code(s) an official or field account is scoped to")
 @click.option("--name", "display_name", help="the person's name as shown in the app")
