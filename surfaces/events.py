@@ -17,12 +17,13 @@ import streamlit as st
 
 from layers.application import MapContext, mvt_layer
 from surfaces.period import TZ
+from surfaces.session import engine as session_engine
 from surfaces.session import plain, settings
 from twin.domain import links
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, may, may_move
+from twin.domain.departments import all_departments
 from twin.domain.inbox import Inbox, InboxFilter, act, act_many, event_page, inbox
-from twin.domain.units import LEVELS
 from twin.domain.workflow import DONE, OPEN, SOURCES
 from twin.errors import NotFound
 from twin.i18n import t
@@ -67,7 +68,7 @@ def _filters(lang: str) -> InboxFilter:
     categories = cols[1].multiselect(t("filter.category", lang), _categories(),
                                      format_func=lambda c: t(f"category.{c}", lang),
                                      placeholder=t("filter.all", lang), key="events-cat")
-    levels = cols[2].multiselect(t("events.level", lang), tuple(reversed(LEVELS)),
+    levels = cols[2].multiselect(t("events.level", lang), tuple(reversed(wf.LEVELS)),
                                  format_func=lambda v: t(f"level.{v}", lang),
                                  placeholder=t("filter.all", lang), key="events-level")
     sources = cols[3].multiselect(t("events.source", lang), SOURCES,
@@ -110,7 +111,8 @@ def _table(found: Inbox, lang: str) -> list[int]:
         t("events.col.title", lang): rows["title"].fillna("—"),
         t("events.col.category", lang): rows["name_zh"] if lang == "zh" else rows["name_en"],
         t("events.col.status", lang): [t(f"status.{s}", lang) for s in rows["status"]],
-        t("events.col.owner", lang): [t(f"level.{v}", lang) for v in rows["owner_level"]],
+        t("events.col.owner", lang): [_owner(v, d, lang) for v, d in
+                                      zip(rows["owner_level"], rows["department"], strict=True)],
         t("events.col.deadline", lang): [_when(d) for d in rows["deadline_at"]],
         t("events.col.overdue", lang): ["⚠" if o else "" for o in rows["overdue"]],
         t("events.col.place", lang): rows["microgrid"],
@@ -154,6 +156,20 @@ def _event_map(engine, e: dict) -> pdk.Deck:
         longitude=e["lon"], latitude=e["lat"], zoom=16.5, pitch=50, bearing=20))
 
 
+def _owner(level: str, department: str | None, lang: str) -> str:
+    """Who owns an event: its level, or at the county the department's name."""
+    if level == "county" and department:
+        d = _department_names().get(department)
+        if d:
+            return d[0] if lang == "zh" else d[1]
+    return t(f"level.{level}", lang)
+
+
+@st.cache_data(ttl=600)
+def _department_names() -> dict[str, tuple[str, str]]:
+    return {d.code: (d.name_zh, d.name_en) for d in all_departments(session_engine())}
+
+
 def _when(value) -> str:
     if value is None or pd.isna(value):
         return ""
@@ -174,7 +190,7 @@ def _event(engine, principal: Principal, code: str, lang: str) -> None:
         st.markdown(
             f"**{t('field.status', lang)}**：{t('status.' + e['status'], lang)} · "
             f"{t('category.' + e['category'], lang)} · "
-            f"{t('events.col.owner', lang)}：{t('level.' + e['owner_level'], lang)}"
+            f"{t('events.col.owner', lang)}：{_owner(e['owner_level'], e['department'], lang)}"
             + (f" · {t('events.col.assignee', lang)}：{plain(e['assignee'])}"
                if e["assignee"] else ""))
         st.caption(f"{t('field.place', lang)}：{e['microgrid']} · {t('field.deadline', lang)} "
@@ -237,10 +253,16 @@ def _moves(engine, principal: Principal, e: dict, lang: str) -> None:
             do(move)
     if "dispatch" in moves:
         with st.form(key=f"dispatch-{e['id']}", clear_on_submit=True):
-            to = st.text_input(t("move.dispatch_to", lang), max_chars=100,
-                               placeholder=t("move.dispatch_hint", lang))
+            depts = {d.code: d for d in all_departments(engine)}
+            cols = st.columns(2)
+            to = cols[0].text_input(t("move.dispatch_to", lang), max_chars=100,
+                                    placeholder=t("move.dispatch_hint", lang))
+            department = cols[1].selectbox(
+                t("move.department", lang), ["", *depts], key=f"dept-{e['id']}",
+                format_func=lambda c: (f"{depts[c].name_zh if lang == 'zh' else depts[c].name_en}"
+                                       f" · {depts[c].hours:g}h") if c else "—")
             if st.form_submit_button(t("move.dispatch", lang)):
-                do("dispatch", to=to)
+                do("dispatch", to=to, department=department or None)
     if "close" in moves:
         with st.form(key=f"close-{e['id']}"):
             score = st.select_slider(t("move.satisfaction", lang), options=[1, 2, 3, 4, 5],

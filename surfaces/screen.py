@@ -91,12 +91,16 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
     if bounds is None:
         return
     end = bounds[1].replace(tzinfo=TZ)
-    measures = loop_kpis(loop_measures(read_engine(), unit, end - dt.timedelta(days=30), end),
-                         lang)
+    measures = loop_measures(read_engine(), unit, end - dt.timedelta(days=30), end)
+    shown = loop_kpis(measures, lang)
     st.caption(t("loop.recent", lang))
-    cols = st.columns(len(measures))
-    for col, (label, value) in zip(cols, measures.itertuples(index=False), strict=True):
+    cols = st.columns(len(shown))
+    for col, (label, value) in zip(cols, shown.itertuples(index=False), strict=True):
         col.metric(label, value)
+    cols = st.columns(len(measures["loops"]))  # the three loops: how much each closes
+    for col, (loop, m) in zip(cols, measures["loops"].items(), strict=True):
+        col.metric(t(f"loop.{loop}", lang), f"{m['resolved']:,} / {m['reported']:,}",
+                   help=t("loop.resolved", lang))
 
 
 def screen_page(lang: str) -> None:

@@ -145,6 +145,17 @@ def check_report(c, user, world):
     assert r.status_code == (200 if user in REPORT else refused(user)), r.text
 
 
+def check_measures(c, user, world):
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    r = c.get("/measures.json", params={"from": now - 86400, "to": now + 60})
+    if user not in READERS:
+        assert r.status_code == refused(user)
+        return
+    assert r.status_code == 200  # aggregates only, as the charts and the wall show them
+    assert r.json()["reported"] >= 2 and "MARK" not in r.text and set(r.json()["loops"]) == {
+        "small", "medium", "large"}
+
+
 # the residents' pages are public: anyone may report; a status page opens only by its token
 def check_resident_page(c, user, world):
     page = c.get("/report")
@@ -358,6 +369,7 @@ ROUTES = {
     ("get", "/ogc/collections/{collection_id}/items/{feature_id}"): check_item,
     ("get", "/heat/events.json"): check_heat,
     ("get", "/events/open.geojson"): check_open_events,
+    ("get", "/measures.json"): check_measures,
     ("get", "/report"): check_resident_page,
     ("get", "/report/report.js"): check_resident_page,
     ("post", "/report"): check_resident_report,

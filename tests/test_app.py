@@ -171,25 +171,46 @@ def test_big_screen_mode(app, village_sample):
     assert not at.exception
     assert [m.label for m in at.metric][:3] == ["居民", "户", "房屋"]
     labels = [m.label for m in at.metric]
-    assert len(labels) == 14 and not at.radio and not at.multiselect
-    assert {"办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度"} <= set(labels[7:])
+    assert len(labels) == 17 and not at.radio and not at.multiselect
+    assert {"办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度",
+            "大闭环（县级部门）"} <= set(labels[7:])  # the elements, the loop, the three loops
     rate = next(m for m in at.metric if m.label == "办结率").value
     assert rate.endswith("%") or rate == "—"
     assert _layer(_deck(at), "units-town")
 
 
-def test_one_resolution_rate_on_the_map_and_the_wall(app, sample_engine):
-    """办结率 of the last 30 days: the same number in the governance charts and on the wall
-    (one definition, twin.domain.summary.loop_measures)."""
+def test_one_resolution_rate_on_the_map_the_wall_and_the_api(app, sample_engine, settings):
+    """办结率 and the other measures of the last 30 days: the same numbers in the governance
+    charts, on the wall and from /api/measures.json (one definition each,
+    twin.domain.summary)."""
+    import datetime as dt
+
+    from surfaces.period import TZ, URL_TIME
+    from tests.conftest import signed_clients
+
     app.query_params["apps"] = "governance"
     app.query_params["charts"] = "1"
     at = app.run()
-    on_map = [m.value for m in at.metric if m.label == "办结率"]
+    shown = ("办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度")
+    on_map = {m.label: m.value for m in at.metric if m.label in shown}
+    start, end = (dt.datetime.strptime(at.query_params[k][0] if isinstance(
+        at.query_params[k], list) else at.query_params[k], URL_TIME).replace(tzinfo=TZ)
+        for k in ("from", "to"))
     app.query_params.clear()
     app.query_params["screen"] = "1"
     wall = app.run()
-    on_wall = [m.value for m in wall.metric if m.label == "办结率"]
-    assert len(on_map) == len(on_wall) == 1 and on_map == on_wall, (on_map, on_wall)
+    on_wall = {m.label: m.value for m in wall.metric if m.label in shown}
+    assert len(on_map) == 4 and on_map == on_wall, (on_map, on_wall)
+    with signed_clients(sample_engine, settings, ["t-planner"]) as clients:
+        api = clients["t-planner"].get("/measures.json", params={
+            "from": int(start.timestamp()), "to": int(end.timestamp())}).json()
+    assert on_map["办结率"] == f"{api['resolution_rate']:g}%"
+    assert on_map["按时办结率"] == f"{api['on_time_rate']:g}%"
+    assert on_map["群众满意度"] == f"{api['satisfaction']:g} / 5"
+    loops = {m.label: m.value for m in wall.metric if m.label.endswith("闭环（县级部门）")
+             or "闭环（" in m.label}
+    assert loops["大闭环（县级部门）"] == (f"{api['loops']['large']['resolved']:,} / "
+                                       f"{api['loops']['large']['reported']:,}")
 
 
 def test_units_shaded_only_when_governance_is_on(app, sample_engine):

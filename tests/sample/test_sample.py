@@ -282,7 +282,8 @@ def test_event_logs_match_statuses(village):
     end = pd.Timestamp("2026-11-01", tz="UTC")
     assert (log["at"] <= end).all()
     assert (ev["reported_at"] >= end - pd.Timedelta(days=365)).all()
-    assert set(ev["owner_level"]) <= {"microgrid", "grid", "village", "town"}
+    assert set(ev["owner_level"]) <= {"microgrid", "grid", "village", "town", "county"}
+    assert (ev["department"].notna() == (ev["owner_level"] == "county")).all()
     assert ev.loc[ev["status"] == "closed", "satisfaction"].between(1, 5).all()
 
 

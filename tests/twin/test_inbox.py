@@ -150,7 +150,43 @@ def test_the_legal_moves_follow_the_status_and_the_level():
     assert set(wf.legal_moves("reported", "microgrid")) == {
         "accept", "triage", "dispatch", "escalate", "reject", "merge"}
     assert "hand_back" in wf.legal_moves("escalated", "grid")
-    assert "escalate" not in wf.legal_moves("escalated", "town")
+    assert "escalate" in wf.legal_moves("escalated", "town")  # to its county department
+    assert "escalate" not in wf.legal_moves("escalated", "county")
     assert set(wf.legal_moves("resolved", "grid")) == {"close", "reopen"}
     assert wf.legal_moves("closed", "grid") == ("reopen",)
     assert wf.legal_moves("duplicate", "grid") == ()
+
+
+def test_the_large_loop_a_department_event_and_an_escalation_to_one(engine, places):
+    """派单 to a county department, and an event that climbs from the micro-grid to the
+    department of its category: both owned at the county, and both counted in the large
+    loop's measures."""
+    from twin.domain.summary import loop_measures
+
+    boss = _official(places)
+    day = T0 + dt.timedelta(days=40)  # a period of its own
+    sent = _report(engine, places[0][1], "河道排污", category="environment", now=day)
+    sent = act(engine, boss, sent.id, "triage", expected_version=sent.version, now=day)
+    sent = act(engine, boss, sent.id, "dispatch", expected_version=sent.version,
+               department="environment", now=day)
+    page = event_page(engine, boss, sent.id)
+    assert (page["owner_level"], page["department"], page["assignee"]) == (
+        "county", "environment", "生态环境分局")
+    assert page["deadline_at"] == day + dt.timedelta(hours=72)  # the department's hours
+    climbed = _report(engine, places[0][1], "违建", category="illegal_construction", now=day)
+    for _ in range(4):  # micro-grid → grid → village → town → the department
+        climbed = act(engine, boss, climbed.id, "escalate", expected_version=climbed.version,
+                      now=day)
+    assert climbed.owner_level == "county"
+    assert event_page(engine, boss, climbed.id)["department"] == "enforcement"
+    with pytest.raises(wf.IllegalTransition):
+        act(engine, boss, climbed.id, "escalate", expected_version=climbed.version, now=day)
+    back = act(engine, boss, climbed.id, "hand_back", expected_version=climbed.version,
+               now=day)
+    assert back.owner_level == "town" and event_page(engine, boss, back.id)["department"] is None
+    back = act(engine, boss, back.id, "escalate", expected_version=back.version, now=day)
+    measures = loop_measures(engine, None, day - dt.timedelta(hours=1),
+                             day + dt.timedelta(hours=1))
+    assert measures["loops"]["large"]["reported"] == 2 == measures["to_county"]
+    assert measures["loops"]["small"]["reported"] == measures["loops"]["medium"][
+        "reported"] == 0

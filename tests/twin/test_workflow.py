@@ -140,13 +140,21 @@ def test_overdue_events_climb_one_level_at_a_time(engine, point):
     assert (up.status, up.owner_level, up.escalations) == ("escalated", "grid", 1)
     assert up.deadline_at == T0 + dt.timedelta(hours=25 + 48)
     assert wf.sweep(engine, now=T0 + dt.timedelta(hours=25)) == 0  # idempotent
-    for hours, level in ((25 + 49, "village"), (25 + 49 + 73, "town"), (1000, "town")):
+    # then the village, the town, and the county department of its category (环境卫生 →
+    # 综合行政执法局, 120 h), which is the top: the large loop
+    for hours, level in ((25 + 49, "village"), (25 + 49 + 73, "town"),
+                         (25 + 49 + 73 + 121, "county"), (5000, "county")):
         wf.sweep(engine, now=T0 + dt.timedelta(hours=hours))
         assert wf.get_event(engine, e.id).owner_level == level
-    assert wf.get_event(engine, e.id).escalations == 3  # the town is the top
+    assert wf.get_event(engine, e.id).escalations == 4
+    with engine.connect() as conn:
+        department, deadline = conn.execute(sa.text(
+            "SELECT department, deadline_at FROM events WHERE id = :e"), {"e": e.id}).one()
+    assert department == "enforcement"
+    assert deadline == T0 + dt.timedelta(hours=25 + 49 + 73 + 121 + 120)
     notes = [n for a, _, _, n in _log(engine, e.id) if a == "system:escalation"]
     assert notes == ["overdue: microgrid → grid", "overdue: grid → village",
-                     "overdue: village → town"]
+                     "overdue: village → town", "overdue: town → enforcement"]
 
 
 def test_two_sweeps_at_once_escalate_each_event_once(engine, point):

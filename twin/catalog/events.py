@@ -20,8 +20,9 @@ from twin.domain.workflow import OPEN
 EVENTS = Element(
     name="events", table="events", kind="events", sample="events",
     columns=Columns(
-        public=("id", "code", "category", "status", "owner_level", "source", "reported_at",
-                "deadline_at", "resolved_at", "closed_at", "escalations", "geom", *CELLS),
+        public=("id", "code", "category", "status", "owner_level", "department", "source",
+                "reported_at", "deadline_at", "resolved_at", "closed_at", "escalations", "geom",
+                *CELLS),
         text=("title", "description"),
         # a device's idempotency key, the optimistic lock, a resident's own rating
         internal=("client_key", "version", "satisfaction", "assignee", "duplicate_of")),
@@ -49,8 +50,8 @@ EVENTS = Element(
     export=ExportSpec(name="events", properties=cols(
         "code", "category", "status", "owner_level", "reported_at", "resolved_at")),
     load=("id", "code", "category", "title", "description", "status", "owner_level",
-          "source", "reported_at", "deadline_at", "resolved_at", "closed_at", "escalations",
-          "satisfaction", "geom"),
+          "department", "source", "reported_at", "deadline_at", "resolved_at", "closed_at",
+          "escalations", "satisfaction", "geom"),
     # Open311 GeoReport v2: a service request is an event (rows e, with its category c and
     # its micro-grid m)
     open311=(*cols("code", "status", "category", alias="e"), col("name_zh", "c"),

@@ -84,7 +84,7 @@ def inbox(engine: Engine, principal: Principal, f: InboxFilter = InboxFilter(),
         (events.c.title if text_shown else sa.null()).label("title"),
         events.c.status, events.c.owner_level, events.c.source, events.c.reported_at,
         events.c.deadline_at, events.c.assignee, events.c.version, events.c.escalations,
-        overdue.label("overdue"), m.c.name.label("microgrid"),
+        events.c.department, overdue.label("overdue"), m.c.name.label("microgrid"),
         sa.func.ST_X(events.c.geom).label("lon"), sa.func.ST_Y(events.c.geom).label("lat"))
         .join_from(events, m, m.c.id == events.c.microgrid_id)
         .join(event_categories, event_categories.c.code == events.c.category)
@@ -118,7 +118,7 @@ def event_page(engine: Engine, principal: Principal, event: int | str) -> dict[s
         events.c.status, events.c.owner_level, events.c.source, events.c.reported_at,
         events.c.deadline_at, events.c.resolved_at, events.c.closed_at, events.c.assignee,
         events.c.satisfaction, events.c.version, events.c.escalations, events.c.duplicate_of,
-        events.c.grid_id, sa.func.ST_X(events.c.geom).label("lon"), sa.func.ST_Y(events.c.geom).label("lat"),
+        events.c.grid_id, events.c.department, sa.func.ST_X(events.c.geom).label("lon"), sa.func.ST_Y(events.c.geom).label("lat"),
         m.c.name.label("microgrid"))
         .join_from(events, m, m.c.id == events.c.microgrid_id)
         .join(event_categories, event_categories.c.code == events.c.category)
@@ -148,8 +148,9 @@ class Refused(WorkflowError):
 
 
 def act(engine: Engine, principal: Principal, event_id: int, move: str, *,
-        expected_version: int, to: str = "", reason: str = "", into: str = "",
-        satisfaction: int | None = None, now: dt.datetime | None = None) -> Event:
+        expected_version: int, to: str = "", department: str | None = None,
+        reason: str = "", into: str = "", satisfaction: int | None = None,
+        now: dt.datetime | None = None) -> Event:
     """Make ``move`` on an event for ``principal``: refused unless its role makes that move
     (twin.domain.access) and the event is in its scope; the loop then checks the move is
     legal from the event's status, and that nobody changed it since ``expected_version``
@@ -170,7 +171,7 @@ def act(engine: Engine, principal: Principal, event_id: int, move: str, *,
     if move == "accept":
         return wf.accept(engine, event_id, **kw)
     if move == "dispatch":
-        return wf.dispatch(engine, event_id, to, **kw)
+        return wf.dispatch(engine, event_id, to, department=department, **kw)
     if move == "escalate":
         return wf.escalate(engine, event_id, **kw)
     if move == "hand_back":

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from twin.domain.access import Principal, row_filter
 from twin.domain.units import in_unit
-from twin.domain.workflow import OPEN
+from twin.domain.workflow import LOOPS, OPEN
 from twin.errors import NotFound
 
 LOCAL_TZ = "Asia/Shanghai"  # days are local days, as on every report
@@ -154,62 +154,86 @@ def open_events_geojson(engine: Engine, principal: Principal) -> str:
                                   **params}).scalar()
 
 
+# --- the loop's measures: one definition each ---------------------------------------------
+# Counts over the events reported in a period (rows ``e``); every rate is one count over
+# another, a percentage with one decimal, None when there is nothing to rate. Rejected and
+# duplicate reports are left out of the rates. The map's charts, the big screen and the API
+# (/api/measures.json) all read these.
+COUNTS = {
+    "reported": "count(*)",
+    "valid": "count(*) FILTER (WHERE e.status NOT IN ('rejected', 'duplicate'))",
+    "resolved": "count(*) FILTER (WHERE e.resolved_at IS NOT NULL)",
+    "on_time": "count(*) FILTER (WHERE e.resolved_at <= e.deadline_at)",
+    "escalated": "count(*) FILTER (WHERE e.escalations > 0)",
+    "in_grid": "count(*) FILTER (WHERE e.resolved_at IS NOT NULL "
+               "AND e.owner_level IN ('microgrid', 'grid'))",
+    "to_county": "count(*) FILTER (WHERE e.owner_level = 'county')",
+    "rated": "count(e.satisfaction)",
+}
+VALUES = {  # measures that are not counts: hours report → resolution, mean rating 1–5
+    "median_hours": "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+                    "e.resolved_at - e.reported_at) / 3600)",
+    "satisfaction": "avg(e.satisfaction)",
+}
+RATES = {  # rate → (part, whole)
+    "resolution_rate": ("resolved", "valid"),   # 办结率
+    "on_time_rate": ("on_time", "resolved"),    # 按时办结率
+    "escalation_rate": ("escalated", "valid"),  # 上报率
+    "within_grid": ("in_grid", "resolved"),     # 小事不出格: resolved in the grid
+}
+ROUND = {"median_hours": 1, "satisfaction": 2}
+# which loop an event's owner makes (workflow.LOOPS), as SQL over e.owner_level
+LOOP_OF = "CASE " + " ".join(
+    f"WHEN e.owner_level IN ({', '.join(repr(v) for v in levels)}) THEN '{loop}'"
+    for loop, levels in LOOPS.items()) + " END"
+
+
+def _measures(row: Any) -> dict[str, Any]:
+    """One row of COUNTS and VALUES as the measures: the counts, the rates, the values."""
+    out = {k: int(row[k] or 0) for k in COUNTS}
+    for rate, (part, whole) in RATES.items():
+        out[rate] = round(100 * out[part] / out[whole], 1) if out[whole] else None
+    for key, digits in ROUND.items():
+        out[key] = None if row[key] is None else round(float(row[key]), digits)
+    return out
+
+
+def _select(group: str | None = None) -> str:
+    items = [f"{sql} AS {name}" for name, sql in {**COUNTS, **VALUES}.items()]
+    return ", ".join(([f"{group} AS grp"] if group else []) + items)
+
+
 def loop_measures(engine: Engine, unit: dict[str, Any] | None, start: Any,
                   end: Any) -> dict[str, Any]:
-    """How the loop did for events reported in [start, end) inside the unit: reported,
-    resolution rate, on-time rate, median handling time (hours, report → resolution),
-    escalation rate, share resolved within the grid (micro-grid or grid), mean satisfaction
-    (1–5). Rejected and duplicate reports are left out of the rates; rates are percentages,
-    None when there is nothing to rate."""
-    sql = f"""
-        SELECT count(*) AS reported,
-               count(*) FILTER (WHERE status NOT IN ('rejected', 'duplicate')) AS valid,
-               count(*) FILTER (WHERE resolved_at IS NOT NULL) AS resolved,
-               count(*) FILTER (WHERE resolved_at <= deadline_at) AS on_time,
-               count(*) FILTER (WHERE escalations > 0) AS escalated,
-               count(*) FILTER (WHERE resolved_at IS NOT NULL
-                                  AND owner_level IN ('microgrid', 'grid')) AS in_grid,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
-                   resolved_at - reported_at) / 3600) AS median_hours,
-               avg(satisfaction) AS satisfaction
-          FROM events e
-         WHERE {in_unit(unit, 'e')} AND reported_at >= :start AND reported_at < :end
-    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    """How the loop did for events reported in [start, end) inside the unit: the counts
+    (reported, resolved, …), the rates (办结率, on time, escalated, within the grid), the
+    median handling time (hours) and the mean satisfaction (1–5); and the same per loop
+    (``loops``: small = micro-grid and grid, medium = village and town, large = the county's
+    departments), by the level that owns each event."""
+    where = f"{in_unit(unit, 'e')} AND e.reported_at >= :start AND e.reported_at < :end"
+    params = {"unit": unit["id"] if unit else None, "start": start, "end": end}
     with engine.connect() as conn:
-        r = conn.execute(sa.text(sql), {"unit": unit["id"] if unit else None, "start": start,
-                                        "end": end}).mappings().one()
-
-    def pct(part: int, whole: int) -> float | None:
-        return round(100 * part / whole, 1) if whole else None
-
-    return {
-        "reported": r["reported"],
-        "resolution_rate": pct(r["resolved"], r["valid"]),
-        "on_time_rate": pct(r["on_time"], r["resolved"]),
-        "median_hours": None if r["median_hours"] is None else round(r["median_hours"], 1),
-        "escalation_rate": pct(r["escalated"], r["valid"]),
-        "within_grid": pct(r["in_grid"], r["resolved"]),
-        "satisfaction": None if r["satisfaction"] is None else round(float(r["satisfaction"]),
-                                                                     2),
-    }
+        total = conn.execute(sa.text(
+            f"SELECT {_select()} FROM events e WHERE {where}"), params).mappings().one()  # noqa: S608
+        loops = {r["grp"]: _measures(r) for r in conn.execute(sa.text(
+            f"SELECT {_select(LOOP_OF)} FROM events e WHERE {where} GROUP BY 1"),  # noqa: S608
+            params).mappings()}
+    empty = _measures(dict.fromkeys([*COUNTS, *VALUES]))
+    return {**_measures(total), "loops": {k: loops.get(k, empty) for k in LOOPS}}
 
 
 def loop_trend(engine: Engine, unit: dict[str, Any] | None, start: Any,
                end: Any) -> pd.DataFrame:
-    """Per local week in [start, end): reported, resolution and on-time rates (%)."""
+    """Per local week in [start, end): reported, and the resolution and on-time rates (%),
+    by the same definitions as loop_measures."""
     sql = f"""
-        SELECT date_trunc('week', reported_at AT TIME ZONE :tz)::date AS week,
-               count(*) AS reported,
-               round(100.0 * count(*) FILTER (WHERE resolved_at IS NOT NULL)
-                     / nullif(count(*) FILTER (WHERE status NOT IN ('rejected', 'duplicate')),
-                              0), 1) AS resolution_rate,
-               round(100.0 * count(*) FILTER (WHERE resolved_at <= deadline_at)
-                     / nullif(count(*) FILTER (WHERE resolved_at IS NOT NULL), 0), 1)
-                   AS on_time_rate
+        SELECT date_trunc('week', e.reported_at AT TIME ZONE :tz)::date AS grp, {_select()}
           FROM events e
-         WHERE {in_unit(unit, 'e')} AND reported_at >= :start AND reported_at < :end
+         WHERE {in_unit(unit, 'e')} AND e.reported_at >= :start AND e.reported_at < :end
          GROUP BY 1 ORDER BY 1
-    """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
+    """  # noqa: S608 - the only interpolations are the definitions above and a cell column
     with engine.connect() as conn:
-        return pd.read_sql(sa.text(sql), conn, params={
-            "unit": unit["id"] if unit else None, "start": start, "end": end, "tz": LOCAL_TZ})
+        rows = conn.execute(sa.text(sql), {"unit": unit["id"] if unit else None,
+                                           "start": start, "end": end, "tz": LOCAL_TZ})
+        weeks = [{"week": r["grp"], **_measures(r)} for r in rows.mappings()]
+    return pd.DataFrame(weeks, columns=["week", "reported", "resolution_rate", "on_time_rate"])

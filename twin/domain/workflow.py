@@ -20,9 +20,20 @@ from sqlalchemy.engine import Connection, Engine
 from twin.domain.pii import scrub_text
 from twin.domain.units import LEVELS as UNIT_LEVELS
 from twin.errors import NotFound, TwinError
-from twin.store.schema import event_categories, event_deadlines, event_log, events
+from twin.store.schema import (
+    departments,
+    event_categories,
+    event_deadlines,
+    event_log,
+    events,
+)
+from twin.store.seed import DEPARTMENT_OF_CATEGORY, DEPARTMENTS
 
-LEVELS = tuple(reversed(UNIT_LEVELS))  # owners, lowest first ("小事不出格")
+# Owners, lowest first ("小事不出格"): the units' levels, then the county's departments.
+LEVELS = (*reversed(UNIT_LEVELS), "county")
+# The three loops (小、中、大闭环) the owners make: handled inside the micro-grid or grid,
+# by the village or town, or by a county department.
+LOOPS = {"small": ("microgrid", "grid"), "medium": ("village", "town"), "large": ("county",)}
 OPEN = ("reported", "triaged", "warned", "dispatched", "handling", "escalated", "reopened")
 DONE = ("resolved", "closed", "rejected", "duplicate")
 # The legal moves. Escalation is its own operation (it also moves the owner up a level).
@@ -42,12 +53,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311")
 # Hours an owning level has to handle an event before it climbs ("小事不出格": the micro-grid
 # first); urgent categories get half. The defaults of the editable event_deadlines table.
-LEVEL_HOURS = {"microgrid": 24, "grid": 48, "village": 72, "town": 120}
+LEVEL_HOURS = {"microgrid": 24, "grid": 48, "village": 72, "town": 120}  # county: the dept's
 URGENT = ("fire", "safety", "flood", "environment")
 
 
 def default_hours(category: str, level: str) -> float:
-    """The default hours of a category at a level (event_deadlines starts from these)."""
+    """The default hours of a category at a level (event_deadlines starts from these; at
+    the county, the seeded hours of the category's department)."""
+    if level == "county":
+        return float(DEPARTMENTS[DEPARTMENT_OF_CATEGORY[category]][2])
     return LEVEL_HOURS[level] * (0.5 if category in URGENT else 1.0)
 
 
@@ -95,9 +109,16 @@ def get_event(engine: Engine, event_id: int) -> Event:
     return _event(row)
 
 
-def _deadline(conn: Connection, category: str, level: str, start: dt.datetime) -> dt.datetime:
-    hours = conn.execute(sa.select(event_deadlines.c.hours).where(
-        event_deadlines.c.category == category, event_deadlines.c.level == level)).scalar()
+def _deadline(conn: Connection, category: str, level: str, start: dt.datetime,
+              department: str | None = None) -> dt.datetime:
+    """When an owner at ``level`` must have handled the event: the category's hours at that
+    level, or at the county the department's own hours."""
+    if level == "county":
+        hours = conn.execute(sa.select(departments.c.hours).where(
+            departments.c.code == department)).scalar()
+    else:
+        hours = conn.execute(sa.select(event_deadlines.c.hours).where(
+            event_deadlines.c.category == category, event_deadlines.c.level == level)).scalar()
     return start + dt.timedelta(hours=float(hours if hours is not None else 72))
 
 
@@ -221,6 +242,7 @@ def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
             values.update(closed_at=now, satisfaction=satisfaction)
         elif to_status == "reopened":
             values.update(resolved_at=None, closed_at=None, owner_level="microgrid",
+                          department=None,
                           deadline_at=_deadline(conn, row["category"], "microgrid", now))
         event = _change(conn, event_id, expected_version, values)
         _log(conn, event_id, now, actor, before, to_status, note)
@@ -270,47 +292,64 @@ def _move_owner(engine: Engine, event_id: int, step: int, actor: str, expected_v
                                     "event changes hands")
         i = LEVELS.index(row["owner_level"]) + step
         if not 0 <= i < len(LEVELS):
-            where = "the town, the highest level" if step > 0 else "the micro-grid already"
+            where = ("a county department, the highest level" if step > 0
+                     else "the micro-grid already")
             raise IllegalTransition(f"event {row['code']} is with {where}")
         level = LEVELS[i]
+        department = None
+        if level == "county":  # the large loop: the department of the event's category
+            department = conn.execute(sa.select(event_categories.c.department).where(
+                event_categories.c.code == row["category"])).scalar()
+            if department is None:
+                raise IllegalTransition(f"event {row['code']}: its category has no county "
+                                        "department to climb to: dispatch it to one")
         after = "escalated" if step > 0 else "dispatched"
-        values = {"status": after, "owner_level": level,
-                  "deadline_at": _deadline(conn, row["category"], level, now)}
+        values = {"status": after, "owner_level": level, "department": department,
+                  "deadline_at": _deadline(conn, row["category"], level, now, department)}
         if step > 0:
             values["escalations"] = events.c.escalations + 1
         event = _change(conn, event_id, expected_version, values)
         _log(conn, event_id, now, actor, row["status"], after,
-             note or f"{'→' if step > 0 else '←'} {level}")
+             note or f"{'→' if step > 0 else '←'} {department or level}")
         return event
 
 
-# One set-based statement: every open event past its deadline below the town moves up one
-# level with that level's deadline, and its move is logged. A second sweep at the same
-# moment finds nothing (the new deadlines are in the future); two sweeps at once are kept
-# apart by an advisory lock, and row locks re-check each event before it moves.
+# One set-based statement: every open event past its deadline below the county moves up one
+# level with that level's deadline (from the town: to its category's department, with the
+# department's hours), and its move is logged. A second sweep at the same moment finds
+# nothing (the new deadlines are in the future); two sweeps at once are kept apart by an
+# advisory lock, and row locks re-check each event before it moves.
 SWEEP_LOCK = 0x7477_696E  # "twin"
 _SWEEP = sa.text("""
     WITH due AS (
         SELECT e.id, e.status, e.owner_level, e.category,
                CASE e.owner_level WHEN 'microgrid' THEN 'grid' WHEN 'grid' THEN 'village'
-                                  ELSE 'town' END AS next_level
+                                  WHEN 'village' THEN 'town' ELSE 'county' END AS next_level
           FROM events e
-         WHERE e.status = ANY(:open) AND e.deadline_at < :now AND e.owner_level <> 'town'
+         WHERE e.status = ANY(:open) AND e.deadline_at < :now AND e.owner_level <> 'county'
+           AND (e.owner_level <> 'town' OR EXISTS (
+                SELECT 1 FROM event_categories c
+                 WHERE c.code = e.category AND c.department IS NOT NULL))
          ORDER BY e.deadline_at
          LIMIT :batch
            FOR UPDATE SKIP LOCKED),
     moved AS (
         UPDATE events e
            SET status = 'escalated', owner_level = due.next_level,
+               department = CASE WHEN due.next_level = 'county' THEN c.department END,
                escalations = e.escalations + 1, version = e.version + 1,
-               deadline_at = :now + make_interval(secs => 3600 * coalesce(d.hours, 72))
-          FROM due LEFT JOIN event_deadlines d ON d.level = due.next_level
-                                               AND d.category = due.category
+               deadline_at = :now + make_interval(secs => 3600 * coalesce(
+                   CASE WHEN due.next_level = 'county' THEN dp.hours ELSE d.hours END, 72))
+          FROM due
+          JOIN event_categories c ON c.code = due.category
+          LEFT JOIN departments dp ON dp.code = c.department
+          LEFT JOIN event_deadlines d ON d.level = due.next_level AND d.category = due.category
          WHERE e.id = due.id
-        RETURNING e.id, due.status AS before, due.owner_level AS from_level, due.next_level)
+        RETURNING e.id, due.status AS before, due.owner_level AS from_level,
+                  coalesce(e.department, due.next_level) AS to_owner)
     INSERT INTO event_log (event_id, at, actor, from_status, to_status, note)
     SELECT id, :now, 'system:escalation', before, 'escalated',
-           'overdue: ' || from_level || ' → ' || next_level
+           'overdue: ' || from_level || ' → ' || to_owner
       FROM moved
     RETURNING event_id""")
 
@@ -390,11 +429,30 @@ def legal_moves(status: str, owner_level: str) -> tuple[str, ...]:
     return tuple(m for m in MOVES if found[m])
 
 
-def dispatch(engine: Engine, event_id: int, to: str, *, actor: str, expected_version: int,
+def dispatch(engine: Engine, event_id: int, to: str = "", *, actor: str,
+             expected_version: int, department: str | None = None,
              now: dt.datetime | None = None) -> Event:
-    """派单: send an event to whoever will handle it — a unit, a department or a person,
-    named in ``to`` — and log it."""
+    """派单: send an event to whoever will handle it — a unit or a person named in ``to``, or
+    a county ``department`` (the large loop: owned at the county with the department's
+    hours) — and log it."""
     to = (to or "").strip()
+    if department:
+        now = now or now_utc()
+        with engine.begin() as conn:
+            row = _current(conn, event_id, expected_version)
+            if "dispatched" not in TRANSITIONS.get(row["status"], ()):
+                raise IllegalTransition(f"event {row['code']} is {row['status']}: it cannot "
+                                        "be dispatched now")
+            name = conn.execute(sa.select(departments.c.name_zh).where(
+                departments.c.code == department)).scalar()
+            if name is None:
+                raise WorkflowError(f"no county department {department!r}")
+            event = _change(conn, event_id, expected_version, {
+                "status": "dispatched", "owner_level": "county", "department": department,
+                "assignee": name,
+                "deadline_at": _deadline(conn, row["category"], "county", now, department)})
+            _log(conn, event_id, now, actor, row["status"], "dispatched", f"派单至{name}")
+            return event
     if not to or len(to) > 100:
         raise WorkflowError("say to whom the event is dispatched (at most 100 characters)")
     return transition(engine, event_id, "dispatched", actor=actor,

@@ -31,7 +31,8 @@ from sqlalchemy.engine import Connection
 from twin.catalog import element
 from twin.domain.pii import TEXT_PATTERNS, PiiKey, protect_id, protect_phone
 from twin.domain.summary import LOCAL_TZ  # times without a zone are local, as registers write them
-from twin.domain.workflow import DONE, LEVELS, OPEN
+from twin.domain.units import LEVELS as UNIT_LEVELS
+from twin.domain.workflow import DONE, OPEN
 
 # Register field → the names registers use for it, from the catalogue's register families
 # (a field two families share, such as the household code, is named alike in both).
@@ -481,7 +482,7 @@ def events(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     level = (_text(frame, level_col).map(lambda v: LEVEL_WORDS.get(v, v),
                                          na_action="ignore").fillna("microgrid")
              if level_col else pd.Series("microgrid", index=frame.index))
-    bad_level = ~level.isin(LEVELS)
+    bad_level = ~level.isin(UNIT_LEVELS)  # a register names units; departments come by dispatch
     if bad_level.any():
         i = _first_bad(bad_level)
         raise RegisterError(f"{row_label(path, frame.index[i])}: level {level.iloc[i]!r} is "
@@ -498,8 +499,8 @@ def events(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     code = _text(frame, pick(frame, "event_code", mapping))
     rows = pd.DataFrame({
         "code": code, "category": category, "title": title, "description": description,
-        "status": status, "owner_level": level, "source": source, "reported_at": reported_at,
-        "deadline_at": pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"),
+        "status": status, "owner_level": level, "department": None, "source": source,
+        "reported_at": reported_at, "deadline_at": pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"),
         "resolved_at": resolved_at.where(status.isin(DONE)), "closed_at": closed_at, "escalations": 0,
         "satisfaction": satisfaction.astype("Int64"), "geom": frame.geometry},
         index=frame.index)

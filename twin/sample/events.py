@@ -7,17 +7,16 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from twin.domain.units import LEVELS as UNIT_LEVELS
-from twin.domain.workflow import OPEN, default_hours
+from twin.domain.workflow import LEVELS, OPEN, default_hours
 from twin.sample.common import rng_for
 from twin.sample.land import Land
 from twin.sample.people import _SURNAME_P, _SURNAMES, given_names
 from twin.sample.things import building_point, points_in
 from twin.sample.units import Units
+from twin.store.seed import DEPARTMENT_OF_CATEGORY, DEPARTMENTS
 
 EVENTS_PER_MICROGRID = 2.0
 MIN_EVENTS = 60
-LEVELS = tuple(reversed(UNIT_LEVELS))  # owners, lowest first
 OPEN_STATUSES = ("reported", "triaged", "dispatched", "handling", "escalated")
 FINAL_STATUSES = ("closed", "rejected", "duplicate")
 
@@ -52,9 +51,19 @@ CATEGORIES: dict[str, tuple[float, int, tuple[str, ...], tuple[str, ...]]] = {
 SOURCES = ("grid_worker", "resident", "hotline", "inspection", "sensor")
 SOURCE_P = (0.47, 0.25, 0.12, 0.10, 0.06)
 SENSOR_CATEGORIES = ("environment", "flood", "fire", "safety")
-LEVEL_ROLE = {"microgrid": "微网格长", "grid": "网格员", "village": "村干部", "town": "镇综治中心"}
+LEVEL_ROLE = {"microgrid": "微网格长", "grid": "网格员", "village": "村干部", "town": "镇综治中心",
+              "county": "科员"}
 LEVEL_LABEL = {"microgrid": "微网格", "grid": "网格", "village": "村（社区）", "town": "镇（街道）"}
+# matters the town hands straight to a county department (the large loop), among those it owns
+TO_DEPARTMENT = ("environment", "illegal_construction", "food_drug", "traffic", "flood")
 SATISFACTION_P = (0.02, 0.03, 0.08, 0.32, 0.55)
+
+
+def _label(level: str, category: str) -> str:
+    """Who an owner is, as the log names it: the level, or the county department."""
+    if level == "county":
+        return DEPARTMENTS[DEPARTMENT_OF_CATEGORY[category]][0]
+    return LEVEL_LABEL[level]
 
 
 def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress=None):
@@ -97,7 +106,7 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
     not_sensor = (source == "sensor") & ~np.isin(category, SENSOR_CATEGORIES)
     source[not_sensor] = "grid_worker"
     level0 = rng.choice(4, size=n, p=[0.58, 0.32, 0.08, 0.02])
-    n_esc = np.minimum(rng.choice(4, size=n, p=[0.86, 0.10, 0.035, 0.005]), 3 - level0)
+    n_esc = rng.choice(4, size=n, p=[0.86, 0.10, 0.035, 0.005])
     budget = np.array([CATEGORIES[c][1] for c in category], dtype=float)
     reject = rng.random(n) < 0.035
     duplicate = reject & (rng.random(n) < 0.5)
@@ -105,6 +114,9 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
         rng, rng.random(4 * n) < 0.6)
     surnames = _SURNAMES[rng.choice(len(_SURNAMES), size=n, p=_SURNAME_P)]
     u = rng.random((n, 12))
+    # some matters the town owns go straight to the county department (the large loop)
+    level0[(level0 == 3) & np.isin(category, TO_DEPARTMENT) & (u[:, 5] < 0.6)] = 4
+    n_esc = np.minimum(n_esc, len(LEVELS) - 1 - level0)
     sat = rng.choice(np.arange(1, 6), size=n, p=SATISFACTION_P)
     title_pick = rng.integers(0, 100, n)
     detail_pick = rng.integers(0, 100, n)
@@ -156,15 +168,15 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
                 step(0.5 + 4 * ui[1], f"网格长{names[4 * i + 2]}", "rejected", "不属于受理范围")
             else:
                 step(-1.0 * np.log(1 - ui[1]) + 0.05, "system", "dispatched",
-                     f"派单至{LEVEL_LABEL[LEVELS[lvl]]}")
+                     f"派单至{_label(LEVELS[lvl], cat)}")
                 step(-2.0 * np.log(1 - ui[2]) + 0.1, handler, "handling", "开始处置")
                 for k in range(int(n_esc[i])):
                     step(budget[i] * (0.6 + 0.5 * ui[3 + k]), "system", "escalated",
-                         f"超过处置时限，上报至{LEVEL_LABEL[LEVELS[lvl + 1]]}")
+                         f"超过处置时限，上报至{_label(LEVELS[lvl + 1], cat)}")
                     lvl += 1
                     handler = f"{LEVEL_ROLE[LEVELS[lvl]]}{names[4 * i + 3]}"
                     step(-1.0 * np.log(1 - ui[6 + k]) + 0.1, "system", "dispatched",
-                         f"派单至{LEVEL_LABEL[LEVELS[lvl]]}")
+                         f"派单至{_label(LEVELS[lvl], cat)}")
                     step(-1.5 * np.log(1 - ui[9]) + 0.1, handler, "handling", "开始处置")
                 slow = 1.0 + 6.0 * ui[10] ** 12  # a few matters drag on
                 step(budget[i] * (0.05 + 0.6 * ui[10] ** 1.5) * slow, handler, "resolved",
@@ -178,8 +190,9 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
             due = max(s[0] for s in kept if s[2] in ("reported", "escalated")) + \
                 3600 * default_hours(cat, LEVELS[lvl])
             while due < end_s and lvl < len(LEVELS) - 1:
-                kept.append((due, "system:escalation", "escalated",
-                             f"overdue: {LEVELS[lvl]} → {LEVELS[lvl + 1]}"))
+                to = LEVELS[lvl + 1]
+                kept.append((due, "system:escalation", "escalated", f"overdue: {LEVELS[lvl]} → "
+                             f"{DEPARTMENT_OF_CATEGORY[cat] if to == 'county' else to}"))
                 lvl += 1
                 due += 3600 * default_hours(cat, LEVELS[lvl])
             deadline[i] = due
@@ -213,6 +226,8 @@ def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress
         "description": descriptions,
         "status": status,
         "owner_level": owner,
+        "department": [DEPARTMENT_OF_CATEGORY[c] if o == "county" else None
+                       for c, o in zip(category, owner, strict=True)],
         "source": source.astype(object),
         "reported_at": reported_at,
         "deadline_at": ts(np.round(deadline)),

@@ -227,11 +227,20 @@ event_photos = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+departments = Table(
+    "departments", metadata,
+    Column("code", Text, primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("hours", REAL, nullable=False),
+)
+
 event_categories = Table(
     "event_categories", metadata,
     Column("code", Text, primary_key=True),
     Column("name_zh", Text, nullable=False),
     Column("name_en", Text, nullable=False),
+    Column("department", Text, ForeignKey("departments.code")),
 )
 
 events = Table(
@@ -253,6 +262,7 @@ events = Table(
     Column("version", Integer, nullable=False),
     Column("assignee", Text),
     Column("duplicate_of", BigInteger, ForeignKey("events.id")),
+    Column("department", Text, ForeignKey("departments.code")),
     _point(), *_cells(),
 )
 
