@@ -87,6 +87,13 @@ def main() -> None:
     os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
     if settings.sweep_seconds > 0:  # overdue events climb by themselves
         Sweeper(make_engine(settings), settings.sweep_seconds).start()
+    if settings.platform_url and settings.platform_key:  # event changes to the platform
+        from twin.domain.sync import enable
+        from twin.runtime.scheduler import Pusher
+
+        engine = make_engine(settings)
+        enable(engine, settings.platform_name, settings.platform_url)
+        Pusher(engine, settings.platform_url, settings.platform_key.encode()).start()
     app.run(config={"server.address": args.host, "server.port": args.port})
 
 

@@ -370,6 +370,9 @@ ROUTES = {
     ("get", "/heat/events.json"): check_heat,
     ("get", "/events/open.geojson"): check_open_events,
     ("get", "/measures.json"): check_measures,
+    ("post", "/platform/changes"): lambda c, u, w: (
+        # no platform configured here: the endpoint does not exist, for anyone
+        c.post("/platform/changes", content=b"{}").status_code == 404 or pytest.fail(u)),
     ("get", "/report"): check_resident_page,
     ("get", "/report/report.js"): check_resident_page,
     ("post", "/report"): check_resident_report,

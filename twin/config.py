@@ -50,6 +50,14 @@ class Settings(BaseSettings):
         default=False, description="Let anyone read Open311 service requests without a key, as "
         "the GeoReport spec allows: category, status, dates, the place to ~100 m and the "
         "words scrubbed of ID and phone numbers; nothing else. Off by default.")
+    platform_url: str | None = Field(
+        default=None, description="Where the provincial grassroots-governance platform takes "
+        "the twin's event changes (docs/platform-sync.md); unset = no exchange.")
+    platform_key: str | None = Field(
+        default=None, description="The key shared with the platform that signs the exchange "
+        "both ways (HMAC-SHA256); unset = the inbound endpoint answers 404.")
+    platform_name: str = Field(default="zj-jczl", description="The platform's name in the "
+                               "event log (platform:<name>).")
     link_hours: float = Field(default=72, gt=0, description="Lifetime of a field link.")
     public_url: str | None = Field(
         default=None, description="The address people open the product at (e.g. "

@@ -374,6 +374,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "source.hotline": {"zh": "12345热线", "en": "12345 hotline"},
     "source.inspection": {"zh": "巡查发现", "en": "Inspection"},
     "source.open311": {"zh": "第三方应用", "en": "Partner app"},
+    "source.platform": {"zh": "省基层治理平台", "en": "Provincial platform"},
     # 群众: the public report page and the reporter's status page
     "resident.title": {"zh": "我要反映", "en": "Report a problem"},
     "resident.intro": {"zh": "身边有需要处理的问题？告诉我们，网格员会尽快处理。无需注册。", "en": "Something near you needs fixing? Tell us and the grid worker will see to it. No account needed."},

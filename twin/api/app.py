@@ -18,7 +18,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from twin.api import assets, auth, health, heat, ogc, open311, raster, resident, tiles
+from twin.api import (
+    assets,
+    auth,
+    health,
+    heat,
+    ogc,
+    open311,
+    platform,
+    raster,
+    resident,
+    tiles,
+)
 from twin.api.deps import RETRY_AFTER_S, BadRequest, error, unavailable
 from twin.api.observe import Metrics, RequestContext
 from twin.config import Settings
@@ -68,8 +79,8 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     api.state.throttle = auth.Throttle()
     # public: health, the sign-in pages, static scripts, Open311's service list (its
     # requests check the caller themselves) and the residents' report and status pages;
-    # every read of the twin needs a signed-in role
-    for module in (health, auth, open311, assets, resident):
+    # the platform's signed changes; every read of the twin needs a signed-in role
+    for module in (health, auth, open311, assets, resident, platform):
         api.include_router(module.router)
     for module, channel in ((tiles, "tiles"), (raster, "raster"), (ogc, "ogc")):
         api.include_router(module.router, dependencies=[Depends(auth.READERS[channel])])

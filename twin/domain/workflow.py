@@ -10,6 +10,8 @@ retried. Time comes in as an argument, so tests and the scheduler share one cloc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +52,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": (),
     "duplicate": (),
 }
-SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311")
+SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311", "platform")
 # Hours an owning level has to handle an event before it climbs ("小事不出格": the micro-grid
 # first); urgent categories get half. The defaults of the editable event_deadlines table.
 LEVEL_HOURS = {"microgrid": 24, "grid": 48, "village": 72, "town": 120}  # county: the dept's
@@ -77,6 +79,27 @@ class StaleVersion(WorkflowError):
     """The caller changed an event from an old version: someone else changed it since."""
 
 
+@contextmanager
+def _tx(bind: Engine | Connection) -> Iterator[Connection]:
+    """A transaction of its own on an engine; on a connection (a caller's transaction, e.g.
+    a change from the platform applied with its inbox row) a savepoint inside it."""
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn
+
+
+@contextmanager
+def _read(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -101,7 +124,7 @@ def _event(row: Any) -> Event:
 
 
 def get_event(engine: Engine, event_id: int) -> Event:
-    with engine.connect() as conn:
+    with _read(engine) as conn:
         row = conn.execute(sa.select(*_EVENT_COLUMNS).where(events.c.id == event_id)
                            ).mappings().one_or_none()
     if row is None:
@@ -149,7 +172,7 @@ def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
     title, description = scrub_text(title), scrub_text(description)
     if source not in SOURCES:
         raise WorkflowError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
-    with engine.begin() as conn:
+    with _tx(engine) as conn:
         by_key = sa.select(*_EVENT_COLUMNS).where(events.c.client_key == client_key)
         if client_key is not None:
             found = conn.execute(by_key).mappings().one_or_none()
@@ -222,7 +245,7 @@ def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
     ``closed_at`` and may carry the resident's ``satisfaction`` (1–5); reopening gives the
     micro-grid a fresh deadline."""
     now = now or now_utc()
-    with engine.begin() as conn:
+    with _tx(engine) as conn:
         row = _current(conn, event_id, expected_version)
         before = row["status"]
         if to_status not in TRANSITIONS.get(before, ()):
@@ -256,7 +279,7 @@ def rate(engine: Engine, event_id: int, score: int, *, actor: str, expected_vers
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise WorkflowError("a rating is a whole score from 1 to 5")
     now = now or now_utc()
-    with engine.begin() as conn:
+    with _tx(engine) as conn:
         row = _current(conn, event_id, expected_version)
         if row["status"] == "closed":
             event = _change(conn, event_id, expected_version, {"satisfaction": score})
@@ -285,7 +308,7 @@ def hand_back(engine: Engine, event_id: int, *, actor: str, expected_version: in
 def _move_owner(engine: Engine, event_id: int, step: int, actor: str, expected_version: int,
                 note: str | None, now: dt.datetime | None) -> Event:
     now = now or now_utc()
-    with engine.begin() as conn:
+    with _tx(engine) as conn:
         row = _current(conn, event_id, expected_version)
         if row["status"] not in OPEN:
             raise IllegalTransition(f"event {row['code']} is {row['status']}: only an open "
@@ -359,7 +382,7 @@ def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -
     sweep holds the lock). Safe to run as often as wanted, from any number of processes."""
     now = now or now_utc()
     moved = 0
-    with engine.begin() as conn:
+    with _tx(engine) as conn:
         if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
                             {"k": SWEEP_LOCK}).scalar():
             return 0
@@ -406,7 +429,7 @@ def add_note(engine: Engine, event_id: int, *, actor: str, note: str,
     if len(note) > 2000:
         raise WorkflowError("a note holds at most 2,000 characters")
     event = get_event(engine, event_id)
-    with engine.begin() as conn:
+    with _tx(engine) as conn:
         return _log(conn, event_id, now or now_utc(), actor, event.status, event.status, note,
                     client_key)
 
@@ -438,7 +461,7 @@ def dispatch(engine: Engine, event_id: int, to: str = "", *, actor: str,
     to = (to or "").strip()
     if department:
         now = now or now_utc()
-        with engine.begin() as conn:
+        with _tx(engine) as conn:
             row = _current(conn, event_id, expected_version)
             if "dispatched" not in TRANSITIONS.get(row["status"], ()):
                 raise IllegalTransition(f"event {row['code']} is {row['status']}: it cannot "
@@ -475,7 +498,7 @@ def merge(engine: Engine, event_id: int, into_code: str, *, actor: str,
     """合并: the event repeats another (its code ``into_code``); it becomes a duplicate of
     that one, and that one's log says so."""
     now = now or now_utc()
-    with engine.connect() as conn:
+    with _read(engine) as conn:
         target = conn.execute(sa.select(events.c.id, events.c.code, events.c.status)
                               .where(events.c.code == (into_code or "").strip())).one_or_none()
     if target is None:
@@ -485,7 +508,7 @@ def merge(engine: Engine, event_id: int, into_code: str, *, actor: str,
     event = transition(engine, event_id, "duplicate", actor=actor,
                        expected_version=expected_version, note=f"合并至{target.code}",
                        duplicate_of=target.id, now=now)
-    with engine.begin() as conn:
+    with _tx(engine) as conn:
         _log(conn, target.id, now, actor, target.status, target.status,
              f"合并了重复事件{event.code}")
     return event

@@ -521,6 +521,60 @@ def user_list(ctx: click.Context) -> None:
         click.echo(f"{a.username:<20} {a.role:<9} {','.join(a.scope) or '-':<24} {state}")
 
 
+# --- the provincial platform ------------------------------------------------------------
+@main.group()
+def sync() -> None:
+    """The exchange of event changes with the provincial platform (docs/platform-sync.md)."""
+
+
+@sync.command("push")
+@click.option("--loop", is_flag=True, help="keep sending every few seconds (as the server does)")
+@click.pass_context
+@friendly
+def sync_push(ctx: click.Context, loop: bool) -> None:
+    """Send the outbox's unsent changes to TWIN_PLATFORM_URL, signed with TWIN_PLATFORM_KEY
+    (the server does this by itself when both are set)."""
+    import time
+
+    from twin.domain.sync import enable
+    from twin.runtime.scheduler import SyncUnavailable, push
+    from twin.store import db as twin_db
+
+    settings = _settings(ctx)
+    if not (settings.platform_url and settings.platform_key):
+        raise click.UsageError("set TWIN_PLATFORM_URL and TWIN_PLATFORM_KEY first")
+    engine = twin_db.open_twin(settings)
+    enable(engine, settings.platform_name, settings.platform_url)
+    wait = 1.0
+    while True:
+        try:
+            sent = push(engine, settings.platform_url, settings.platform_key.encode())
+            click.echo(f"sent {sent} change(s)")
+            wait = 1.0
+            if not loop:
+                return
+        except SyncUnavailable as exc:
+            if not loop:
+                raise click.ClickException(f"the platform did not take the changes: {exc}") \
+                    from None
+            click.echo(f"platform unavailable ({exc}); retrying in {wait:g} s", err=True)
+            wait = min(wait * 2, 60.0)
+        time.sleep(wait)
+
+
+@sync.command("status")
+@click.pass_context
+@friendly
+def sync_status(ctx: click.Context) -> None:
+    """How the outbox stands: unsent changes, the oldest one's age, the last error."""
+    from twin.domain.sync import backlog
+    from twin.store import db as twin_db
+
+    state = backlog(twin_db.open_twin(_settings(ctx)))
+    click.echo(f"unsent: {state['unsent']}  oldest: {state['oldest'] or '-'}  "
+               f"last error: {state['last_error'] or '-'}")
+
+
 # --- serve --------------------------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -1,2 +1,3 @@
 CREATE OR REPLACE TRIGGER event_log_append_only BEFORE DELETE OR UPDATE ON public.event_log FOR EACH ROW EXECUTE FUNCTION twin_append_only();
 CREATE OR REPLACE TRIGGER event_log_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.event_log FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('events');
+CREATE OR REPLACE TRIGGER event_log_sync AFTER INSERT ON public.event_log FOR EACH ROW EXECUTE FUNCTION twin_sync_enqueue();
