@@ -18,7 +18,7 @@ import streamlit as st
 from layers.application import MapContext, mvt_layer
 from surfaces.period import TZ
 from surfaces.session import engine as session_engine
-from surfaces.session import plain, settings
+from surfaces.session import once_done, once_key, plain, settings
 from twin.domain import links
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, may, may_move
@@ -265,8 +265,9 @@ def _moves(engine, principal: Principal, e: dict, lang: str) -> None:
                 do("dispatch", to=to, department=department or None)
     if "close" in moves:
         with st.form(key=f"close-{e['id']}"):
+            # the resident's last rating, if they gave one (回访 records what they said)
             score = st.select_slider(t("move.satisfaction", lang), options=[1, 2, 3, 4, 5],
-                                     value=5)
+                                     value=e["satisfaction"] or 5)
             if st.form_submit_button(t("move.close", lang)):
                 do("close", satisfaction=score)
     if "reject" in moves or "merge" in moves:
@@ -300,6 +301,7 @@ def _note(engine, principal: Principal, e: dict, lang: str) -> None:
     kind, text = st.session_state.pop("events-message", (None, None))
     if kind:
         getattr(st, kind)(text)
+    once = once_key(f"note-{e['id']}")  # drawn with the form: a resend carries the same
     with st.form(key=f"note-{e['id']}", clear_on_submit=True):
         note = st.text_area(t("field.note", lang), max_chars=2000, height=80)
         photo = st.file_uploader(t("field.photo", lang), type=["jpg", "jpeg", "png", "webp"])
@@ -308,11 +310,10 @@ def _note(engine, principal: Principal, e: dict, lang: str) -> None:
                 if photo is not None:
                     links.save_photo(engine, settings(), e["id"], photo.getvalue(),
                                      principal.name)
-                if note.strip():
-                    # the form's own id: a resubmitted form writes its note once
+                if note.strip():  # a resent submission is written once
                     wf.add_note(engine, e["id"], actor=principal.name, note=note,
-                                client_key=f"form:{photo.file_id if photo else ''}"
-                                           f":{hash(note.strip())}")
+                                client_key=once)
+                once_done(f"note-{e['id']}")
             except (wf.WorkflowError, links.PhotoError) as exc:
                 st.error(str(exc))
                 return

@@ -8,7 +8,7 @@ import streamlit as st
 
 from layers.application import MapContext, mvt_layer
 from surfaces.period import TZ
-from surfaces.session import engine, plain, settings
+from surfaces.session import engine, once_done, once_key, plain, settings
 from twin.domain import links
 from twin.domain import workflow as wf
 from twin.i18n import t
@@ -62,6 +62,7 @@ def field_work(eng, events: list[dict], actor: str, token: str | None, lang: str
                     wf.transition(eng, e["id"], "resolved", actor=actor,
                                   expected_version=e["version"])
                     st.rerun()
+                once = once_key(f"note-{e['id']}")  # a resent submission carries the same
                 with st.form(key=f"note-{e['id']}", clear_on_submit=True):
                     note = st.text_area(t("field.note", lang), max_chars=2000)
                     photo = st.file_uploader(t("field.photo", lang),
@@ -69,8 +70,10 @@ def field_work(eng, events: list[dict], actor: str, token: str | None, lang: str
                     if st.form_submit_button(t("field.add_note", lang)):
                         if photo is not None:
                             links.save_photo(eng, settings(), e["id"], photo.getvalue(), actor)
-                        if note.strip():
-                            wf.add_note(eng, e["id"], actor=actor, note=note)
+                        if note.strip():  # a resent submission is written once
+                            wf.add_note(eng, e["id"], actor=actor, note=note,
+                                        client_key=once)
+                        once_done(f"note-{e['id']}")
                         st.rerun()
             except (wf.WorkflowError, links.PhotoError) as exc:
                 st.error(str(exc))

@@ -112,3 +112,19 @@ def share_bars(values: dict[str, float]) -> str:
             "border-radius:3px'></span></span>"
             f"<span style='flex:0 0 3em;text-align:right'>{pct:.0f}%</span></div>")
     return "".join(rows)
+
+
+def once_key(form: str) -> str:
+    """A key for one submission of a form: the same until the submission is written
+    (``once_done``), so a submission the phone sends again is written once."""
+    import secrets
+
+    key = f"once-{form}"
+    if key not in st.session_state:
+        st.session_state[key] = secrets.token_hex(8)
+    return st.session_state[key]
+
+
+def once_done(form: str) -> None:
+    """The submission under the form's key is written: the next one gets a new key."""
+    st.session_state.pop(f"once-{form}", None)
