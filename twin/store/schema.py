@@ -277,6 +277,32 @@ event_log = Table(
     Column("client_key", Text),
 )
 
+sync_peers = Table(
+    "sync_peers", metadata,
+    Column("name", Text, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("enabled_at", DateTime(timezone=True), nullable=False),
+)
+
+sync_outbox = Table(
+    "sync_outbox", metadata, _id(),
+    Column("event_log_id", BigInteger, ForeignKey("event_log.id", ondelete="CASCADE"),
+           nullable=False, unique=True),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+)
+
+sync_inbox = Table(
+    "sync_inbox", metadata,
+    Column("remote_id", Text, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id", ondelete="CASCADE")),
+    Column("outcome", Text, nullable=False),
+)
+
 organizations = Table(
     "organizations", metadata, _id(),
     Column("kind", Text, nullable=False),
