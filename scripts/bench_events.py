@@ -37,18 +37,19 @@ from twin.domain.workflow import sweep  # noqa: E402
 
 # Copies of the sample's events, a year earlier per round, keep their places and kinds.
 GROW = sa.text("""
-    INSERT INTO events (code, category, title, description, status, owner_level, source,
-                        reported_at, deadline_at, resolved_at, closed_at, escalations,
+    INSERT INTO events (code, category, title, description, status, owner_level, department,
+                        source, reported_at, deadline_at, resolved_at, closed_at, escalations,
                         satisfaction, geom)
-    SELECT code || '-Y' || :round, category, title, description, status, owner_level, source,
+    SELECT code || '-Y' || :round, category, title, description, status, owner_level,
+           department, source,
            reported_at - make_interval(years => :round), deadline_at - make_interval(years => :round),
            resolved_at - make_interval(years => :round), closed_at - make_interval(years => :round),
            escalations, satisfaction, geom
       FROM events WHERE code NOT LIKE '%-Y%' LIMIT :n""")
 # Make a share of the events open and overdue at the micro-grid, so the sweep has work.
 OVERDUE = sa.text("""
-    UPDATE events SET status = 'dispatched', owner_level = 'microgrid', escalations = 0,
-                      deadline_at = :due
+    UPDATE events SET status = 'dispatched', owner_level = 'microgrid', department = NULL,
+                      escalations = 0, deadline_at = :due
      WHERE id % 5 = 0""")
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 import pydeck as pdk
 import segno
 import streamlit as st
 
 from layers.application import MapContext, mvt_layer
+from surfaces.deck import view_for
 from surfaces.period import TZ
 from surfaces.session import engine as session_engine
 from surfaces.session import once_done, once_key, plain, settings
@@ -23,7 +26,15 @@ from twin.domain import links
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, may, may_move
 from twin.domain.departments import all_departments
-from twin.domain.inbox import Inbox, InboxFilter, act, act_many, event_page, inbox
+from twin.domain.inbox import (
+    Inbox,
+    InboxFilter,
+    act,
+    act_many,
+    area_bbox,
+    event_page,
+    inbox,
+)
 from twin.domain.workflow import DONE, OPEN, SOURCES
 from twin.errors import NotFound
 from twin.i18n import t
@@ -31,33 +42,55 @@ from twin.publish.tiles import current_versions
 
 BUTTONS = ("accept", "triage", "resolve", "escalate", "hand_back", "reopen")  # no words needed
 STATUS_GROUPS = {"open": OPEN, "done": DONE, "all": OPEN + DONE}
+LATE, OPEN_COLOUR, DONE_COLOUR = (220, 50, 40, 230), (240, 160, 30, 220), (150, 150, 150, 180)
 PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365, "all": None}
 
 
 def events_page(engine, settings_, principal: Principal, lang: str) -> None:
-    """The list, the selected event's page, and the moves."""
+    """The list with its map on the left, the chosen event's page (or the moves for many
+    chosen events) on the right.
+
+    The right is drawn first: a move clicked there is answered before the list and its map
+    (the heavier half: up to 500 rows of an inbox of 20,000) are drawn again."""
     st.header(t("desk.events", lang))
     f = _filters(lang)
-    found = inbox(engine, principal, f)
-    _counts(found, lang)
-    picked: list[int] = []
-    if found.rows.empty:
-        st.info(t("events.none", lang))
-    else:
-        left, right = st.columns([3, 2])
-        with left:
-            picked = _table(found, lang)
-        with right:
-            st.pydeck_chart(_list_map(engine, found.rows), height=360, key="events-map")
-    if len(picked) > 1:
-        _bulk(engine, principal, found.rows[found.rows["id"].isin(picked)], lang)
-        return
-    if len(picked) == 1:  # the event's page is in the URL: it can be sent on
-        st.query_params["event"] = found.rows.loc[found.rows["id"] == picked[0], "code"].iloc[0]
-    if "event" in st.query_params:
-        _event(engine, principal, st.query_params["event"], lang)
-    elif not found.rows.empty:
-        st.caption(t("events.pick", lang))
+    chosen = _chosen()
+    left, right = st.columns([11, 9], gap="medium")
+    with right:
+        if len(chosen) > 1:
+            _bulk(engine, principal, chosen, lang)
+        elif "event" in st.query_params:
+            _event(engine, principal, st.query_params["event"], lang)
+        else:
+            st.caption(t("events.pick", lang))
+    with left:
+        found = inbox(engine, principal, f)
+        _counts(found, lang)
+        if found.rows.empty:
+            st.info(t("events.none", lang))
+            st.session_state["events-shown"] = []
+            return
+        _table(found, lang)
+        st.session_state["events-shown"] = list(found.rows[["id", "code", "version"]]
+                                                .itertuples(index=False, name=None))
+        st.pydeck_chart(_list_map(engine, principal, found.rows), height=320,
+                        key="events-map")
+
+
+def _chosen() -> list[tuple[int, str, int]]:
+    """The (id, code, version) of the rows chosen in the list as it was drawn last; one
+    chosen row becomes the event in the URL (the page can be sent on). A selection is
+    applied once, when it changes: the rows move under it as events change."""
+    state = st.session_state.get("events-table") or {}
+    rows = tuple((state.get("selection") or {}).get("rows", ()))
+    shown = st.session_state.get("events-shown", [])
+    chosen = [shown[i] for i in rows if i < len(shown)]
+    if rows == st.session_state.get("events-applied", ()):
+        return chosen if len(chosen) > 1 else []
+    st.session_state["events-applied"] = rows
+    if len(chosen) == 1:
+        st.query_params["event"] = chosen[0][1]
+    return chosen
 
 
 def _filters(lang: str) -> InboxFilter:
@@ -103,8 +136,8 @@ def _counts(found: Inbox, lang: str) -> None:
         cols[3].caption(t("events.first", lang).format(n=len(found.rows)))
 
 
-def _table(found: Inbox, lang: str) -> list[int]:
-    """The list; returns the ids of the selected rows."""
+def _table(found: Inbox, lang: str) -> None:
+    """The list, most urgent first; its selection is read by _chosen on the next run."""
     rows = found.rows
     shown = pd.DataFrame({
         t("events.col.code", lang): rows["code"],
@@ -113,28 +146,32 @@ def _table(found: Inbox, lang: str) -> list[int]:
         t("events.col.status", lang): [t(f"status.{s}", lang) for s in rows["status"]],
         t("events.col.owner", lang): [_owner(v, d, lang) for v, d in
                                       zip(rows["owner_level"], rows["department"], strict=True)],
-        t("events.col.deadline", lang): [_when(d) for d in rows["deadline_at"]],
+        t("events.col.deadline", lang): _times(rows["deadline_at"]),
         t("events.col.overdue", lang): ["⚠" if o else "" for o in rows["overdue"]],
         t("events.col.place", lang): rows["microgrid"],
         t("events.col.assignee", lang): rows["assignee"].fillna(""),
     })
-    event = st.dataframe(shown, hide_index=True, on_select="rerun",
-                         selection_mode="multi-row", key="events-table",
-                         width="stretch", height=360)
-    chosen = event.selection.rows if event and event.selection else []
-    return [int(rows["id"].iloc[i]) for i in chosen if i < len(rows)]
+    st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="multi-row",
+                 key="events-table", width="stretch", height=360)
 
 
-def _list_map(engine, rows: pd.DataFrame) -> pdk.Deck:
-    """The listed events on the grids: red overdue, amber open, grey finished."""
-    data = [{"p": [r.lon, r.lat], "c": [220, 50, 40, 230] if r.overdue else
-             [240, 160, 30, 220] if r.status in OPEN else [150, 150, 150, 180],
-             "code": r.code} for r in rows.itertuples()]
+def _list_map(engine, principal: Principal, rows: pd.DataFrame) -> pdk.Deck:
+    """The listed events on the grids: red overdue, amber open, grey finished. The view
+    frames the person's area, not the rows: a filter then changes the dots only and the
+    grids' tiles stay loaded (a view that followed the rows cost ~4 s a rerun in Chromium,
+    scripts/bench_centre.py)."""
+    late = rows["overdue"].to_numpy(bool)[:, None]
+    open_ = rows["status"].isin(OPEN).to_numpy()[:, None]
+    colours = np.where(late, LATE, np.where(open_, OPEN_COLOUR, DONE_COLOUR)).tolist()
+    # five decimals of a degree are ~1 m: the page's JSON is a third smaller
+    data = [{"p": p, "c": c, "code": code} for p, c, code in zip(
+        rows[["lon", "lat"]].to_numpy(float).round(5).tolist(), colours, rows["code"].tolist(),
+        strict=True)]
     dots = pdk.Layer("ScatterplotLayer", data=data, id="events-dots", get_position="p",
                      get_fill_color="c", get_radius=30, radius_min_pixels=3,
                      radius_max_pixels=10, pickable=True)
-    view = pdk.data_utils.compute_view([d["p"] for d in data]) if len(data) > 1 else \
-        pdk.ViewState(longitude=data[0]["p"][0], latitude=data[0]["p"][1], zoom=14)
+    view = view_for(_area(engine, principal))
+    view.pitch = 0
     grids = mvt_layer("grids", MapContext(current_versions(engine, {"grids"})), id="events-grids",
                       min_zoom=10, max_zoom=16, stroked=True, filled=True,
                       get_fill_color=[236, 238, 230, 255], get_line_color=[150, 155, 140, 255],
@@ -165,9 +202,20 @@ def _owner(level: str, department: str | None, lang: str) -> str:
     return t(f"level.{level}", lang)
 
 
+@st.cache_data(ttl=3600, hash_funcs={Principal: lambda p: (p.role, p.scope)})
+def _area(_engine, principal: Principal) -> list[float] | None:
+    return area_bbox(_engine, principal)
+
+
 @st.cache_data(ttl=600)
 def _department_names() -> dict[str, tuple[str, str]]:
     return {d.code: (d.name_zh, d.name_en) for d in all_departments(session_engine())}
+
+
+def _times(values: pd.Series) -> pd.Series:
+    """_when of a column at once (the list has up to 500 rows)."""
+    local = pd.to_datetime(values, utc=True).dt.tz_convert(TZ)
+    return local.dt.strftime("%m-%d %H:%M").fillna("")
 
 
 def _when(value) -> str:
@@ -183,35 +231,37 @@ def _event(engine, principal: Principal, code: str, lang: str) -> None:
     if e is None:  # gone from the scope meanwhile
         st.warning(t("events.gone", lang))
         return
-    e["version"] = _seen(e["id"], e["version"])
     st.subheader(f"{e['code']} · " + plain(e["title"] or t(f"category.{e['category']}", lang)))
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown(
-            f"**{t('field.status', lang)}**：{t('status.' + e['status'], lang)} · "
-            f"{t('category.' + e['category'], lang)} · "
-            f"{t('events.col.owner', lang)}：{_owner(e['owner_level'], e['department'], lang)}"
-            + (f" · {t('events.col.assignee', lang)}：{plain(e['assignee'])}"
-               if e["assignee"] else ""))
-        st.caption(f"{t('field.place', lang)}：{e['microgrid']} · {t('field.deadline', lang)} "
-                   f"{_when(e['deadline_at'])} · {t('events.reported', lang)} "
-                   f"{_when(e['reported_at'])} · {t('source.' + e['source'], lang)}"
-                   + (f" · {t('events.satisfaction', lang)} {e['satisfaction']}/5"
-                      if e["satisfaction"] else ""))
-        if e["description"]:
-            st.text(e["description"])
-        _moves(engine, principal, e, lang)
-        _note(engine, principal, e, lang)
-    with right:
-        st.pydeck_chart(_event_map(engine, e), height=280, key=f"event-map-{e['id']}")
-        for photo in e["photos"]:
-            path = links.photo_path(settings().data_dir, e["id"], photo["sha256"])
-            if path.exists():
-                st.image(str(path), caption=f"{_when(photo['at'])} · {photo['actor']}",
-                         width="stretch")
-        if may(principal, "links"):
-            with st.expander(t("events.link", lang)):
-                _link(engine, principal, e, lang)
+    kind, text = st.session_state.pop("events-message", (None, None))
+    said = st.container()  # always there: what follows keeps its place (and expanders theirs)
+    if kind:  # what the last move did, first
+        getattr(said, kind)(text)
+    st.markdown(
+        f"**{t('field.status', lang)}**：{t('status.' + e['status'], lang)} · "
+        f"{t('category.' + e['category'], lang)} · "
+        f"{t('events.col.owner', lang)}：{_owner(e['owner_level'], e['department'], lang)}"
+        + (f" · {t('events.col.assignee', lang)}：{plain(e['assignee'])}"
+           if e["assignee"] else ""))
+    st.caption(f"{t('field.place', lang)}：{e['microgrid']} · {t('field.deadline', lang)} "
+               f"{_when(e['deadline_at'])} · {t('events.reported', lang)} "
+               f"{_when(e['reported_at'])} · {t('source.' + e['source'], lang)}"
+               + (f" · {t('events.satisfaction', lang)} {e['satisfaction']}/5"
+                  if e["satisfaction"] else ""))
+    if e["description"]:
+        st.text(e["description"])
+    _moves(engine, principal, e, lang)
+    st.pydeck_chart(_event_map(engine, e), height=260, key=f"event-map-{e['id']}")
+    photos = [(p, links.photo_path(settings().data_dir, e["id"], p["sha256"]))
+              for p in e["photos"]]
+    photos = [(p, path) for p, path in photos if path.exists()]
+    for row in range(0, len(photos), 3):  # three to a row
+        for col, (photo, path) in zip(st.columns(3), photos[row:row + 3], strict=False):
+            col.image(str(path), caption=f"{_when(photo['at'])} · {photo['actor']}",
+                      width="stretch")
+    _note(engine, principal, e, lang)
+    if may(principal, "links"):
+        with st.expander(t("events.link", lang), key=f"link-panel-{e['id']}"):
+            _link(engine, principal, e, lang)
     st.markdown(f"**{t('field.history', lang)}**")
     st.table(pd.DataFrame({
         t("events.col.when", lang): [_when(h["at"]) for h in e["history"]],
@@ -222,66 +272,65 @@ def _event(engine, principal: Principal, code: str, lang: str) -> None:
     }))
 
 
-def _seen(event_id: int, version: int) -> int:
-    """The version of the event the person saw when they clicked: a click reruns the page,
-    which reads the event again, so the version drawn last time is kept to move from (a
-    change by someone else in between is then a StaleVersion, said to the person)."""
-    key = f"events-seen-{event_id}"
-    shown = st.session_state.get(key, version)
-    st.session_state[key] = version
-    return shown
-
-
 def _moves(engine, principal: Principal, e: dict, lang: str) -> None:
     """A button for every move the loop allows the event and the role makes; the moves that
-    need words (to whom, why, onto which event, how satisfied) are small forms."""
+    need words (to whom, why, onto which event, how satisfied) are small forms.
+
+    Each move is the widget's callback, run before the page is drawn again: one run per
+    click, and the move starts from the version of the event on the screen the person
+    clicked (someone else's change in between is then a StaleVersion, said to them)."""
     moves = [m for m in wf.legal_moves(e["status"], e["owner_level"])
              if may_move(principal, m)]
     if not moves:
         return
+    seen, key = e["version"], e["id"]
 
-    def do(move: str, **kw) -> None:
-        _do(lambda: act(engine, principal, e["id"], move, expected_version=e["version"],
-                        **kw), lang)
+    def do(move: str, **fields: str) -> Callable[[], None]:
+        """The callback making ``move``; ``fields`` name the form's widgets it reads."""
+        def run() -> None:
+            kw = {name: st.session_state.get(widget) for name, widget in fields.items()}
+            if move == "dispatch":
+                kw["department"] = kw["department"] or None
+            _do(lambda: act(engine, principal, key, move, expected_version=seen, **kw), lang)
+        return run
 
     buttons = [m for m in moves if m in BUTTONS]
     cols = st.columns(max(len(buttons), 1))
     for col, move in zip(cols, buttons, strict=False):
-        if col.button(t(f"move.{move}", lang), key=f"move-{move}-{e['id']}",
-                      width="stretch",
-                      type="primary" if move in ("accept", "resolve") else "secondary"):
-            do(move)
+        col.button(t(f"move.{move}", lang), key=f"move-{move}-{key}", width="stretch",
+                   type="primary" if move in ("accept", "resolve") else "secondary",
+                   on_click=do(move))
     if "dispatch" in moves:
-        with st.form(key=f"dispatch-{e['id']}", clear_on_submit=True):
+        with st.form(key=f"dispatch-{key}", clear_on_submit=True):
             depts = {d.code: d for d in all_departments(engine)}
             cols = st.columns(2)
-            to = cols[0].text_input(t("move.dispatch_to", lang), max_chars=100,
-                                    placeholder=t("move.dispatch_hint", lang))
-            department = cols[1].selectbox(
-                t("move.department", lang), ["", *depts], key=f"dept-{e['id']}",
+            cols[0].text_input(t("move.dispatch_to", lang), max_chars=100, key=f"to-{key}",
+                               placeholder=t("move.dispatch_hint", lang))
+            cols[1].selectbox(
+                t("move.department", lang), ["", *depts], key=f"dept-{key}",
                 format_func=lambda c: (f"{depts[c].name_zh if lang == 'zh' else depts[c].name_en}"
                                        f" · {depts[c].hours:g}h") if c else "—")
-            if st.form_submit_button(t("move.dispatch", lang)):
-                do("dispatch", to=to, department=department or None)
+            st.form_submit_button(t("move.dispatch", lang), on_click=do(
+                "dispatch", to=f"to-{key}", department=f"dept-{key}"))
     if "close" in moves:
-        with st.form(key=f"close-{e['id']}"):
+        with st.form(key=f"close-{key}"):
             # the resident's last rating, if they gave one (回访 records what they said)
-            score = st.select_slider(t("move.satisfaction", lang), options=[1, 2, 3, 4, 5],
-                                     value=e["satisfaction"] or 5)
-            if st.form_submit_button(t("move.close", lang)):
-                do("close", satisfaction=score)
+            st.select_slider(t("move.satisfaction", lang), options=[1, 2, 3, 4, 5],
+                             value=e["satisfaction"] or 5, key=f"score-{key}")
+            st.form_submit_button(t("move.close", lang),
+                                  on_click=do("close", satisfaction=f"score-{key}"))
     if "reject" in moves or "merge" in moves:
-        with st.expander(t("move.reject_or_merge", lang)):
+        with st.expander(t("move.reject_or_merge", lang), key=f"reject-panel-{key}"):
             if "reject" in moves:
-                with st.form(key=f"reject-{e['id']}", clear_on_submit=True):
-                    reason = st.text_input(t("move.reason", lang), max_chars=500)
-                    if st.form_submit_button(t("move.reject", lang)):
-                        do("reject", reason=reason)
+                with st.form(key=f"reject-{key}", clear_on_submit=True):
+                    st.text_input(t("move.reason", lang), max_chars=500, key=f"reason-{key}")
+                    st.form_submit_button(t("move.reject", lang),
+                                          on_click=do("reject", reason=f"reason-{key}"))
             if "merge" in moves:
-                with st.form(key=f"merge-{e['id']}", clear_on_submit=True):
-                    into = st.text_input(t("move.merge_into", lang), max_chars=40)
-                    if st.form_submit_button(t("move.merge", lang)):
-                        do("merge", into=into)
+                with st.form(key=f"merge-{key}", clear_on_submit=True):
+                    st.text_input(t("move.merge_into", lang), max_chars=40, key=f"into-{key}")
+                    st.form_submit_button(t("move.merge", lang),
+                                          on_click=do("merge", into=f"into-{key}"))
 
 
 def _do(action, lang: str) -> None:
@@ -294,13 +343,9 @@ def _do(action, lang: str) -> None:
         st.session_state["events-message"] = ("error", str(exc))
     else:
         st.session_state["events-message"] = ("success", t("events.done", lang))
-    st.rerun()
 
 
 def _note(engine, principal: Principal, e: dict, lang: str) -> None:
-    kind, text = st.session_state.pop("events-message", (None, None))
-    if kind:
-        getattr(st, kind)(text)
     once = once_key(f"note-{e['id']}")  # drawn with the form: a resend carries the same
     with st.form(key=f"note-{e['id']}", clear_on_submit=True):
         note = st.text_area(t("field.note", lang), max_chars=2000, height=80)
@@ -356,26 +401,27 @@ def _site() -> str:
     return f"{url.scheme}://{url.netloc}" if url.netloc else ""
 
 
-def _bulk(engine, principal: Principal, chosen: pd.DataFrame, lang: str) -> None:
-    """Moves for many selected events: dispatch them, or close the resolved ones."""
+def _bulk(engine, principal: Principal, chosen: list[tuple[int, str, int]], lang: str) -> None:
+    """Moves for many selected events: dispatch them, or close the resolved ones (each from
+    the version the list showed, as callbacks: one run per click)."""
     st.subheader(t("events.bulk", lang).format(n=len(chosen)))
-    pairs = [(int(r.id), _seen(int(r.id), int(r.version))) for r in chosen.itertuples()]
+    pairs = [(int(event_id), int(version)) for event_id, _, version in chosen]
+
+    def done(move: str, **kw) -> None:
+        moved, _ = act_many(engine, principal, pairs, move, **kw)
+        st.session_state["events-message"] = (
+            "success" if moved == len(pairs) else "warning",
+            t("events.bulk_done", lang).format(done=moved, n=len(pairs)))
+
     cols = st.columns(2)
     with cols[0].form(key="bulk-dispatch", clear_on_submit=True):
-        to = st.text_input(t("move.dispatch_to", lang), max_chars=100)
-        if st.form_submit_button(t("move.dispatch", lang),
-                                 disabled=not may_move(principal, "dispatch")):
-            _bulk_done(act_many(engine, principal, pairs, "dispatch", to=to), len(pairs), lang)
-    if cols[1].button(t("move.close", lang), key="bulk-close",
-                      disabled=not may_move(principal, "close")):
-        _bulk_done(act_many(engine, principal, pairs, "close"), len(pairs), lang)
+        st.text_input(t("move.dispatch_to", lang), max_chars=100, key="bulk-to")
+        st.form_submit_button(t("move.dispatch", lang),
+                              disabled=not may_move(principal, "dispatch"),
+                              on_click=lambda: done("dispatch",
+                                                    to=st.session_state.get("bulk-to", "")))
+    cols[1].button(t("move.close", lang), key="bulk-close",
+                   disabled=not may_move(principal, "close"), on_click=lambda: done("close"))
     kind, text = st.session_state.pop("events-message", (None, None))
     if kind:
         getattr(st, kind)(text)
-
-
-def _bulk_done(result: tuple[int, list[str]], n: int, lang: str) -> None:
-    done, _ = result
-    st.session_state["events-message"] = ("success" if done == n else "warning",
-                                          t("events.bulk_done", lang).format(done=done, n=n))
-    st.rerun()

@@ -14,6 +14,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.browser.conftest import _serve, signed_page
 from tests.conftest import account_scope, add_accounts
@@ -110,9 +111,9 @@ def test_one_event_around_the_whole_loop(browser, loop_server, village_sample, t
     desk.get_by_label("编号或标题").fill(code)
     desk.keyboard.press("Enter")
     desk.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
-    desk.wait_for_timeout(2000)
-    assert desk.get_by_text("符合条件").count() and "1" in desk.locator(
-        "[data-testid='stMetricValue']").first.inner_text()
+    # the search reruns the page: the count of matching events comes down to this one
+    expect(desk.locator("[data-testid='stMetric']").filter(has_text="符合条件")
+           .locator("[data-testid='stMetricValue']")).to_have_text("1", timeout=30_000)
     # 3. the official dispatches it, and sends a field link: its URL and QR code
     desk.goto(f"{url}/?page=events&event={code}")
     desk.get_by_text(code).first.wait_for(timeout=60_000)

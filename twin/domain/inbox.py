@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from twin.domain import workflow as wf
-from twin.domain.access import NONE, Principal, may_move, row_filter, sees
+from twin.domain.access import ALL, NONE, Principal, may_move, row_filter, sees
 from twin.domain.workflow import OPEN, Event, WorkflowError, now_utc
 from twin.errors import NotFound
 from twin.store.schema import event_categories, event_log, event_photos, events, units
@@ -102,6 +102,19 @@ def inbox(engine: Engine, principal: Principal, f: InboxFilter = InboxFilter(),
     return Inbox(rows, sum(n for n, _ in by_status.values()),
                  sum(late for _, late in by_status.values()),
                  {s: n for s, (n, _) in by_status.items()})
+
+
+def area_bbox(engine: Engine, principal: Principal) -> list[float] | None:
+    """The lon/lat extent of the units whose events ``principal`` sees (the towns when it
+    sees every unit); None when it sees none."""
+    kept = (units.c.level == "town" if sees(principal, "events") == ALL
+            else units.c.code.in_(principal.scope))
+    box = sa.func.ST_Extent(units.c.geom)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(sa.func.ST_XMin(box), sa.func.ST_YMin(box),
+                                     sa.func.ST_XMax(box), sa.func.ST_YMax(box))
+                           .where(kept)).one()
+    return None if row[0] is None else [float(v) for v in row]
 
 
 def event_page(engine: Engine, principal: Principal, event: int | str) -> dict[str, Any] | None:
