@@ -224,9 +224,13 @@ def _when(value) -> str:
     return pd.Timestamp(value).tz_convert(TZ).strftime("%m-%d %H:%M")
 
 
+@st.fragment
 def _event(engine, principal: Principal, code: str, lang: str) -> None:
     """An event's page: what, where, who owns it until when, its timeline and photos, the
-    moves the role makes, a note, and a field link to send."""
+    moves the role makes, a note, and a field link to send.
+
+    A fragment: a move made here redraws this page only, not the list of up to 500 rows
+    and its map (the list catches up at the next change of filter or selection)."""
     e = event_page(engine, principal, code)
     if e is None:  # gone from the scope meanwhile
         st.warning(t("events.gone", lang))
