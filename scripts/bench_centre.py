@@ -30,6 +30,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (  # noqa: E402
+    CHROMIUM_ARGS,
     bench_engine,
     bench_session,
     bench_url,
@@ -37,6 +38,7 @@ from benchlib import (  # noqa: E402
     ensure_sample,
     machine,
     median_p95,
+    signed_context,
     start_server,
     timings,
 )
@@ -48,8 +50,6 @@ from twin.domain.inbox import InboxFilter, act, inbox  # noqa: E402
 
 OPEN_TARGET = 20_000
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Open copies of the town's events, reported in the last 30 days, due within the week.
 GROW = sa.text("""
     INSERT INTO events (code, category, title, description, status, owner_level, source,
@@ -93,12 +93,6 @@ def row(measure: str, value: str, target: str, ratio: float | None) -> str:
     return f"| {measure} | {value} | {target} | {'—' if ratio is None else f'{ratio:.2f}'} |"
 
 
-def _signed(browser, base: str, cookies: dict[str, str], **options):
-    context = browser.new_context(**options)
-    context.add_cookies([{"name": k, "value": v, "url": base} for k, v in cookies.items()])
-    return context
-
-
 def _centre_drawn(page) -> None:
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
     page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
@@ -110,7 +104,7 @@ def page_times(browser, base: str, cookies, repeat: int) -> tuple[list[float], l
     run), and reached from another page of the open app (what staff do all day)."""
     cold, warm = [], []
     for _ in range(repeat + 1):
-        context = _signed(browser, base, cookies, viewport={"width": 1500, "height": 1000})
+        context = signed_context(browser, base, cookies, viewport={"width": 1500, "height": 1000})
         page = context.new_page()
         t0 = time.perf_counter()
         page.goto(f"{base}/?page=events")
@@ -132,7 +126,7 @@ def click_times(browser, base: str, cookies, codes: list[str]) -> list[float]:
     """On each event's page: 研判 (triage) clicked → the page says it is done. The pointer
     is on the button before the clock starts, as a person's is; the first click, on a server
     that has made no move yet, is left out (1.1 s here, the others 0.3–0.4 s)."""
-    context = _signed(browser, base, cookies, viewport={"width": 1500, "height": 1000})
+    context = signed_context(browser, base, cookies, viewport={"width": 1500, "height": 1000})
     page = context.new_page()
     samples = []
     for code in codes:
@@ -189,7 +183,7 @@ def report_times(engine, base: str, official: Principal, village: str,
 
 def screenshots(browser, base: str, cookies, code: str, village: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    context = _signed(browser, base, cookies, viewport={"width": 1600, "height": 1000})
+    context = signed_context(browser, base, cookies, viewport={"width": 1600, "height": 1000})
     page = context.new_page()
     page.goto(f"{base}/?page=events")
     _centre_drawn(page)
@@ -269,7 +263,7 @@ def main() -> None:
     proc, base = start_server(bench_url(settings), data_dir)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             cold, warm = page_times(browser, base, cookies, max(3, args.repeat // 2))
             med, p95 = median_p95(warm)
             rows.append(row(f"the event centre drawn in Chromium ({open_n:,} open in scope), "

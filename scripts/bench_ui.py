@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (  # noqa: E402
+    CHROMIUM_ARGS,
     bench_engine,
     bench_session,
     bench_url,
@@ -27,6 +28,7 @@ from benchlib import (  # noqa: E402
     ensure_sample,
     machine,
     median_p95,
+    signed_context,
     start_server,
 )
 from PIL import Image  # noqa: E402
@@ -35,8 +37,6 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from twin.config import PROJECT_ROOT, Settings  # noqa: E402
 
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def drawn(page, min_colours: int = 40, timeout: float = 60.0) -> None:
@@ -67,19 +67,9 @@ def _frame_bytes(frame: dict) -> int:
 SESSION: dict[str, str] = {}  # the benchmark planner's session: cookie name → token
 
 
-def signed_context(browser, url: str, **options):
-    """A fresh browser context that holds a live session, as a returning user's browser
-    does (signing in is not part of the measures)."""
-    context = browser.new_context(**options)
-    base = "/".join(url.split("/")[:3])
-    context.add_cookies([{"name": name, "value": value, "url": base}
-                         for name, value in SESSION.items()])
-    return context
-
-
 def first_view(browser, url: str) -> tuple[float, int, list[str]]:
     """(seconds to a drawn map, bytes received, hosts asked) for one fresh visit."""
-    context = signed_context(browser, url, viewport={"width": 1400, "height": 900})
+    context = signed_context(browser, url, SESSION, viewport={"width": 1400, "height": 900})
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -101,7 +91,7 @@ def first_view(browser, url: str) -> tuple[float, int, list[str]]:
 
 def drill_down(browser, base: str) -> float:
     """Seconds from a click on a town in the map to the town drawn with its villages."""
-    context = signed_context(browser, base, viewport={"width": 1400, "height": 900})
+    context = signed_context(browser, base, SESSION, viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(base + "/?apps=base&pitch=0")
     drawn(page)
@@ -130,7 +120,7 @@ def screenshots(browser, base: str) -> None:
         ("phone.png", "/?apps=governance,base&lang=en", (390, 844), 10),
     ]
     for name, path, (w, h), colours in views:
-        context = signed_context(browser, base, viewport={"width": w, "height": h})
+        context = signed_context(browser, base, SESSION, viewport={"width": w, "height": h})
         page = context.new_page()
         page.goto(base + path)
         try:
@@ -163,7 +153,7 @@ def main() -> None:
     proc, base = start_server(bench_url(settings), data_dir)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             first_view(browser, base + "/")  # warm the server's caches once
             views = [first_view(browser, base + "/") for _ in range(args.repeat)]
             clicks = [drill_down(browser, base) for _ in range(args.repeat)]

@@ -159,3 +159,18 @@ def start_server(url: str, data_dir: Path):
         time.sleep(0.2)
     proc.kill()
     raise SystemExit("the server did not start")
+
+
+# Chromium as the benchmarks run it: headless, software WebGL, nothing fetched for itself
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def signed_context(browser, url: str, cookies: dict[str, str], **options):
+    """A fresh browser context that holds a live session (``cookies``, from bench_session),
+    as a returning user's browser does (signing in is not part of the measures)."""
+    context = browser.new_context(**options)
+    base = "/".join(url.split("/")[:3])
+    context.add_cookies([{"name": name, "value": value, "url": base}
+                         for name, value in cookies.items()])
+    return context

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -195,10 +196,9 @@ def _event_map(engine, e: dict) -> pdk.Deck:
 
 def _owner(level: str, department: str | None, lang: str) -> str:
     """Who owns an event: its level, or at the county the department's name."""
-    if level == "county" and department:
-        d = _department_names().get(department)
-        if d:
-            return d[0] if lang == "zh" else d[1]
+    d = _departments().get(department) if level == "county" else None
+    if d:
+        return d.name_zh if lang == "zh" else d.name_en
     return t(f"level.{level}", lang)
 
 
@@ -208,8 +208,9 @@ def _area(_engine, principal: Principal) -> list[float] | None:
 
 
 @st.cache_data(ttl=600)
-def _department_names() -> dict[str, tuple[str, str]]:
-    return {d.code: (d.name_zh, d.name_en) for d in all_departments(session_engine())}
+def _departments() -> dict[str, Any]:
+    """The county's departments by code (a seeded table that rarely changes)."""
+    return {d.code: d for d in all_departments(session_engine())}
 
 
 def _times(values: pd.Series) -> pd.Series:
@@ -306,7 +307,7 @@ def _moves(engine, principal: Principal, e: dict, lang: str) -> None:
                    on_click=do(move))
     if "dispatch" in moves:
         with st.form(key=f"dispatch-{key}", clear_on_submit=True):
-            depts = {d.code: d for d in all_departments(engine)}
+            depts = _departments()
             cols = st.columns(2)
             cols[0].text_input(t("move.dispatch_to", lang), max_chars=100, key=f"to-{key}",
                                placeholder=t("move.dispatch_hint", lang))
