@@ -214,7 +214,8 @@ def test_foreign_keys(village):
     villages = set(t.units.loc[t.units["level"] == "village", "id"])
     assert set(t.organizations["unit_id"]) <= villages
     kinds = set(t.organizations["kind"])
-    assert {"party_branch", "village_committee", "mediation_committee", "volunteer_team"} <= kinds
+    assert {"village_committee", "mediation_committee", "volunteer_team"} <= kinds
+    assert kinds & {"party_branch", "party_general_branch"}  # a village's party organisation
     heads = t.people[t.people["relation"] == "户主"].groupby("household_id").size()
     assert len(heads) == len(t.households) and (heads == 1).all()
 

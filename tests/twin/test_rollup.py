@@ -15,7 +15,7 @@ OPEN = {"reported", "triaged", "warned", "dispatched", "handling", "escalated", 
 
 
 @pytest.fixture(scope="module")
-def cells(village_sample) -> dict[str, pd.DataFrame]:
+def cells(village_sample, sample_engine) -> dict[str, pd.DataFrame]:
     """Each element's micro-grid and ancestors, found with geopandas, not with PostGIS."""
     units = village_sample.units.set_index("id")
     micro = units[units["level"] == "microgrid"][["geometry"]].reset_index()
@@ -40,6 +40,14 @@ def cells(village_sample) -> dict[str, pd.DataFrame]:
     found = {name: locate(getattr(s, name)) for name in
              ("buildings", "households", "land", "facilities", "stations", "events",
               "organizations")}
+    # the party organisations the loader derives from the sample (twin.sample.party): their
+    # points from the database, their cells found here
+    with sample_engine.connect() as conn:
+        derived = pd.read_sql_query(sa.text(
+            "SELECT id, ST_X(geom) AS x, ST_Y(geom) AS y FROM organizations WHERE id > :n "
+            "ORDER BY id"), conn, params={"n": int(s.organizations["id"].max())})
+    found["derived_organizations"] = locate(gpd.GeoDataFrame(
+        derived, geometry=gpd.points_from_xy(derived["x"], derived["y"]), crs="EPSG:4326"))
     hh = found["households"].set_index(s.households["id"].values)
     found["people"] = hh.loc[s.people["household_id"].values].reset_index(drop=True)
     return found
@@ -60,7 +68,9 @@ def _expected(sample, cells, level: str | None, unit_id: int | None) -> dict:
         "land_parcels": len(land),
         "facilities": len(sample.facilities[pick("facilities")]),
         "stations": len(sample.stations[pick("stations")]),
-        "organizations": len(sample.organizations[pick("organizations")]),
+        "organizations": len(sample.organizations[pick("organizations")])
+                         + int(pd.Series(pick("derived_organizations")).sum() if level
+                               else len(cells["derived_organizations"])),
         "events": len(events),
         "events_open": int(events["status"].isin(OPEN).sum()),
         "land_area": area.to_dict(),
@@ -85,6 +95,39 @@ def test_rollup_matches_independent_counts(sample_engine, village_sample, cells,
         else:
             assert got[key] == value, key
     assert got["level"] == (level or "county")
+
+
+@pytest.mark.parametrize("level", [None, "town", "village", "grid"])
+def test_party_coverage_matches_an_independent_count(sample_engine, village_sample, level):
+    """Grids covered by a party organisation ÷ grids, per unit: the roll-up against the
+    unit hierarchy of the sample's frames and the coverage rows; the sample covers all."""
+    units = village_sample.units.set_index("id")
+    grids = units[units["level"] == "grid"]
+    parent = units["parent_id"]
+    ancestors = pd.DataFrame({"grid": grids.index, "village": grids["parent_id"].to_numpy()})
+    ancestors["town"] = ancestors["village"].map(parent)
+    with sample_engine.connect() as conn:
+        covered = {r.grid_id for r in conn.execute(sa.text(
+            "SELECT DISTINCT grid_id FROM party_coverage"))}
+        unit_id = None if level is None else int(ancestors[level].iloc[0])
+        inside = ancestors if level is None else ancestors[ancestors[level] == unit_id]
+        want = (len(inside), len(set(inside["grid"]) & covered))
+        got = rollup(sample_engine, unit_id)
+    assert (got["grids"], got["grids_party"]) == want
+    assert want[0] > 0 and want[1] == want[0]  # the sample: every grid covered
+
+
+def test_coverage_follows_a_grid_losing_its_organisations(sample_db):
+    engine = sample_db("coverage")
+    with engine.begin() as conn:
+        grid = conn.execute(sa.text("SELECT min(grid_id) FROM party_coverage")).scalar()
+        village = conn.execute(sa.text("SELECT village_id FROM units WHERE id = :g"),
+                               {"g": grid}).scalar()
+        before = rollup(engine, village)
+        conn.execute(sa.text("DELETE FROM party_coverage WHERE grid_id = :g"), {"g": grid})
+    after = rollup(engine, village)
+    assert after["grids"] == before["grids"]
+    assert after["grids_party"] == before["grids_party"] - 1
 
 
 def test_rollup_counts_stations_in_alarm_from_latest_readings(sample_engine):

@@ -63,11 +63,12 @@ def _root(request: Request) -> str:
     return request.scope.get("root_path", "").rstrip("/")
 
 
-def _page(lang: str, title: str, body: str, status: int = 200, script: str = "") -> HTMLResponse:
+def _page(lang: str, title: str, body: str, status: int = 200, script: str = "",
+          style: str = "") -> HTMLResponse:
     page = f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head>
 <meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{html.escape(title)} · {html.escape(t('app.title', lang))}</title>
-<style>{STYLE}</style></head><body><main>{body}</main>{script}</body></html>"""
+<style>{STYLE}{style}</style></head><body><main>{body}</main>{script}</body></html>"""
     return HTMLResponse(page, status_code=status, headers={
         "Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "Cache-Control": "no-store",
         "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})

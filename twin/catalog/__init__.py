@@ -13,6 +13,14 @@ from twin.catalog.events import EVENT_LOG, EVENTS
 from twin.catalog.model import Element
 from twin.catalog.objects import BUILDINGS, FACILITIES, LAND, ROUTES
 from twin.catalog.organizations import ORGANIZATIONS
+from twin.catalog.party import (
+    CADRES,
+    HOUSEHOLD_LINKS,
+    MICROGRID_LEADERS,
+    PARTY_PROJECTS,
+    PARTY_UNITS,
+    VISITS,
+)
 from twin.catalog.people import HOUSEHOLDS, PEOPLE, RESIDENTS
 from twin.catalog.units import UNITS
 from twin.catalog.workrooms import WORKROOMS
@@ -21,7 +29,8 @@ from twin.domain.units import LEVELS
 # The families in the order their tile layers and collections are listed.
 CATALOG: tuple[Element, ...] = (
     UNITS, BUILDINGS, LAND, FACILITIES, STATIONS, ROUTES, OBSERVATIONS, EVENTS,
-    ORGANIZATIONS, HOUSEHOLDS, PEOPLE, EVENT_LOG, RESIDENTS, WORKROOMS,
+    ORGANIZATIONS, HOUSEHOLDS, PEOPLE, EVENT_LOG, RESIDENTS, WORKROOMS, PARTY_UNITS,
+    HOUSEHOLD_LINKS, MICROGRID_LEADERS, VISITS, CADRES, PARTY_PROJECTS,
 )
 BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
 # Parents before children: the order rows are loaded in (and cleared in reverse).

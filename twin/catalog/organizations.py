@@ -9,13 +9,16 @@ from twin.catalog.units import NAME
 
 ORGANIZATIONS = Element(
     name="organizations", table="organizations", kind="geography", sample="organizations",
-    columns=Columns(public=("id", "kind", "name", "members", "unit_id", "geom", *CELLS)),
+    columns=Columns(public=("id", "kind", "name", "members", "unit_id", "parent_id", "geom",
+                            *CELLS)),
     tiles=(TileSpec(
         name="organizations", title_zh="组织", title_en="Organizations", minzoom=10,
         maxzoom=16, properties=cols("id", "kind", "name", "members"), geometry_type="Point"),),
     ogc=(OgcSpec(
         id="organizations", title="组织", description="Organizations and their home unit.",
-        properties=(*cols("kind", "name", "members"), Prop("unit_code", unit_code("t.unit_id"))),
+        properties=(*cols("kind", "name", "members"), Prop("unit_code", unit_code("t.unit_id")),
+                    Prop("parent", "(SELECT p.name FROM organizations p "
+                                   "WHERE p.id = t.parent_id)")),
         filters={"kind": "t.kind = :v"}),),
     load=("id", "kind", "name", "members", "unit_id", "geom"),
     aliases={"name": NAME, "kind": KIND, "members": ("members", "人数", "成员数", "rs")},

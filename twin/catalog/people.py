@@ -15,6 +15,7 @@ from twin.catalog.model import (
     cols,
     unit_count,
 )
+from twin.catalog.party import VISIT_RECENCY
 from twin.domain.access import counted
 
 _HOUSEHOLD = ("household", "household_code", "户编码", "户号", "户籍编号", "家庭编号")
@@ -24,6 +25,7 @@ HOUSEHOLDS = Element(
     # an address and a register number point at the people living there: their own kind,
     # seen only inside a scoped account's units
     columns=Columns(public=("id", "code", "building_id", "address", "geom", *CELLS)),
+    tiles=(VISIT_RECENCY,),
     ogc=(OgcSpec(
         id="households", title="住户", description="Households (address and building; no "
                                                    "residents).",

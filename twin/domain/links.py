@@ -23,9 +23,16 @@ from twin.config import Settings, local_secret
 from twin.domain.access import Principal, row_filter
 from twin.domain.workflow import OPEN, now_utc
 from twin.errors import NotFound, TwinError
-from twin.store.schema import event_log, event_photos, events, field_links, units
+from twin.store.schema import (
+    event_log,
+    event_photos,
+    events,
+    field_links,
+    microgrid_leaders,
+    units,
+)
 
-SCOPES = ("event", "grid")
+SCOPES = ("event", "grid", "leader")  # leader: a micro-grid leader's page (twin.api.leader)
 PHOTO_TYPES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 PHOTO_MAX_BYTES = 8 << 20
 PHOTO_MAX_SIDE = 2048  # photos are re-encoded to at most this, without their metadata
@@ -70,11 +77,15 @@ def create(engine: Engine, settings: Settings, scope: str, scope_id: int, create
            hours: float | None = None, now: dt.datetime | None = None) -> str:
     """A signed token for a new link to one event or one grid."""
     if scope not in SCOPES:
-        raise LinkError(f"a link is for an event or a grid, not {scope!r}")
+        raise LinkError(f"a link is for an event, a grid or a leader, not {scope!r}")
     now = now or now_utc()
     expires = now + dt.timedelta(hours=hours or settings.link_hours)
-    target = (sa.select(events.c.id).where(events.c.id == scope_id) if scope == "event" else
-              sa.select(units.c.id).where(units.c.id == scope_id, units.c.level == "grid"))
+    target = {
+        "event": sa.select(events.c.id).where(events.c.id == scope_id),
+        "grid": sa.select(units.c.id).where(units.c.id == scope_id, units.c.level == "grid"),
+        "leader": sa.select(microgrid_leaders.c.id).where(
+            microgrid_leaders.c.id == scope_id, microgrid_leaders.c.relieved_on.is_(None)),
+    }[scope]
     with engine.begin() as conn:
         if conn.execute(target).scalar() is None:
             raise NotFound(f"no {scope} with id {scope_id}")
@@ -85,9 +96,10 @@ def create(engine: Engine, settings: Settings, scope: str, scope_id: int, create
     return f"{payload}.{sign(settings, payload.encode())}"
 
 
-def verify(engine: Engine, settings: Settings, token: str,
-           now: dt.datetime | None = None) -> Link:
-    """The link a token stands for, or LinkError saying why it cannot be used."""
+def verify(engine: Engine, settings: Settings, token: str, now: dt.datetime | None = None,
+           scopes: tuple[str, ...] = ("event", "grid")) -> Link:
+    """The link a token stands for, or LinkError saying why it cannot be used. Only links of
+    ``scopes`` are taken: a leader's link opens the leader's page and nothing else."""
     now = now or now_utc()
     parts = (token or "").strip().split(".")
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
@@ -100,6 +112,8 @@ def verify(engine: Engine, settings: Settings, token: str,
             field_links.c.id == int(parts[0]))).mappings().one_or_none()
     if row is None:
         raise LinkError("this link does not exist")
+    if row["scope"] not in scopes:
+        raise LinkError("this link opens another page")
     if row["revoked_at"] is not None:
         raise LinkError("this link has been withdrawn by the person who sent it")
     if row["expires_at"] <= now or int(parts[1]) != int(row["expires_at"].timestamp()):
@@ -107,11 +121,14 @@ def verify(engine: Engine, settings: Settings, token: str,
     return Link(row["id"], row["scope"], row["scope_id"], row["created_by"], row["expires_at"])
 
 
-def link_url(settings: Settings, token: str, site: str = "") -> str:
+def link_url(settings: Settings, token: str, site: str = "", scope: str = "event") -> str:
     """The address a token is opened at: the product's public address (TWIN_PUBLIC_URL),
-    else ``site`` (the address the sender's browser used), else the local default."""
-    base = settings.public_url or site or "http://localhost:8501"
-    return f"{base.rstrip('/')}/?link={token}"
+    else ``site`` (the address the sender's browser used), else the local default. A
+    leader's link opens the leader's phone page (``/api/leader/<token>``)."""
+    base = (settings.public_url or site or "http://localhost:8501").rstrip("/")
+    if scope == "leader":
+        return f"{base}/api/leader/{token}"
+    return f"{base}/?link={token}"
 
 
 def links_by(engine: Engine, created_by: str, now: dt.datetime | None = None) -> list[dict]:

@@ -52,7 +52,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": (),
     "duplicate": (),
 }
-SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311", "platform")
+SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311", "platform",
+           "visit")
 # Hours an owning level has to handle an event before it climbs ("小事不出格": the micro-grid
 # first); urgent categories get half. The defaults of the editable event_deadlines table.
 LEVEL_HOURS = {"microgrid": 24, "grid": 48, "village": 72, "town": 120}  # county: the dept's

@@ -32,7 +32,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {e.table: e.load for e in _LOADED}
 # The twin's data tables, parents before children (load order; reverse for clearing): the
 # elements', then the tables that hang off them.
 TABLES = (*COLUMNS, "organization_members", "station_latest", "warning_episodes",
-          "event_photos", "field_links")
+          "event_photos", "field_links", "party_coverage", "microgrid_leaders",
+          "household_links", "visits", "cadres", "cadre_assessments", "party_projects")
 # Sample attribute → table.
 SAMPLE_TABLES = {e.sample: e.table for e in _LOADED}
 
@@ -200,20 +201,15 @@ def write_sample(engine: Engine, sample: Any, key: PiiKey, *, replace: bool = Fa
             if table == "people":
                 frame = protect_people(frame, key)
             counts[table] = copy_frame(conn, table, frame, progress)
-        counts["organization_members"] = conn.execute(sa.text(MEMBERS_SQL)).rowcount
         finish(conn)
+        # rows the sample derives from those just written (party board), set-based
+        for _table, sql in getattr(sample, "derived", ()):
+            conn.execute(sa.text(sql), sample.derived_params)
+        for table in dict.fromkeys(t for t, _ in getattr(sample, "derived", ())):
+            # table names from the sample's own statements
+            counts[table] = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("ANALYZE"))
     return counts
 
 
-# Party members belong to their village's party branch; every adult to its village committee
-# would be too many rows, so only cadres are linked (set-based, no Python loop).
-MEMBERS_SQL = """
-INSERT INTO organization_members (organization_id, person_id, role)
-SELECT o.id, p.id, 'member'
-  FROM people p
-  JOIN organizations o ON o.kind = 'party_branch' AND o.unit_id = p.village_id
- WHERE p.tags @> '{party_member}'
-ON CONFLICT DO NOTHING
-"""

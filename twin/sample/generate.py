@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from geodata.crs import STORAGE_CRS
+from twin.sample import party as party_board
 from twin.sample.common import snap_polygons, to_lonlat
 from twin.sample.events import build_events
 from twin.sample.land import build_land
@@ -72,11 +73,15 @@ class SampleTwin:
     event_log: pd.DataFrame
     organizations: gpd.GeoDataFrame
     workrooms: gpd.GeoDataFrame
+    # rows derived in the database from the rows above, in the loader's transaction:
+    # (table, SQL) run in order with ``derived_params`` bound (twin.sample.party)
+    derived: tuple[tuple[str, str], ...] = ()
+    derived_params: dict = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        """Rows per table."""
+        """Rows per table written from frames."""
         return {f.name: len(getattr(self, f.name)) for f in fields(self)
-                if f.name not in ("scale", "seed")}
+                if f.name not in ("scale", "seed", "derived", "derived_params")}
 
 
 def _gdf(data: dict | pd.DataFrame, geoms: np.ndarray) -> gpd.GeoDataFrame:
@@ -219,6 +224,8 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
         households=households_gdf, people=people, facilities=facilities_gdf, routes=routes_gdf,
         stations=stations_gdf, observations=obs, events=events_gdf, event_log=log,
         organizations=orgs_gdf, workrooms=workrooms_gdf,
+        derived=party_board.STATEMENTS,
+        derived_params=party_board.params(seed, end, len(units.towns)),
     )
     report("done", sum(twin.counts().values()))
     return twin

@@ -198,7 +198,8 @@ def build_organizations(units: Units, land: Land, people_party: pd.Series,
         branch = "党总支" if party > 80 else "党支部"
         committee = "居民委员会" if v["community"] else "村民委员会"
         base = [
-            ("party_branch", f"中共{vname}{branch}", max(party, 3)),
+            ("party_general_branch" if party > 80 else "party_branch", f"中共{vname}{branch}",
+             max(party, 3)),
             ("village_committee", f"{vname}{committee}", int(rng.integers(5, 10))),
             ("mediation_committee", f"{vname}人民调解委员会", int(rng.integers(3, 8))),
             ("volunteer_team", f"{vname}志愿服务队", int(rng.integers(15, 90))),

@@ -81,7 +81,8 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
-        raise BackupError(f"{what} failed: {detail[-1] if detail else done.returncode}")
+        # the first lines say what failed; the last is only the end of the statement
+        raise BackupError(f"{what} failed: {' '.join(detail[:3]) if detail else done.returncode}")
 
 
 def backup(engine: Engine, settings: Settings, path: str | Path) -> dict:

@@ -310,6 +310,7 @@ organizations = Table(
     Column("members", Integer, nullable=False),
     Column("unit_id", BigInteger, ForeignKey("units.id")),
     _point(), *_cells(),
+    Column("parent_id", BigInteger, ForeignKey("organizations.id", ondelete="SET NULL")),
 )
 
 organization_members = Table(
@@ -319,6 +320,94 @@ organization_members = Table(
     Column("person_id", BigInteger, ForeignKey("people.id", ondelete="CASCADE"),
            primary_key=True),
     Column("role", Text, nullable=False),
+)
+
+party_coverage = Table(
+    "party_coverage", metadata,
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("grid_id", BigInteger, ForeignKey("units.id"), primary_key=True),
+)
+
+microgrid_leaders = Table(
+    "microgrid_leaders", metadata, _id(),
+    Column("person_id", BigInteger, ForeignKey("people.id"), nullable=False),
+    Column("party_member", Boolean, nullable=False),
+    Column("term_start", Date, nullable=False),
+    Column("term_end", Date, nullable=False),
+    Column("relieved_on", Date),
+    Column("wechat_group", Text),
+    Column("wechat_members", Integer),
+    *_cells(),
+)
+
+household_links = Table(
+    "household_links", metadata,
+    Column("household_id", BigInteger, ForeignKey("households.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("leader_id", BigInteger, ForeignKey("microgrid_leaders.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("linked_on", Date, nullable=False),
+    Column("geom", Geometry("LINESTRING", SRID, spatial_index=False), nullable=False),
+    *_cells(),
+)
+
+visits = Table(
+    "visits", metadata, _id(),
+    Column("household_id", BigInteger, ForeignKey("households.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("leader_id", BigInteger, ForeignKey("microgrid_leaders.id", ondelete="SET NULL")),
+    Column("visitor", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("visited_at", DateTime(timezone=True), nullable=False),
+    Column("heard", Text),
+    Column("event_id", BigInteger, ForeignKey("events.id", ondelete="SET NULL")),
+    Column("client_key", Text, unique=True),
+    *_cells(),
+)
+
+cadres = Table(
+    "cadres", metadata, _id(),
+    Column("unit_id", BigInteger, ForeignKey("units.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("sex", CHAR(1)),
+    Column("birth_year", SmallInteger),
+    Column("education", Text, nullable=False),
+    Column("post", Text, nullable=False),
+    Column("party_member", Boolean, nullable=False),
+    Column("term_start", Date),
+    Column("term_end", Date),
+    Column("mentor_id", BigInteger, ForeignKey("cadres.id", ondelete="SET NULL")),
+    Column("care", ARRAY(Text), nullable=False),
+    Column("microgrid_id", BigInteger),
+    Column("grid_id", BigInteger),
+    Column("village_id", BigInteger, nullable=False),
+    Column("town_id", BigInteger, nullable=False),
+)
+
+cadre_assessments = Table(
+    "cadre_assessments", metadata,
+    Column("cadre_id", BigInteger, ForeignKey("cadres.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("year", SmallInteger, primary_key=True),
+    Column("grade", Text, nullable=False),
+)
+
+party_projects = Table(
+    "party_projects", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("unit_id", BigInteger, ForeignKey("units.id")),
+    Column("owner", Text, nullable=False),
+    Column("source", Text),
+    Column("status", Text, nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("due_on", Date),
+    Column("done_on", Date),
+    Column("milestones", JSONB, nullable=False),
+    Column("geom", Geometry("POINT", SRID, spatial_index=False)),
 )
 
 unit_counts = Table(

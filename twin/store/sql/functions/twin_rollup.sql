@@ -9,6 +9,7 @@ DECLARE
     f text := 'true';
     sf text := 'true';
     uf text := 'true';
+    gf text := 'true';
     result jsonb;
 BEGIN
     IF unit IS NOT NULL THEN
@@ -23,10 +24,12 @@ BEGIN
     IF col IS NOT NULL THEN
         f := format('%I = $1', col);
         sf := format('s.%I = $1', col);
+        gf := CASE WHEN lvl = 'microgrid' THEN 'false'
+                   ELSE format('g.%I = $1', col) END;
         uf := CASE WHEN lvl = 'microgrid' THEN 'false'
                    ELSE format('%I = $1 AND id <> $1', col) END;
     END IF;
-    EXECUTE replace(replace(replace($q$
+    EXECUTE replace(replace(replace(replace($q$
         WITH c AS (SELECT measure, value FROM unit_counts WHERE unit_id = coalesce($1, 0))
         SELECT jsonb_build_object(
             'residents', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'residents'),
@@ -62,11 +65,16 @@ BEGIN
                                WHERE measure = 'events_closed'),
             'events_overdue', (SELECT count(*) FROM events
                                 WHERE status IN ('reported', 'triaged', 'warned', 'dispatched', 'handling', 'escalated', 'reopened') AND deadline_at < now() AND @F),
+            'grids', (SELECT count(*) FROM units g WHERE g.level = 'grid' AND @G),
+            'grids_party', (SELECT count(*) FROM units g
+                             WHERE g.level = 'grid' AND @G
+                               AND EXISTS (SELECT 1 FROM party_coverage pc
+                                            WHERE pc.grid_id = g.id)),
             'child_units', (SELECT coalesce(jsonb_object_agg(level, n), '{}')
                               FROM (SELECT level, count(*) AS n FROM units
                                      WHERE @U GROUP BY level) s)
         )
-    $q$, '@F', f), '@S', sf), '@U', uf)
+    $q$, '@F', f), '@S', sf), '@U', uf), '@G', gf)
     INTO result USING unit;
     RETURN result;
 END $function$;

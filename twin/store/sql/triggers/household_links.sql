@@ -1,0 +1,7 @@
+CREATE OR REPLACE TRIGGER household_links_cell BEFORE INSERT OR UPDATE OF household_id ON public.household_links FOR EACH ROW EXECUTE FUNCTION twin_cell_from_household();
+CREATE OR REPLACE TRIGGER household_links_count_del AFTER DELETE ON public.household_links REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''households_linked'', 1.0)');
+CREATE OR REPLACE TRIGGER household_links_count_ins AFTER INSERT ON public.household_links REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''households_linked'', 1.0)');
+CREATE OR REPLACE TRIGGER household_links_count_trunc AFTER TRUNCATE ON public.household_links FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''households_linked'', 1.0)');
+CREATE OR REPLACE TRIGGER household_links_count_upd AFTER UPDATE ON public.household_links REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION twin_unit_counts('VALUES (''households_linked'', 1.0)');
+CREATE OR REPLACE TRIGGER household_links_line BEFORE INSERT OR UPDATE OF household_id, leader_id ON public.household_links FOR EACH ROW EXECUTE FUNCTION twin_link_line();
+CREATE OR REPLACE TRIGGER household_links_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.household_links FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('household_links');

@@ -1,0 +1,2 @@
+CREATE OR REPLACE TRIGGER visits_cell BEFORE INSERT OR UPDATE OF household_id ON public.visits FOR EACH ROW EXECUTE FUNCTION twin_cell_from_household();
+CREATE OR REPLACE TRIGGER visits_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.visits FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('visits');
