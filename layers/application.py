@@ -17,6 +17,7 @@ import pydeck as pdk
 from sqlalchemy.engine import Engine
 
 from twin import urls
+from twin.domain.access import ANONYMOUS, Principal
 from twin.i18n import t
 from twin.urls import worker_url
 
@@ -64,6 +65,7 @@ class Scope:
     end: dt.datetime
     lang: str = "zh"
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    principal: Principal = ANONYMOUS  # who looks: panels of personal data ask it (access)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ def map_page(lang: str) -> None:
         building_panel(engine(), lang)  # personal data and its audit: the primary
         six_elements(summary, current, lang)
     if chosen and window:
-        application_charts(eng, chosen, Scope(current, window[0], window[1], lang), filters)
+        application_charts(eng, chosen, Scope(current, window[0], window[1], lang,
+                                              principal=principal()), filters)
 
 
 def build_map(eng, chosen: list[Application], units: dict, level: str,
@@ -151,7 +152,7 @@ def application_charts(eng, chosen: list[Application], scope: Scope,
     for tab, app in zip(tabs, chosen, strict=True):
         with tab:
             charts = app.charts(eng, Scope(scope.unit, scope.start, scope.end, scope.lang,
-                                           filters.get(app.name, {})))
+                                           filters.get(app.name, {}), scope.principal))
             cols = st.columns(2) if len(charts) > 1 else [st.container()]
             for i, chart in enumerate(charts):
                 with cols[i % len(cols)]:

@@ -15,6 +15,7 @@ from surfaces.deck import view_for
 from surfaces.map import build_map
 from surfaces.period import TZ, period_bounds
 from surfaces.session import count_text, read_engine
+from twin.domain import party
 from twin.domain.access import published
 from twin.domain.summary import loop_measures, rollup
 from twin.domain.units import child_level, unit_path, units_geojson
@@ -87,6 +88,7 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
     cols = st.columns(len(SCREEN_KPIS))
     for col, key in zip(cols, SCREEN_KPIS, strict=True):
         col.metric(t(f"kpi.{key}", lang), count_text(summary[key], lang))
+    party_figures(unit, summary, lang)
     bounds = period_bounds()
     if bounds is None:
         return
@@ -101,6 +103,20 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
     for col, (loop, m) in zip(cols, measures["loops"].items(), strict=True):
         col.metric(t(f"loop.{loop}", lang), f"{m['resolved']:,} / {m['reported']:,}",
                    help=t("loop.resolved", lang))
+
+
+def party_figures(unit: dict | None, summary: dict, lang: str) -> None:
+    """党建统领 on the wall: grids covered, leaders, visits in 30 days, projects done."""
+    m = party.measures(read_engine(), unit)
+    v = party.visit_measures(read_engine(), unit)
+    st.caption(t("party.figures", lang))
+    cols = st.columns(4)
+    cols[0].metric(t("kpi.party_coverage", lang),
+                   f"{summary.get('grids_party', 0):,} / {summary.get('grids', 0):,}")
+    cols[1].metric(t("kpi.leaders", lang), f"{m['leaders']:,}",
+                   help=t("kpi.leaders_party", lang))
+    cols[2].metric(t("kpi.visits_30d", lang), f"{v['visits_30d']:,}")
+    cols[3].metric(t("kpi.projects", lang), "{} / {}".format(*party.progress(m, "project")))
 
 
 def screen_page(lang: str) -> None:

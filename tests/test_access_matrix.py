@@ -50,8 +50,9 @@ def engine(sample_db, village_sample):
 
 
 @pytest.fixture(scope="module")
-def world(engine, village_sample):
+def world(engine, village_sample, settings):
     """Events A and B (reported now), households A and B, and where each lies."""
+    from twin.domain import links
     from twin.domain.workflow import report
 
     grids = village_sample.units[village_sample.units.level == "grid"].code.iloc[:2].tolist()
@@ -59,16 +60,41 @@ def world(engine, village_sample):
     with engine.connect() as conn:
         for name, grid in zip("AB", grids, strict=True):
             row = conn.execute(sa.text("""
-                SELECT h.code, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM households h
+                SELECT h.code, h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat
+                  FROM households h
                   JOIN units g ON g.id = h.grid_id WHERE g.code = :g ORDER BY h.id LIMIT 1"""),
                 {"g": grid}).one()
-            found[name] = {"household": row.code, "lon": row.lon, "lat": row.lat,
-                           "grid": grid}
-    for name, where in found.items():
+            found[name] = {"household": row.code, "address": row.address, "lon": row.lon,
+                           "lat": row.lat, "grid": grid}
+    with engine.connect() as conn:
+        for where in found.values():
+            where["leader_id"] = conn.execute(sa.text("""
+                SELECT k.leader_id FROM household_links k JOIN households h
+                    ON h.id = k.household_id WHERE h.code = :c"""),
+                {"c": where["household"]}).scalar()
+        village = conn.execute(sa.text(
+            "SELECT v.code, v.id FROM units g JOIN units v ON v.id = g.village_id "
+            "WHERE g.code = :g"), {"g": found["A"]["grid"]}).one()
+        # every name the party board holds about the village: leaders, cadres, secretaries
+        names = conn.execute(sa.text("""
+            SELECT p.name FROM microgrid_leaders l JOIN people p ON p.id = l.person_id
+             WHERE l.village_id = :v
+            UNION SELECT c.name FROM cadres c WHERE c.village_id = :v
+            UNION SELECT p.name FROM organization_members m JOIN people p
+                ON p.id = m.person_id JOIN organizations o ON o.id = m.organization_id
+             WHERE o.village_id = :v AND o.kind LIKE 'party%'"""), {"v": village.id}).scalars()
+        # names of two characters can be words of the page (e.g. 王村): the longer ones
+        found["party_names"] = sorted({n for n in names if len(n) >= 3})
+    found["village"] = village.code
+    found["leader_token"] = links.create(engine, settings, "leader", found["A"]["leader_id"],
+                                         "t-official")
+    for name in "AB":
+        where = found[name]
         event = report(engine, category="sanitation", title=f"楼道堆物MARK{name}",
                        description=f"MARK{name} 住户身份证{ID_NUMBER}，电话{PHONE}",
                        lon=where["lon"], lat=where["lat"], source="resident", actor="t-field")
         where.update(event=event.code, event_id=event.id)
+    assert found["party_names"] and all(found[n]["leader_id"] for n in "AB")
     return found
 
 
@@ -196,6 +222,21 @@ def check_resident_follow_up(c, user, world):
         assert r.status_code == 303 and "msg=" not in r.headers["location"]
 
 
+# a leader's page opens by its signed link only, whoever asks, and never shows a name
+def check_leader_page(c, user, world):
+    assert c.get("/leader/leader.js").status_code == 200
+    assert c.get(f"/leader/{world['A']['leader_id']}.9999999999.forged").status_code == 404
+    page = c.get(f"/leader/{world['leader_token']}")
+    assert page.status_code == 200 and world["A"]["address"] in page.text
+    assert not [n for n in world["party_names"] if n in page.text]
+
+
+def check_leader_visit(c, user, world):
+    r = c.post(f"/leader/{world['A']['leader_id']}.9999999999.forged/visit",
+               data={"household": "1", "kind": "patrol"}, follow_redirects=False)
+    assert r.status_code == 404
+
+
 def check_request(c, user, world):
     for name in "AB":
         r = c.get(f"/open311/v2/requests/{world[name]['event']}.json")
@@ -224,6 +265,21 @@ def check_tile(c, user, world):
         assert residents.status_code == (200 if user in RESIDENT_COUNTS else 403)
         buildings = c.get(f"/tiles/buildings/15/{tile.x}/{tile.y}.mvt")
         assert buildings.status_code == 200
+        # 联户 lines and visit recency are household data: a scoped account's own units,
+        # and nothing (403) for a role that sees no households
+        household_layers = ("household_links", "visit_recency")
+        for layer in ("party_coverage", "leaders", "party_projects", *household_layers):
+            r = c.get(f"/tiles/{layer}/15/{tile.x}/{tile.y}.mvt")
+            if layer in household_layers and user not in HOUSEHOLDS:
+                assert r.status_code == 403, (layer, user)
+                continue
+            assert r.status_code in (200, 204), layer
+            if layer == "household_links":
+                leaders = {f["properties"]["leader_id"] for f in (mapbox_vector_tile.decode(
+                    r.content) if r.content else {}).get(layer, {}).get("features", [])}
+                assert (world[name]["leader_id"] in leaders) == (name in HOUSEHOLDS[user])
+            # no person's name in any layer of the party board, whoever asks
+            assert not any(n.encode() in r.content for n in world["party_names"]), layer
 
 
 def check_tilejson(c, user, world):
@@ -373,6 +429,9 @@ ROUTES = {
     ("post", "/platform/changes"): lambda c, u, w: (
         # no platform configured here: the endpoint does not exist, for anyone
         c.post("/platform/changes", content=b"{}").status_code == 404 or pytest.fail(u)),
+    ("get", "/leader/leader.js"): check_leader_page,
+    ("get", "/leader/{token}"): check_leader_page,
+    ("post", "/leader/{token}/visit"): check_leader_visit,
     ("get", "/report"): check_resident_page,
     ("get", "/report/report.js"): check_resident_page,
     ("post", "/report"): check_resident_report,
@@ -407,6 +466,9 @@ def test_no_plain_number_was_stored(engine, world):
 # --- every Streamlit surface ---------------------------------------------------------------
 SURFACES = {  # surface → the URL parameters that open it, and who may open it
     "map": ({}, ("t-admin", "t-official", "t-other", "t-planner", "t-field")),
+    # the party board of the village of A and B, with its charts
+    "party": ({"apps": "party", "charts": "1"}, ("t-admin", "t-official", "t-other",
+                                                 "t-planner", "t-field")),
     "screen": ({"screen": "1"}, ("t-admin", "t-official", "t-other", "t-planner", "t-field",
                                  "t-screen")),
     "work": ({"page": "work"}, ("t-official", "t-other", "t-field")),
@@ -430,6 +492,8 @@ def _text(at: AppTest) -> str:
 @pytest.mark.parametrize("user", USERS)
 def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     params, allowed = SURFACES[surface]
+    if surface == "party":
+        params = {**params, "unit": world["village"]}
     at = app_as(engine, monkeypatch, tmp_path, user, **params)
     at.run()
     assert not at.exception
@@ -439,6 +503,7 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
         return
     headers = {h.value for h in at.header}
     opened = {"map": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
+              "party": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
               "screen": lambda: len(at.metric) >= 7,
               "work": lambda: bool(at.get("text")) or any(t("field.none") in i.value
                                                            for i in at.info),
@@ -451,6 +516,11 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     texts = "".join(n for n in "AB" if f"MARK{n}" in shown)
     assert set(texts) <= set(EVENT_TEXT.get(user, ""))
     assert ID_NUMBER not in shown and PHONE not in shown
+    # the party board shows no leader's, member's or cadre's name to anyone; the cadres'
+    # structure (counts) only to the officials of the village
+    assert not [n for n in world["party_names"] if n in shown], (surface, user)
+    if surface == "party":
+        assert (t("cadre.serving") in shown) == (user == "t-official"), user
     if surface in ("work", "events") and user in allowed:
         assert texts == EVENT_TEXT[user]  # exactly the events of its own units
 

@@ -35,7 +35,8 @@ PARTY_KINDS = ("party_committee", "party_general_branch", "party_branch", "party
 # against these.
 POSTS = {"secretary": 1, "director": 1, "deputy_secretary": 1, "committee": 2,
          "grid_worker": 1}
-AGE_BANDS = ((0, 35, "<35"), (35, 45, "35–44"), (45, 55, "45–54"), (55, 200, "≥55"))
+AGE_BANDS = ((0, 35, "age_lt35"), (35, 45, "age_35_44"), (45, 55, "age_45_54"),
+             (55, 200, "age_ge55"))
 EDUCATION = ("junior", "senior", "college", "bachelor", "master")
 MAX_HEARD = 2000
 RECENT_DAYS = 30
@@ -116,6 +117,13 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+def progress(figures: dict[str, Any], kind: str) -> tuple[int, int]:
+    """(done, all) of the projects or the problems (``kind``) in :func:`measures`."""
+    counts = figures["projects"]
+    return (counts.get(f"{kind}:done", 0),
+            sum(n for k, n in counts.items() if k.split(":")[0] == kind))
+
+
 def coverage_pct(summary: dict[str, Any]) -> float | None:
     """Grids covered by a party organisation ÷ grids, from a unit's roll-up."""
     return _pct(summary.get("grids_party", 0), summary.get("grids", 0))
@@ -154,12 +162,12 @@ def coverage_by_child(engine: Engine, unit: dict[str, Any] | None) -> pd.DataFra
                                  params={"child": child, **_unit_params(unit)})
 
 
-def visits_monthly(engine: Engine, unit: dict[str, Any] | None, start: Any,
-                   end: Any) -> pd.DataFrame:
-    """Visits per month and kind in the period (local months)."""
+def visits_weekly(engine: Engine, unit: dict[str, Any] | None, start: Any,
+                  end: Any) -> pd.DataFrame:
+    """Visits per week (local weeks from Monday, by their first day) and kind in the period."""
     sql = f"""
-    SELECT date_trunc('month', t.visited_at AT TIME ZONE 'Asia/Shanghai')::date AS month,
-           t.kind, count(*) AS n
+    SELECT to_char(date_trunc('week', t.visited_at AT TIME ZONE 'Asia/Shanghai'), 'YYYY-MM-DD')
+               AS week, t.kind, count(*) AS n
       FROM visits t WHERE t.visited_at >= :start AND t.visited_at < :end AND {in_unit(unit, 't')}
      GROUP BY 1, 2 ORDER BY 1"""  # noqa: S608
     with engine.connect() as conn:
@@ -167,8 +175,8 @@ def visits_monthly(engine: Engine, unit: dict[str, Any] | None, start: Any,
                                params={"start": start, "end": end, **_unit_params(unit)})
     if df.empty:
         return pd.DataFrame(columns=list(VISIT_KINDS))
-    return df.pivot_table(index="month", columns="kind", values="n", fill_value=0).reindex(
-        columns=list(VISIT_KINDS), fill_value=0)
+    return df.pivot_table(index="week", columns="kind", values="n", fill_value=0).reindex(
+        columns=list(VISIT_KINDS), fill_value=0).astype(int)
 
 
 # --- the leader's phone page ---------------------------------------------------------------
@@ -290,9 +298,9 @@ def cadre_structure(engine: Engine, principal: Principal, unit: dict[str, Any] |
         today = today or dt.date.today()
         bands = ", ".join(
             f"count(*) FILTER (WHERE t.post <> 'reserve' AND {today.year} - t.birth_year "
-            f">= {lo} AND {today.year} - t.birth_year < {hi}) AS \"age {label}\""
+            f">= {lo} AND {today.year} - t.birth_year < {hi}) AS {label}"
             for lo, hi, label in AGE_BANDS)
-        schools = ", ".join(f"count(*) FILTER (WHERE t.education = '{e}') AS \"edu {e}\""
+        schools = ", ".join(f"count(*) FILTER (WHERE t.education = '{e}') AS edu_{e}"
                             for e in EDUCATION)
         wanted = sum(POSTS.values())
         filled = " + ".join(
