@@ -38,6 +38,7 @@ from benchlib import (  # noqa: E402
     ensure_sample,
     machine,
     median_p95,
+    row,
     signed_context,
     start_server,
     timings,
@@ -87,10 +88,6 @@ def grow(engine, town: int) -> int:
                                 "stamp": int(time.time())})  # a rerun adds new codes
         conn.execute(sa.text("ANALYZE events"))
         return have + max(need, 0)
-
-
-def row(measure: str, value: str, target: str, ratio: float | None) -> str:
-    return f"| {measure} | {value} | {target} | {'—' if ratio is None else f'{ratio:.2f}'} |"
 
 
 def _centre_drawn(page) -> None:

@@ -80,6 +80,11 @@ def median_p95(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
+def row(measure: str, value: str, target: str, ratio: float | None) -> str:
+    """One row of a benchmark's Markdown table (ratio: the value against its target)."""
+    return f"| {measure} | {value} | {target} | {'—' if ratio is None else f'{ratio:.2f}'} |"
+
+
 def machine() -> str:
     cpu = platform.machine()
     try:

@@ -205,3 +205,96 @@ def test_a_hotline_export_of_events_with_its_history(engine, village_sample, tmp
     with pytest.raises(ImportError_, match="row 2: category '天气' is none of the twin's"):
         import_file(engine, bad, "events")
     assert _count(engine, "events") == before + 2
+
+
+# --- the party board's registers -------------------------------------------------------------
+def test_a_leaders_register_relieves_the_old_leader_and_links_the_households(
+        engine, village_sample, pii_key, tmp_path):
+    people = village_sample.people
+    with engine.connect() as conn:
+        microgrid, old, homes = conn.execute(sa.text("""
+            SELECT m.code, l.id, (SELECT count(*) FROM households h
+                                   WHERE h.microgrid_id = m.id)
+              FROM microgrid_leaders l JOIN units m ON m.id = l.microgrid_id
+             WHERE l.relieved_on IS NULL ORDER BY l.id LIMIT 1""")).one()
+        new_person = conn.execute(sa.text(
+            "SELECT p.id FROM people p JOIN units m ON m.id = p.microgrid_id "
+            "WHERE m.code = :m AND p.id NOT IN (SELECT person_id FROM microgrid_leaders) "
+            "ORDER BY p.id LIMIT 1"), {"m": microgrid}).scalar()
+    number = people.loc[people["id"] == new_person, "id_number"].iloc[0]
+    path = tmp_path / "微网格长名册.csv"
+    path.write_text("微网格编码,身份证号,任期开始,任期结束,政治面貌,微信群名称,群成员数\n"
+                    f"{microgrid},{number},2026-06-01,2029-05-31,中共党员,邻里一家亲,58\n",
+                    encoding="utf-8")
+    dry = import_file(engine, path, "microgrid_leaders", pii_key=pii_key, dry_run=True)
+    assert dry.written == 1
+    assert _one(engine, "SELECT relieved_on FROM microgrid_leaders WHERE id = :i", i=old)[0] \
+        is None  # a dry run leaves nothing behind
+    report = import_file(engine, path, "microgrid_leaders", pii_key=pii_key)
+    assert report.written == 1 and any("relieved" in n for n in report.notes)
+    new = _one(engine, "SELECT id, party_member, wechat_members, term_end FROM "
+                       "microgrid_leaders WHERE person_id = :p AND relieved_on IS NULL",
+               p=new_person)
+    assert new.party_member and new.wechat_members == 58 and str(new.term_end) == "2029-05-31"
+    assert _one(engine, "SELECT relieved_on FROM microgrid_leaders WHERE id = :i",
+                i=old)[0] is not None
+    linked = _one(engine, "SELECT count(*) FROM household_links WHERE leader_id = :l",
+                  l=new.id)[0]
+    assert linked == homes > 0
+    # an ID number nobody in the twin has: the row is named, never the number
+    stranger = _id("19800101", "999")
+    path.write_text(f"微网格编码,身份证号,任期开始\n{microgrid},{stranger},2026-07-01\n",
+                    encoding="utf-8")
+    with pytest.raises(ImportError_, match="row 2: no resident of the twin") as refused:
+        import_file(engine, path, "microgrid_leaders", pii_key=pii_key)
+    assert stranger not in str(refused.value)
+    path.write_text(f"微网格编码,身份证号,任期开始\nNOPE,{number},2026-07-01\n",
+                    encoding="utf-8")
+    with pytest.raises(ImportError_, match="row 2: no micro-grid with code 'NOPE'"):
+        import_file(engine, path, "microgrid_leaders", pii_key=pii_key)
+
+
+def test_a_visits_export_is_credited_to_the_leaders_and_imported_once(engine, tmp_path):
+    with engine.connect() as conn:
+        code, leader = conn.execute(sa.text(
+            "SELECT h.code, k.leader_id FROM household_links k JOIN households h "
+            "ON h.id = k.household_id ORDER BY h.id DESC LIMIT 1")).one()
+    path = tmp_path / "民情走访.csv"
+    path.write_text("户编码,走访时间,走访方式,走访内容\n"
+                    f"{code},2026-11-20 19:30,日访夜谈,老人反映电话13812345678打不通\n"
+                    f"{code},2026-11-22 10:00,书记来敲门,\n", encoding="utf-8")
+    report = import_file(engine, path, "visits")
+    assert report.written == 2
+    rows = sa.text("SELECT kind, heard, leader_id FROM visits WHERE visitor = :v "
+                   "ORDER BY visited_at")
+    with engine.connect() as conn:
+        got = conn.execute(rows, {"v": f"import:{path.name}"}).all()
+    assert [r.kind for r in got] == ["day_night", "knock"]
+    assert "13812345678" not in got[0].heard and got[0].leader_id == leader
+    again = import_file(engine, path, "visits")
+    assert again.written == 0 and any("already in the twin" in n for n in again.notes)
+    path.write_text(f"户编码,走访时间,走访方式\n{code},2026-11-23,喝茶\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="row 2: the kind of visit '喝茶'"):
+        import_file(engine, path, "visits")
+
+
+def test_a_cadres_register_with_chinese_posts_and_education(engine, village_sample, tmp_path):
+    village = village_sample.units[village_sample.units.level == "village"].code.iloc[0]
+    path = tmp_path / "村社干部名册.xlsx"
+    pd.DataFrame({"村社编码": [village, village], "姓名": ["测试甲乙", "测试丙丁"],
+                  "性别": ["男", "女"], "出生年月": ["1988-05", "1996-10"],
+                  "职务": ["党委副书记", "后备干部"], "学历": ["大学本科", "硕士研究生"],
+                  "政治面貌": ["中共党员", "群众"], "任期开始": ["2026-01-10", ""],
+                  "任期结束": ["2031-01-09", ""]}).to_excel(path, index=False)
+    report = import_file(engine, path, "cadres")
+    assert report.written == 2
+    with engine.connect() as conn:
+        got = conn.execute(sa.text(
+            "SELECT post, education, birth_year, party_member, sex, term_end FROM cadres "
+            "WHERE name IN ('测试甲乙', '测试丙丁') ORDER BY post")).all()
+    assert [tuple(r)[:5] for r in got] == [("deputy_secretary", "bachelor", 1988, True, "M"),
+                                           ("reserve", "master", 1996, False, "F")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"村社编码,姓名,职务,学历\n{village},测试戊己,保安,本科\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="row 2: the post '保安'"):
+        import_file(engine, bad, "cadres")

@@ -33,8 +33,9 @@ SCRIPT = Path(__file__).with_name("resident.js")
 # the whole body of a report: three photos of 8 MB and the words
 MAX_BODY = MAX_PHOTOS * (8 << 20) + (256 << 10)
 REPORTS_PER_10_MIN = 5
-CSP = ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' "
-       "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+# connect-src: the leader's page (twin.api.leader) sends the visits kept on the phone
+CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+       "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 TZ = dt.timezone(dt.timedelta(hours=8))  # what residents read: Beijing time
 STYLE = """body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",system-ui,
 sans-serif;margin:0;background:#f4f5f7;color:#1d2129;font-size:17px;line-height:1.5}

@@ -35,12 +35,14 @@ CATALOG: tuple[Element, ...] = (
 BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
 # Parents before children: the order rows are loaded in (and cleared in reverse).
 LOAD_ORDER = ("units", "buildings", "households", "people", "land", "facilities", "routes",
-              "stations", "observations", "events", "event_log", "organizations", "workrooms")
+              "stations", "observations", "events", "event_log", "organizations", "workrooms",
+              "microgrid_leaders", "visits", "cadres")
 # The order export layers and import kinds are offered in.
 EXPORT_ORDER = ("units", "buildings", "facilities", "land", "events", "stations", "residents",
                 "workrooms")
 IMPORT_ORDER = ("units", "households", "people", "buildings", "facilities", "land", "stations",
-                "observations", "events", "organizations", "workrooms")
+                "observations", "events", "organizations", "workrooms", "microgrid_leaders",
+                "visits", "cadres")
 
 
 def element(name: str) -> Element:

@@ -21,7 +21,12 @@ from twin.catalog.model import (
     cols,
     unit_count,
 )
-from twin.catalog.units import UNITS
+from twin.catalog.units import UNIT_CODE, UNITS
+
+# How the registers of the party board name their fields (spreadsheets, Chinese headers).
+TERM_START = ("term_start", "任期开始", "任职时间", "任职日期", "开始日期", "任期起")
+TERM_END = ("term_end", "任期结束", "任期届满", "届满日期", "结束日期", "任期止")
+PARTY_MEMBER = ("party_member", "是否党员", "政治面貌", "党员")
 
 # The party board's facts about units: how many party organisations cover a grid, whether
 # a micro-grid has a serving leader, and how many of its households are linked and visited.
@@ -76,6 +81,13 @@ MICROGRID_LEADERS = Element(
     columns=Columns(public=("id", "term_start", "term_end", "relieved_on", "wechat_group",
                             "wechat_members", *CELLS),
                     personal=("person_id", "party_member")),
+    # the 微网格长名册: who (by ID-card number, as a resident of the twin), where, the term
+    load=("id", "person_id", "party_member", "term_start", "term_end", "wechat_group",
+          "wechat_members", "microgrid_id"),
+    aliases={"microgrid": ("microgrid", "微网格编码", "微网格代码", "所在微网格编码", "微网格"),
+             "term_start": TERM_START, "term_end": TERM_END, "party_member": PARTY_MEMBER,
+             "wechat_group": ("wechat_group", "微信群", "微信群名称", "群名称"),
+             "wechat_members": ("wechat_members", "群成员数", "微信群人数", "群人数")},
 )
 
 VISITS = Element(
@@ -83,6 +95,11 @@ VISITS = Element(
     columns=Columns(public=("id", "household_id", "leader_id", "kind", "visited_at",
                             "event_id", *CELLS),
                     text=("heard",), internal=("visitor", "client_key")),
+    # a 民情走访 export: which household, when, how, what was heard
+    load=("id", "household_id", "leader_id", "visitor", "kind", "visited_at", "heard"),
+    aliases={"visited_at": ("visited_at", "走访时间", "走访日期", "时间", "日期"),
+             "visit_kind": ("kind", "走访方式", "走访类型", "方式"),
+             "heard": ("heard", "走访内容", "民情内容", "群众诉求", "内容", "记录")},
 )
 
 CADRES = Element(
@@ -91,6 +108,13 @@ CADRES = Element(
                             *CELLS),
                     personal=("name", "sex", "birth_year", "education", "party_member",
                               "care")),
+    # the 村社干部名册 of the organisation department
+    load=("id", "unit_id", "name", "sex", "birth_year", "education", "post", "party_member",
+          "term_start", "term_end"),
+    aliases={"unit": ("unit", *UNIT_CODE[1:], "村社编码", "所在村社编码"),
+             "education": ("education", "学历", "文化程度", "最高学历"),
+             "post": ("post", "职务", "岗位", "现任职务"),
+             "term_start": TERM_START, "term_end": TERM_END, "party_member": PARTY_MEMBER},
 )
 
 _PROJECT = cols("code", "kind", "title", "level", "status")

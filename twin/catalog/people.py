@@ -50,7 +50,7 @@ PEOPLE = Element(
     aliases={"household": _HOUSEHOLD, "person_name": ("name", "姓名"),
              "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码", "证件号码"),
              "phone": ("phone", "手机号", "手机号码", "联系电话", "电话"),
-             "sex": ("sex", "性别"), "birth_date": ("birth_date", "出生日期"),
+             "sex": ("sex", "性别"), "birth_date": ("birth_date", "出生日期", "出生年月"),
              "relation": ("relation", "与户主关系", "关系"),
              "tags": ("tags", "标签", "人员类别", "人群标签")},
 )

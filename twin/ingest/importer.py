@@ -39,7 +39,9 @@ from twin.ingest.load import copy_frame
 from twin.store.schema import metadata
 
 KINDS = IMPORT_ORDER  # the element families a file can be imported as (twin.catalog)
-REGISTERS = ("households", "people", "observations", "events")  # twin.ingest.registers
+# the registers of twin.ingest.registers (spreadsheets without coordinates, mostly)
+REGISTERS = ("households", "people", "observations", "events", "microgrid_leaders", "visits",
+             "cadres")
 BUILDING_USES = ("residential", "commercial", "industrial", "public", "agricultural", "other")
 USE_WORDS = {"住宅": "residential", "民房": "residential", "house": "residential",
              "apartments": "residential", "yes": "other", "商业": "commercial",
@@ -59,7 +61,8 @@ LAND_WORDS = (("homestead", ("宅基地",)),
 STATION_WORDS = (("water_level", ("水位", "water_level")), ("water", ("水质", "water")),
                  ("air", ("空气", "大气", "air")), ("noise", ("噪声", "noise")),
                  ("visitors", ("客流", "游客", "visitors")))
-ORG_WORDS = (("party_branch", ("党支部", "党委", "党总支", "party")),
+ORG_WORDS = (("party_group", ("党小组",)), ("party_general_branch", ("党总支",)),
+             ("party_committee", ("党委", "党工委")), ("party_branch", ("党支部", "party")),
              ("village_committee", ("村委", "居委", "村民委员会", "居民委员会")),
              ("mediation_committee", ("调解", "mediation")),
              ("volunteer_team", ("志愿", "volunteer")), ("cooperative", ("合作社", "cooperative")),
@@ -343,7 +346,8 @@ def _read(path: Path, kind: str, crs: str | None, encoding: str | None,
     """The file's records: features in WGS84, or for registers without coordinates the
     table as text (a household list has coordinates or building codes)."""
     tabular = path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls")
-    if kind in ("people", "observations") or (kind == "households" and tabular):
+    if kind in ("people", "observations", "microgrid_leaders", "visits", "cadres") or (
+            kind == "households" and tabular):
         frame, _, notes = read_table(path, encoding)
         positioned = find_column(frame, LON_NAMES) is not None and \
             find_column(frame, LAT_NAMES) is not None
@@ -367,7 +371,7 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
         raise ImportError_(f"cannot import as {kind!r}: one of {', '.join(KINDS)}")
     if kind == "units" and level not in LEVELS:
         raise ImportError_(f"units need --level: one of {', '.join(LEVELS)}")
-    if kind == "people" and pii_key is None:
+    if kind in ("people", "microgrid_leaders") and pii_key is None:
         raise ImportError_("residents are imported with the personal-data key (TWIN_PII_KEY)")
     path, mapping = Path(path), mapping or {}
     report = ImportReport()
@@ -414,6 +418,8 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
                 report.written = copy_frame(conn, table, rows, step if progress else None)
                 if kind == "events":
                     registers.log_imported(conn, ids, rows, path.name, now)
+                if kind == "microgrid_leaders":
+                    registers.link_households(conn, ids, report.notes)
             report.rejected = report.read - report.written
             if dry_run:
                 tx.rollback()
@@ -480,6 +486,10 @@ def _register_rows(conn, kind: str, frame: pd.DataFrame, path: Path, mapping: di
         return registers.people(conn, frame, path, mapping, pii_key, report.notes)
     if kind == "observations":
         return registers.observations(conn, frame, path, mapping, report.notes)
+    if kind == "microgrid_leaders":
+        return registers.microgrid_leaders(conn, frame, path, mapping, pii_key, report.notes)
+    if kind in ("visits", "cadres"):
+        return getattr(registers, kind)(conn, frame, path, mapping, report.notes)
     return registers.events(conn, frame, path, mapping, report.notes, now)
 
 

@@ -31,11 +31,12 @@ _LOADED = [BY_NAME[name] for name in LOAD_ORDER]
 COLUMNS: dict[str, tuple[str, ...]] = {e.table: e.load for e in _LOADED}
 # The twin's data tables, parents before children (load order; reverse for clearing): the
 # elements', then the tables that hang off them.
-TABLES = (*COLUMNS, "organization_members", "station_latest", "warning_episodes",
-          "event_photos", "field_links", "party_coverage", "microgrid_leaders",
-          "household_links", "visits", "cadres", "cadre_assessments", "party_projects")
+TABLES = tuple(dict.fromkeys((
+    *COLUMNS, "organization_members", "station_latest", "warning_episodes", "event_photos",
+    "field_links", "party_coverage", "microgrid_leaders", "household_links", "visits",
+    "cadres", "cadre_assessments", "party_projects")))
 # Sample attribute → table.
-SAMPLE_TABLES = {e.sample: e.table for e in _LOADED}
+SAMPLE_TABLES = {e.sample: e.table for e in _LOADED if e.sample}
 
 Progress = Callable[[str, int], None]
 

@@ -37,7 +37,8 @@ from twin.domain.workflow import DONE, OPEN
 # Register field → the names registers use for it, from the catalogue's register families
 # (a field two families share, such as the household code, is named alike in both).
 ALIASES: dict[str, tuple[str, ...]] = {
-    target: names for family in ("households", "people", "observations", "events")
+    target: names for family in ("households", "people", "observations", "events",
+                                 "microgrid_leaders", "visits", "cadres")
     for target, names in element(family).aliases.items()}
 TAG_WORDS = {"老年人": "elderly", "党员": "party_member", "残疾人": "disability",
              "低保": "low_income", "低保户": "low_income", "退役军人": "veteran",
@@ -70,6 +71,18 @@ SATISFACTION_WORDS = {"非常满意": 5, "满意": 4, "基本满意": 3, "不满
 RESOLVED = ("resolved", "closed")  # done with a resolution time (rejected ones are done too)
 LEVEL_WORDS = {"微网格": "microgrid", "网格": "grid", "村": "village", "社区": "village",
                "村（社区）": "village", "镇": "town", "街道": "town", "镇（街道）": "town"}
+
+
+POST_WORDS = (("deputy_secretary", ("副书记",)), ("secretary", ("书记",)),
+              ("committee", ("副主任", "委员", "副主席")), ("director", ("主任", "主席")),
+              ("grid_worker", ("网格员", "专职网格")), ("reserve", ("后备", "储备")))
+EDUCATION_WORDS = (("master", ("研究生", "硕士", "博士")), ("bachelor", ("本科", "学士")),
+                   ("college", ("大专", "专科", "高职")),
+                   ("senior", ("高中", "中专", "职高", "技校")), ("junior", ("初中", "小学")))
+VISIT_WORDS = (("knock", ("敲门",)), ("day_night", ("日访", "夜谈")),
+               ("patrol", ("巡查", "走访", "入户")))
+YES_WORDS = ("是", "党员", "中共党员", "预备党员", "中共预备党员", "yes", "true", "1", "y")
+NO_WORDS = ("否", "群众", "非党员", "团员", "共青团员", "no", "false", "0", "n")
 
 
 class RegisterError(ValueError):
@@ -543,3 +556,213 @@ def log_imported(conn: Connection, ids: list[int], rows: pd.DataFrame, source: s
                            "to_status": rows["status"].to_numpy()[moved],
                            "note": "status as given by the imported file"})
     copy_frame(conn, "event_log", pd.concat([first, second], ignore_index=True))
+
+
+# --- the party board: micro-grid leaders, visits, cadres -------------------------------------
+def _dates(values: pd.Series, path: Path, field: str, frame: pd.DataFrame) -> pd.Series:
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        i = _first_bad(bad)
+        raise RegisterError(f"{row_label(path, frame.index[i])}: {field} {values.iloc[i]!r} "
+                            "is not a date")
+    return parsed.dt.date.astype(object).where(parsed.notna(), None)
+
+
+def _yes_no(values: pd.Series, path: Path, field: str, frame: pd.DataFrame) -> pd.Series:
+    def one(v):
+        if v is pd.NA:
+            return None
+        text = str(v).strip().lower()
+        if text in YES_WORDS:
+            return True
+        if text in NO_WORDS:
+            return False
+        return "?"
+    out = values.map(one, na_action=None)
+    if (out == "?").any():
+        i = _first_bad(out == "?")
+        raise RegisterError(f"{row_label(path, frame.index[i])}: {field} {values.iloc[i]!r} "
+                            "is neither 是/党员 nor 否/群众")
+    return out
+
+
+def _units_by_code(conn: Connection, codes: pd.Series, levels: tuple[str, ...], path: Path,
+                   frame: pd.DataFrame, what: str) -> pd.Series:
+    known = dict(conn.execute(sa.text(
+        "SELECT code, id FROM units WHERE code = ANY(:c) AND level = ANY(:l)"),
+        {"c": sorted(set(codes.dropna())), "l": list(levels)}).all())
+    unknown = codes.isna() | ~codes.isin(known)
+    if unknown.any():
+        i = _first_bad(unknown)
+        raise RegisterError(f"{row_label(path, frame.index[i])}: no {what} with code "
+                            f"{codes.iloc[i]!r} in the twin")
+    return codes.map(known).astype("int64")
+
+
+def microgrid_leaders(conn: Connection, frame: pd.DataFrame, path: Path,
+                      mapping: dict[str, str], key: PiiKey, notes: list[str]) -> pd.DataFrame:
+    """A 微网格长名册: each micro-grid's leader by ID-card number (a resident of the twin),
+    with the term and the WeChat group. The micro-grid's serving leader, if any, is relieved
+    on the new term's first day; the households are linked to the new leader after the rows
+    are written (:func:`link_households`)."""
+    what = "micro-grid leaders"
+    microgrid = _units_by_code(conn, _text(frame, require(frame, "microgrid", mapping, what)),
+                               ("microgrid",), path, frame, "micro-grid")
+    if microgrid.duplicated().any():
+        i = _first_bad(microgrid.duplicated())
+        raise RegisterError(f"{row_label(path, frame.index[i])}: the micro-grid has a second "
+                            "leader in the file")
+    ids = _text(frame, require(frame, "id_number", mapping, what))
+    if ids.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(ids.isna())])}: the "
+                            "ID-card number is empty")
+    hashes, _ = _protected(ids, protect_id, key, path, frame.index)
+    people_ = dict(conn.execute(sa.text(
+        "SELECT id_hash, id FROM people WHERE id_hash = ANY(:h)"), {"h": hashes}).all())
+    person = pd.Series([people_.get(h) for h in hashes], index=frame.index)
+    if person.isna().any():  # the row, never the number
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(person.isna())])}: no "
+                            "resident of the twin has this ID-card number: import the "
+                            "residents first")
+    start = _dates(_text(frame, require(frame, "term_start", mapping, what)), path,
+                   "the term's start", frame)
+    if start.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(start.isna())])}: "
+                            "the term's start is empty")
+    end = _dates(_text(frame, pick(frame, "term_end", mapping)), path, "the term's end", frame)
+    end = end.where(end.notna(), start.map(lambda d: d.replace(year=d.year + 3)))
+    if (end < start).any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(end < start)])}: the "
+                            "term ends before it starts")
+    tags = dict(conn.execute(sa.text(
+        "SELECT id, tags @> '{party_member}' FROM people WHERE id = ANY(:p)"),
+        {"p": [int(p) for p in person]}).all())
+    party_col = pick(frame, "party_member", mapping)
+    party = (_yes_no(_text(frame, party_col), path, "party membership", frame) if party_col
+             else pd.Series([None] * len(frame), index=frame.index))
+    party = party.where(party.notna(), person.map(tags)).astype(bool)
+    members = _text(frame, pick(frame, "wechat_members", mapping))
+    counts = pd.to_numeric(members, errors="coerce")
+    if (counts.isna() & members.notna()).any() or (counts < 0).any():
+        i = _first_bad((counts.isna() & members.notna()) | (counts < 0))
+        raise RegisterError(f"{row_label(path, frame.index[i])}: the group's size "
+                            f"{members.iloc[i]!r} is not a number of people")
+    relieved = conn.execute(sa.text("""
+        UPDATE microgrid_leaders l SET relieved_on = greatest(l.term_start, n.start)
+          FROM unnest(CAST(:m AS bigint[]), CAST(:s AS date[])) AS n (microgrid, start)
+         WHERE l.microgrid_id = n.microgrid AND l.relieved_on IS NULL"""),
+        {"m": microgrid.tolist(), "s": start.tolist()}).rowcount
+    if relieved:
+        notes.append(f"{relieved:,} serving leader(s) relieved by the new term")
+    return pd.DataFrame({"person_id": person.astype("int64"), "party_member": party,
+                         "term_start": start, "term_end": end,
+                         "wechat_group": _text(frame, pick(frame, "wechat_group", mapping)),
+                         "wechat_members": counts.astype("Int64"),
+                         "microgrid_id": microgrid}, index=frame.index)
+
+
+def link_households(conn: Connection, ids: list[int], notes: list[str]) -> None:
+    """Every household of the new leaders' micro-grids linked to them (联户)."""
+    linked = conn.execute(sa.text("""
+        INSERT INTO household_links (household_id, leader_id, linked_on)
+        SELECT h.id, l.id, l.term_start FROM microgrid_leaders l
+          JOIN households h ON h.microgrid_id = l.microgrid_id
+         WHERE l.id = ANY(:ids) ORDER BY h.id
+        ON CONFLICT (household_id) DO UPDATE
+           SET leader_id = EXCLUDED.leader_id, linked_on = EXCLUDED.linked_on"""),
+        {"ids": list(ids)}).rowcount
+    notes.append(f"{linked:,} household(s) linked to their leader")
+
+
+def visits(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str, str],
+           notes: list[str]) -> pd.DataFrame:
+    """A 民情走访 export: household, time, kind and what was heard (phone and ID numbers
+    masked); each visit is credited to the household's leader. A visit already in the twin
+    (the same household at the same time) is skipped."""
+    what = "visits"
+    codes = _text(frame, require(frame, "household", mapping, what))
+    known = dict(conn.execute(sa.text("SELECT code, id FROM households WHERE code = ANY(:c)"),
+                              {"c": sorted(set(codes.dropna()))}).all())
+    unknown = codes.isna() | ~codes.isin(known)
+    if unknown.any():
+        i = _first_bad(unknown)
+        raise RegisterError(f"{row_label(path, frame.index[i])}: no household with code "
+                            f"{codes.iloc[i]!r}: import the households first")
+    household = codes.map(known).astype("int64")
+    when = _text(frame, require(frame, "visited_at", mapping, what))
+    if when.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(when.isna())])}: the "
+                            "visit's time is empty")
+    visited_at = _times(when, path, "the visit's time")
+    kind_col = pick(frame, "visit_kind", mapping)
+    kind = (_text(frame, kind_col).map(lambda v: _classify(v, VISIT_WORDS, (
+        "patrol", "day_night", "knock")), na_action="ignore") if kind_col
+        else pd.Series("patrol", index=frame.index))
+    if kind.isna().any() and kind_col:
+        i = _first_bad(kind.isna())
+        raise RegisterError(f"{row_label(path, frame.index[i])}: the kind of visit "
+                            f"{frame[kind_col].iloc[i]!r} is none of 巡查走访, 日访夜谈, "
+                            "书记来敲门")
+    heard, masked = scrub(_text(frame, pick(frame, "heard", mapping)))
+    if masked:
+        notes.append(f"phone or ID numbers masked in {masked:,} visit record(s)")
+    leaders = dict(conn.execute(sa.text(
+        "SELECT household_id, leader_id FROM household_links WHERE household_id = ANY(:h)"),
+        {"h": sorted(set(household))}).all())
+    rows = pd.DataFrame({"household_id": household,
+                         "leader_id": household.map(leaders).astype("Int64"),
+                         "visitor": f"import:{path.name}", "kind": kind,
+                         "visited_at": visited_at, "heard": heard}, index=frame.index)
+    present = set(conn.execute(sa.text(
+        "SELECT household_id, visited_at FROM visits WHERE household_id = ANY(:h)"),
+        {"h": sorted(set(household))}).all())
+    again = pd.Series([(h, t.to_pydatetime()) in present for h, t in
+                       zip(rows["household_id"], rows["visited_at"], strict=True)],
+                      index=rows.index) | rows.duplicated(["household_id", "visited_at"])
+    if again.any():
+        notes.append(f"{int(again.sum()):,} visit(s) already in the twin skipped")
+    return rows[~again]
+
+
+def cadres(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str, str],
+           notes: list[str]) -> pd.DataFrame:
+    """A 村社干部名册: each cadre or reserve of a village (or grid) with post, education,
+    birth year, sex, party membership and term. Names are a person's data: kept for the
+    officials of the unit, never published."""
+    what = "cadres"
+    unit = _units_by_code(conn, _text(frame, require(frame, "unit", mapping, what)),
+                          ("village", "grid"), path, frame, "village or grid")
+    names = _text(frame, require(frame, "person_name", mapping, what))
+    if names.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
+                            "name is empty")
+    post_src = _text(frame, require(frame, "post", mapping, what))
+    post = post_src.map(lambda v: _classify(v, POST_WORDS, tuple(c for c, _ in POST_WORDS)),
+                        na_action="ignore")
+    if post.isna().any():
+        i = _first_bad(post.isna())
+        raise RegisterError(f"{row_label(path, frame.index[i])}: the post {post_src.iloc[i]!r} "
+                            "is none of 书记, 主任, 副书记, 委员, 网格员, 后备干部")
+    school_src = _text(frame, require(frame, "education", mapping, what))
+    school = school_src.map(lambda v: _classify(v, EDUCATION_WORDS, tuple(
+        c for c, _ in EDUCATION_WORDS)), na_action="ignore")
+    if school.isna().any():
+        i = _first_bad(school.isna())
+        raise RegisterError(f"{row_label(path, frame.index[i])}: the education "
+                            f"{school_src.iloc[i]!r} is none of 研究生, 本科, 大专, 高中, 初中")
+    born = pd.to_datetime(_text(frame, pick(frame, "birth_date", mapping)), errors="coerce",
+                          format="mixed")
+    party_col = pick(frame, "party_member", mapping)
+    party = (_yes_no(_text(frame, party_col), path, "party membership", frame) if party_col
+             else pd.Series([False] * len(frame), index=frame.index))
+    start = _dates(_text(frame, pick(frame, "term_start", mapping)), path, "the term's start",
+                   frame)
+    end = _dates(_text(frame, pick(frame, "term_end", mapping)), path, "the term's end",
+                 frame)
+    return pd.DataFrame({
+        "unit_id": unit, "name": names, "sex": _text(frame, pick(frame, "sex", mapping))
+        .str.lower().map(SEX_WORDS, na_action="ignore"),
+        "birth_year": born.dt.year.astype("Int64"), "education": school, "post": post,
+        "party_member": party.fillna(False).astype(bool), "term_start": start,
+        "term_end": end}, index=frame.index)
