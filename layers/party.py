@@ -55,8 +55,7 @@ class Party(Application):
     title_key = "app.party"
     tile_layers = ("party_coverage", "leaders", "household_links", "visit_recency",
                    "workrooms", "party_projects")
-    filters = (Filter("view", "filter.party_view", VIEWS, "party.view.",
-                      default=("coverage", "leaders", "links", "workrooms", "projects")),)
+    filters = (Filter("view", "filter.party_view", VIEWS, "party.view."),)
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         shown = ctx.chosen("view", VIEWS)

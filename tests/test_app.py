@@ -171,9 +171,14 @@ def test_big_screen_mode(app, village_sample):
     assert not at.exception
     assert [m.label for m in at.metric][:3] == ["居民", "户", "房屋"]
     labels = [m.label for m in at.metric]
-    assert len(labels) == 17 and not at.radio and not at.multiselect
+    assert len(labels) == 21 and not at.radio and not at.multiselect
     assert {"办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度",
             "大闭环（县级部门）"} <= set(labels[7:])  # the elements, the loop, the three loops
+    # and 党建统领: grids covered, leaders, visits in 30 days, projects done
+    assert {"党组织覆盖网格", "微网格长", "30天走访次数", "书记领办 完成/总数"} <= set(labels[7:])
+    covered = next(m for m in at.metric if m.label == "党组织覆盖网格").value
+    grids = len(village_sample.units[village_sample.units["level"] == "grid"])
+    assert covered == f"{grids} / {grids}"  # the sample covers every grid
     rate = next(m for m in at.metric if m.label == "办结率").value
     assert rate.endswith("%") or rate == "—"
     assert _layer(_deck(at), "units-town")

@@ -98,7 +98,8 @@ def test_big_screen_at_1920_is_dark_with_kpi_tiles(browser, server, tmp_path):
     background = page.evaluate(
         "getComputedStyle(document.querySelector('.stApp')).backgroundColor")
     assert background == "rgb(11, 18, 32)"
-    assert page.locator("[data-testid='stMetric']").count() == 17  # elements, loop, loops
+    # the elements, the loop, the three loops, and the party board's four
+    assert page.locator("[data-testid='stMetric']").count() == 21
     assert page.evaluate("document.documentElement.scrollWidth") <= 1920
     page.screenshot(path=str(tmp_path / "screen.png"))
     assert outside == []

@@ -16,9 +16,7 @@ from layers.registry import APPLICATIONS, Registry, parse
 from twin.domain.summary import rollup
 from twin.i18n import CATALOG, t
 
-CTX = MapContext(versions={name: "7" for name in ("events", "stations", "facilities", "routes",
-                                                   "buildings", "land", "organizations",
-                                                   "workrooms")},
+CTX = MapContext(versions={name: "7" for app in APPLICATIONS for name in app.tile_layers},
                  on_terrain=True)
 
 

@@ -310,7 +310,12 @@ def test_a_sample_is_lived_in_up_to_its_end():
     later = SAMPLE_END + dt.timedelta(days=40, hours=5)
     a, b = generate("village", seed=0, end=SAMPLE_END), generate("village", seed=0, end=later)
     shift = later - SAMPLE_END
-    pd.testing.assert_series_equal(a.events["reported_at"] + shift, b.events["reported_at"])
+    # floods keep to the June–September season, which a later end moves: the rest
+    def dated(t):
+        return t.events.loc[t.events["category"] != "flood", "reported_at"].reset_index(
+            drop=True)
+
+    pd.testing.assert_series_equal(dated(a) + shift, dated(b))
     assert (b.observations["observed_at"].max() - later) == (
         a.observations["observed_at"].max() - SAMPLE_END)
     open_ = b.events[b.events["status"].isin(("reported", "triaged", "dispatched",

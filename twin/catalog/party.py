@@ -129,8 +129,9 @@ PARTY_PROJECTS = Element(
         properties=(Prop("id", "t.id"), *_PROJECT), geometry_type="Point"),),
     ogc=(OgcSpec(
         id="party_projects", title="书记领办项目与问题清单",
-        description="Secretary-led projects (书记领办) and the problem list, with their "
-                    "milestones and status.",
+        description="Secretary-led projects (书记领办) and the problem list that have a "
+                    "place, with their milestones and status.",
+        where="t.geom IS NOT NULL",
         properties=(*_PROJECT, *cols("owner", "source", "opened_on", "due_on", "done_on"),
                     Prop("milestones", "t.milestones::text")),
         cells=False, filters={"kind": "t.kind = :v", "status": "t.status = :v"}),),

@@ -15,7 +15,7 @@ from twin.sample.things import building_point, points_in
 from twin.sample.units import Units
 from twin.store.seed import DEPARTMENT_OF_CATEGORY, DEPARTMENTS
 
-EVENTS_PER_MICROGRID = 2.0
+EVENTS_PER_HOUSEHOLD = 0.1  # a year's events: one for every ten households
 MIN_EVENTS = 60
 OPEN_STATUSES = ("reported", "triaged", "dispatched", "handling", "escalated")
 FINAL_STATUSES = ("closed", "rejected", "duplicate")
@@ -66,10 +66,11 @@ def _label(level: str, category: str) -> str:
     return LEVEL_LABEL[level]
 
 
-def build_events(units: Units, land: Land, seed: int, end: dt.datetime, progress=None):
+def build_events(units: Units, land: Land, seed: int, end: dt.datetime, households: int,
+                 progress=None):
     """Events (METRIC_CRS x/y) for the 365 days before ``end``, and their status log."""
     n_mg = len(units.mg_ids)
-    n = max(MIN_EVENTS, int(round(EVENTS_PER_MICROGRID * n_mg)))
+    n = max(MIN_EVENTS, int(round(EVENTS_PER_HOUSEHOLD * households)))
     rng = rng_for(seed, "events", n_mg)
     cats = np.array(list(CATEGORIES))
     share = np.array([c[0] for c in CATEGORIES.values()])

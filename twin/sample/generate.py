@@ -26,7 +26,7 @@ from geodata.crs import STORAGE_CRS
 from twin.sample import party as party_board
 from twin.sample.common import snap_polygons, to_lonlat
 from twin.sample.events import build_events
-from twin.sample.land import build_land
+from twin.sample.land import build_land, group_households
 from twin.sample.people import build_households, build_people
 from twin.sample.things import (
     build_facilities,
@@ -120,9 +120,10 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
     report = progress or (lambda stage, n: None)
 
     units = build_units(scale, seed, report)
+    land = build_land(units, seed, report)
+    group_households(units, land)  # a micro-grid is a group of households
     unit_df = pd.DataFrame(units.rows)
     report("units", len(unit_df))
-    land = build_land(units, seed, report)
     public = choose_public_buildings(units, land, seed)
     hh = build_households(units, land, seed)
     people = build_people(hh, seed, end)
@@ -141,7 +142,7 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
     routes, route_lines = build_routes(fac, seed)
     obs = build_observations(stations, days, end, seed)
     report("observations", len(obs))
-    events, log = build_events(units, land, seed, end, report)
+    events, log = build_events(units, land, seed, end, len(hh), report)
     report("events", len(events))
 
     mg_code = dict(zip(unit_df["id"], unit_df["code"], strict=True))

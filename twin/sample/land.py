@@ -349,3 +349,95 @@ def build_land(units: Units, seed: int, progress=None) -> Land:
         b_floors=floors, b_height=np.round(height, 1), b_year=year, b_centre=centre,
         b_angle=angle, b_w=w, b_d=d,
     )
+
+
+def group_households(units: Units, land: Land) -> int:
+    """Micro-grids are household groups (Tongxiang: ~30 households each, a leader each): a
+    micro-grid drawn where no one lives — fields, water — joins the neighbouring micro-grid
+    of its grid with which it shares the longest border, until every micro-grid of a grid
+    holds homes; a grid where no one lives keeps one micro-grid. Units and land are changed
+    in place (codes and names numbered again within each grid, unit ids in order, the land's
+    micro-grid indices moved to the joined cells); the levels still tile their parents.
+    Returns how many micro-grids were joined to another."""
+    n = len(units.mg_ids)
+    homes = np.zeros(n, bool)
+    homes[np.unique(land.b_mg[land.b_use == "residential"])] = True
+    owner = np.arange(n)
+    for grid in np.unique(units.mg_grid):
+        cells = np.flatnonzero(units.mg_grid == grid)
+        if not homes[cells].any():
+            owner[cells] = cells[0]
+            continue
+        edges = shapely.boundary(units.mg_geom[cells])
+        placed = {int(c) for c in cells if homes[c]}
+        pending = [int(c) for c in cells if not homes[c]]
+        local = {int(c): k for k, c in enumerate(cells)}
+        while pending:
+            waiting = []
+            for cell in pending:
+                borders = shapely.length(shapely.intersection(
+                    edges[local[cell]], edges[[local[p] for p in sorted(placed)]]))
+                if borders.max(initial=0.0) <= 0:
+                    waiting.append(cell)
+                    continue
+                joined = sorted(placed)[int(np.argmax(borders))]
+                owner[cell] = owner[joined]
+                placed.add(cell)
+            if len(waiting) == len(pending):  # touches nothing with homes: the nearest
+                for cell in waiting:
+                    near = min(placed, key=lambda p: shapely.distance(
+                        units.mg_geom[cell], units.mg_geom[p]))
+                    owner[cell] = owner[near]
+                    placed.add(cell)
+                waiting = []
+            pending = waiting
+    keep = np.unique(owner)
+    position = np.full(n, -1)
+    position[keep] = np.arange(len(keep))
+    moved = position[owner]
+    merged = np.array([shapely.union_all(units.mg_geom[owner == k]) for k in keep],
+                      dtype=object)
+    land.parcel_mg = moved[land.parcel_mg]
+    land.b_mg = moved[land.b_mg]
+    land.water = np.array([shapely.union_all(land.water[owner == k]) for k in keep],
+                          dtype=object)
+    land.road = np.array([shapely.union_all(land.road[owner == k]) for k in keep],
+                         dtype=object)
+    _renumber(units, keep, as_multipolygons(merged))
+    return n - len(keep)
+
+
+def _renumber(units: Units, keep: np.ndarray, geoms: np.ndarray) -> None:
+    """Keep the micro-grids at ``keep`` (positions in the mg arrays) with ``geoms``; number
+    the units again in order, and each grid's micro-grids 1, 2, …"""
+    survivors = {int(units.mg_ids[k]): g for k, g in zip(keep, geoms, strict=True)}
+    rows: list[dict] = []
+    new_id: dict[int, int] = {}
+    grids: dict[int, dict] = {}
+    counted: dict[int, int] = {}
+    for row in units.rows:
+        old = row["id"]
+        if row["level"] == "microgrid" and old not in survivors:
+            continue
+        new_id[old] = len(rows) + 1
+        row = dict(row, id=new_id[old],
+                   parent_id=None if row["parent_id"] is None else new_id[row["parent_id"]])
+        if row["level"] == "grid":
+            grids[row["id"]] = row
+        elif row["level"] == "microgrid":
+            grid = grids[row["parent_id"]]
+            k = counted[grid["id"]] = counted.get(grid["id"], 0) + 1
+            row.update(code=f"{grid['code']}{k:03d}", name=f"{grid['name']}第{k}微网格",
+                       geometry=survivors[old])
+        rows.append(row)
+    units.rows = rows
+    units.mg_ids = np.array([new_id[int(units.mg_ids[k])] for k in keep], dtype=np.int64)
+    units.mg_geom = geoms
+    units.mg_grid = np.array([new_id[int(g)] for g in units.mg_grid[keep]], dtype=np.int64)
+    units.mg_village = np.array([new_id[int(v)] for v in units.mg_village[keep]],
+                                dtype=np.int64)
+    units.mg_town = units.mg_town[keep]
+    for village in units.villages:
+        village.update(id=new_id[village["id"]], town_id=new_id[village["town_id"]])
+    for town in units.towns:
+        town["id"] = new_id[town["id"]]

@@ -205,7 +205,8 @@ SELECT c.id, y.year, CASE WHEN RAND(c.id * 10000 + y.year, grade) < 0.2 THEN 'ex
  WHERE c.post <> 'reserve' AND c.term_start <= make_date(y.year, 12, 31)
  ORDER BY c.id, y.year"""),
     # the problem list (七张问题清单), each worked by a village's secretary, and the
-    # secretary-led projects (书记领办) of the city, each town and some villages
+    # secretary-led projects (书记领办) of the city (at the county seat: the first town),
+    # each town and some villages
     ("party_projects", """
 WITH p AS (SELECT CAST(:projects AS text[]) AS names),
 items AS (
@@ -231,7 +232,8 @@ items AS (
       FROM units v, p WHERE v.level = 'village' AND RAND(v.id, has-project) < 0.3
     UNION ALL
     SELECT 'C' || lpad(n::text, 3, '0'), 'project', p.names[n], 'city', NULL, '市委书记',
-           '书记领办', NULL, RAND(n, city-status)
+           '书记领办', (SELECT ST_PointOnSurface(t.geom) FROM units t WHERE t.level = 'town'
+                         ORDER BY t.code LIMIT 1), RAND(n, city-status)
       FROM generate_series(1, 3) AS n, p),
 dated AS (
     SELECT i.*, CASE WHEN i.r < 0.55 THEN 'done' WHEN i.r < 0.9 THEN 'doing'

@@ -406,21 +406,26 @@ _HOURS = ("周一至周五 8:30-17:00", "每天 8:00-20:00", "周一至周六 9:
 
 
 def build_workrooms(units: Units, land: Land, seed: int) -> pd.DataFrame:
-    """Micro-grid workrooms (微网格工作室): in about half the grids, one room in a building
-    of the grid serving its micro-grids; code, name, opening hours, served micro-grid codes
-    and a METRIC_CRS x/y."""
+    """Micro-grid workrooms (微网格工作室): in about half the grids (and in at least one grid
+    of every village), one room in a building of the grid serving its micro-grids; code,
+    name, opening hours, served micro-grid codes and a METRIC_CRS x/y."""
     rng = rng_for(seed, "workrooms", len(units.mg_ids))
     code = {r["id"]: r["code"] for r in units.rows}
     name = {r["id"]: r["name"] for r in units.rows}
+    village_of = dict(zip(units.mg_grid.tolist(), units.mg_village.tolist(), strict=False))
+    grids = sorted(set(units.mg_grid.tolist()))
+    homes_of = {g: np.flatnonzero(np.isin(land.b_mg, np.flatnonzero(units.mg_grid == g))
+                                  & (land.b_use == "residential")) for g in grids}
+    chosen = [g for g in grids if rng.random() < WORKROOM_SHARE and len(homes_of[g])]
+    served = {village_of[g] for g in chosen}
+    for village in sorted(set(village_of.values()) - served):  # one room in every village
+        inhabited = [g for g in grids if village_of[g] == village and len(homes_of[g])]
+        if inhabited:
+            chosen.append(max(inhabited, key=lambda g: len(homes_of[g])))
     rows = []
-    for grid in sorted(set(units.mg_grid.tolist())):
-        if rng.random() >= WORKROOM_SHARE:
-            continue
+    for grid in sorted(chosen):
         mgs = np.flatnonzero(units.mg_grid == grid)
-        homes = np.flatnonzero(np.isin(land.b_mg, mgs) & (land.b_use == "residential"))
-        if len(homes) == 0:
-            continue
-        x, y = building_point(land, rng.choice(homes, size=1), rng)[0]
+        x, y = building_point(land, rng.choice(homes_of[grid], size=1), rng)[0]
         rows.append((f"{code[grid]}W1", f"{name[grid]}微网格工作室",
                      _HOURS[int(rng.integers(len(_HOURS)))],
                      [code[int(units.mg_ids[i])] for i in mgs], x, y))

@@ -71,7 +71,8 @@ CREATE TABLE microgrid_leaders (
     wechat_members integer CHECK (wechat_members >= 0),
     {CELLS},
     CHECK (term_end >= term_start),
-    CHECK (relieved_on IS NULL OR relieved_on >= term_start)
+    CHECK (relieved_on IS NULL OR relieved_on >= term_start),
+    UNIQUE (town_id, id)
 );
 CREATE UNIQUE INDEX microgrid_leaders_serving ON microgrid_leaders (microgrid_id)
     WHERE relieved_on IS NULL;
@@ -83,7 +84,8 @@ CREATE TABLE household_links (
     leader_id    bigint NOT NULL REFERENCES microgrid_leaders (id) ON DELETE CASCADE,
     linked_on    date NOT NULL,
     geom         geometry(LineString, 4326) NOT NULL,  -- leader's home → household (trigger)
-    {CELLS}
+    {CELLS},
+    UNIQUE (town_id, household_id)
 );
 CREATE INDEX household_links_geom_idx ON household_links USING gist (geom);
 CREATE INDEX household_links_leader_idx ON household_links (leader_id);
@@ -99,7 +101,8 @@ CREATE TABLE visits (
     heard        text,               -- what was heard, scrubbed of ID and phone numbers
     event_id     bigint REFERENCES events (id) ON DELETE SET NULL,
     client_key   text UNIQUE,
-    {CELLS}
+    {CELLS},
+    UNIQUE (town_id, id)
 );
 CREATE INDEX visits_household_idx ON visits (household_id, visited_at DESC);
 CREATE INDEX visits_leader_idx ON visits (leader_id, visited_at DESC);
@@ -122,7 +125,8 @@ CREATE TABLE cadres (
     mentor_id   bigint REFERENCES cadres (id) ON DELETE SET NULL,
     care        text[] NOT NULL DEFAULT '{{}}',  -- 容错纠错 · 荣退关爱 … as codes
     microgrid_id bigint, grid_id bigint, village_id bigint NOT NULL, town_id bigint NOT NULL,
-    CHECK (term_end IS NULL OR term_start IS NULL OR term_end >= term_start)
+    CHECK (term_end IS NULL OR term_start IS NULL OR term_end >= term_start),
+    UNIQUE (town_id, id)
 );
 CREATE INDEX cadres_village_idx ON cadres (village_id);
 CREATE INDEX cadres_town_idx ON cadres (town_id);
