@@ -3,8 +3,8 @@
 
 Order: the store (it measures building and loading the county itself, in a fresh
 database), then — on one county sample built once with its rasters — tiles, the UI,
-imports, hostile input and the event centre (it saves its screenshots), and last the
-governance loop (it grows the events to 100,000).
+imports, hostile input, the event centre and the party board (they save their
+screenshots), and last the governance loop (it grows the events to 100,000).
 Each script's own table is kept in ``bench-<name>.txt``; this prints them as one.
 
     .venv/bin/python scripts/bench_all.py [--only tiles UI …]
@@ -35,6 +35,7 @@ RUNS = [
     ("import", "bench_import.py", ["--reuse", "--keep"]),
     ("hostile input", "bench_hostile.py", ["--reuse", "--keep"]),
     ("event centre", "bench_centre.py", ["--scale", "county", "--reuse", "--keep"]),
+    ("party board", "bench_party.py", ["--scale", "county", "--reuse", "--keep"]),
     ("governance loop", "bench_events.py", ["--scale", "county", "--reuse", "--keep"]),
 ]
 

@@ -66,9 +66,9 @@ def places(engine) -> dict:
             "ST_YMax(v.geom) FROM units v WHERE v.id = (SELECT village_id FROM households "
             "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)")).one()
         leader = conn.execute(sa.text(
-            "SELECT k.leader_id, m.code, count(*) FROM household_links k "
-            "JOIN units m ON m.id = k.microgrid_id GROUP BY 1, 2 "
-            "ORDER BY count(*) DESC, 1 LIMIT 1")).one()
+            "SELECT k.leader_id, m.code, count(*), v.code FROM household_links k "
+            "JOIN units m ON m.id = k.microgrid_id JOIN units v ON v.id = m.village_id "
+            "GROUP BY 1, 2, 4 ORDER BY count(*) DESC, 1 LIMIT 1")).one()
     return {"town": town, "village": village, "leader": leader}
 
 
@@ -175,11 +175,12 @@ def main() -> None:
                     largest / 1024 / 300))
     rows.append(row("the same tiles: time to make one, median (p95)",
                     f"{med:.0f} ({p95:.0f}) ms", "—", None))
-    leader_id, microgrid, homes = where["leader"]
+    leader_id, microgrid, homes, leaders_village = where["leader"]
     # signed with the bench server's own link key (kept in its data folder)
     served_by = settings.model_copy(update={"data_dir": data_dir})
     token = links.create(engine, served_by, "leader", leader_id, "bench-official")
-    cookies = bench_session(engine, "bench-official", "official", (village.code,))
+    # the screenshot's official: of the leader's village (the 联户 lines are theirs to see)
+    cookies = bench_session(engine, "bench-party-official", "official", (leaders_village,))
     proc, base = start_server(bench_url(settings), data_dir)
     try:
         leader_url = f"{base}/api/leader/{token}"

@@ -117,6 +117,14 @@ def test_party_coverage_matches_an_independent_count(sample_engine, village_samp
     assert want[0] > 0 and want[1] == want[0]  # the sample: every grid covered
 
 
+def test_a_micro_grids_coverage_is_its_grids(sample_engine, village_sample):
+    units = village_sample.units
+    micro = units[units["level"] == "microgrid"].iloc[0]
+    got = rollup(sample_engine, int(micro["id"]))
+    grid = rollup(sample_engine, int(micro["parent_id"]))
+    assert (got["grids"], got["grids_party"]) == (grid["grids"], grid["grids_party"]) == (1, 1)
+
+
 def test_coverage_follows_a_grid_losing_its_organisations(sample_db):
     engine = sample_db("coverage")
     with engine.begin() as conn:

@@ -131,14 +131,20 @@ def _first_bad(mask: pd.Series | np.ndarray) -> int:
     return int(np.flatnonzero(np.asarray(mask))[0])
 
 
-def _times(values: pd.Series, path: Path, field: str) -> pd.Series:
-    """Timestamps in UTC; text without a zone is local time."""
+def _parsed(values: pd.Series, path: Path, field: str, what: str) -> pd.Series:
+    """Dates or times as pandas reads them; RegisterError naming the first that is not."""
     parsed = pd.to_datetime(values, errors="coerce", format="mixed")
     bad = parsed.isna() & values.notna()
     if bad.any():
         i = _first_bad(bad)
         raise RegisterError(f"{row_label(path, values.index[i])}: {field} {values.iloc[i]!r} "
-                            "is not a date and time")
+                            f"is not {what}")
+    return parsed
+
+
+def _times(values: pd.Series, path: Path, field: str) -> pd.Series:
+    """Timestamps in UTC; text without a zone is local time."""
+    parsed = _parsed(values, path, field, "a date and time")
     if getattr(parsed.dt, "tz", None) is None:
         return parsed.dt.tz_localize(LOCAL_TZ, ambiguous="NaT",
                                      nonexistent="shift_forward").dt.tz_convert("UTC")
@@ -559,13 +565,9 @@ def log_imported(conn: Connection, ids: list[int], rows: pd.DataFrame, source: s
 
 
 # --- the party board: micro-grid leaders, visits, cadres -------------------------------------
-def _dates(values: pd.Series, path: Path, field: str, frame: pd.DataFrame) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    bad = parsed.isna() & values.notna()
-    if bad.any():
-        i = _first_bad(bad)
-        raise RegisterError(f"{row_label(path, frame.index[i])}: {field} {values.iloc[i]!r} "
-                            "is not a date")
+def _dates(values: pd.Series, path: Path, field: str) -> pd.Series:
+    """Calendar dates (None where empty)."""
+    parsed = _parsed(values, path, field, "a date")
     return parsed.dt.date.astype(object).where(parsed.notna(), None)
 
 
@@ -626,11 +628,11 @@ def microgrid_leaders(conn: Connection, frame: pd.DataFrame, path: Path,
                             "resident of the twin has this ID-card number: import the "
                             "residents first")
     start = _dates(_text(frame, require(frame, "term_start", mapping, what)), path,
-                   "the term's start", frame)
+                   "the term's start")
     if start.isna().any():
         raise RegisterError(f"{row_label(path, frame.index[_first_bad(start.isna())])}: "
                             "the term's start is empty")
-    end = _dates(_text(frame, pick(frame, "term_end", mapping)), path, "the term's end", frame)
+    end = _dates(_text(frame, pick(frame, "term_end", mapping)), path, "the term's end")
     end = end.where(end.notna(), start.map(lambda d: d.replace(year=d.year + 3)))
     if (end < start).any():
         raise RegisterError(f"{row_label(path, frame.index[_first_bad(end < start)])}: the "
@@ -756,10 +758,8 @@ def cadres(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     party_col = pick(frame, "party_member", mapping)
     party = (_yes_no(_text(frame, party_col), path, "party membership", frame) if party_col
              else pd.Series([False] * len(frame), index=frame.index))
-    start = _dates(_text(frame, pick(frame, "term_start", mapping)), path, "the term's start",
-                   frame)
-    end = _dates(_text(frame, pick(frame, "term_end", mapping)), path, "the term's end",
-                 frame)
+    start = _dates(_text(frame, pick(frame, "term_start", mapping)), path, "the term's start")
+    end = _dates(_text(frame, pick(frame, "term_end", mapping)), path, "the term's end")
     return pd.DataFrame({
         "unit_id": unit, "name": names, "sex": _text(frame, pick(frame, "sex", mapping))
         .str.lower().map(SEX_WORDS, na_action="ignore"),

@@ -105,8 +105,9 @@ SELECT DISTINCT ON (o.id) o.id, p.id, 'secretary'
   FROM organizations o JOIN people p ON p.village_id = o.unit_id AND PARTY(p)
  WHERE o.kind IN ('party_branch', 'party_general_branch')
  ORDER BY o.id, RAND(p.id, village-secretary)"""),
-    # a leader for every micro-grid with homes: an adult of it, a party member where it
-    # has one (for about three leaders in four), serving a three-year term
+    # a leader for every micro-grid with homes: an adult of it (25 to 68 where there is
+    # one), a party member where it has one (for about three leaders in four), serving a
+    # three-year term
     ("microgrid_leaders", """
 INSERT INTO microgrid_leaders (person_id, party_member, term_start, term_end, wechat_group,
                                microgrid_id)
@@ -115,8 +116,10 @@ SELECT DISTINCT ON (p.microgrid_id) p.id, PARTY(p), s.start, s.start + 3 * 365,
   FROM people p JOIN units m ON m.id = p.microgrid_id
  CROSS JOIN LATERAL (SELECT CAST(:end AS date)
                             - floor(RAND(p.microgrid_id, term) * 1000)::int AS start) s
- WHERE p.birth_date BETWEEN CAST(:end AS date) - 68 * 365 AND CAST(:end AS date) - 25 * 365
+ WHERE p.birth_date <= CAST(:end AS date) - 18 * 365
  ORDER BY p.microgrid_id,
+          p.birth_date BETWEEN CAST(:end AS date) - 68 * 365
+                           AND CAST(:end AS date) - 25 * 365 DESC,
           (PARTY(p) AND RAND(p.microgrid_id, leader-party) < :party_share) DESC,
           RAND(p.id, leader)"""),
     ("household_links", """

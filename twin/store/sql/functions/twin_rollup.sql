@@ -24,7 +24,9 @@ BEGIN
     IF col IS NOT NULL THEN
         f := format('%I = $1', col);
         sf := format('s.%I = $1', col);
-        gf := CASE WHEN lvl = 'microgrid' THEN 'false'
+        -- a micro-grid's coverage is its grid's
+        gf := CASE WHEN lvl = 'microgrid'
+                   THEN 'g.id = (SELECT m.grid_id FROM units m WHERE m.id = $1)'
                    ELSE format('g.%I = $1', col) END;
         uf := CASE WHEN lvl = 'microgrid' THEN 'false'
                    ELSE format('%I = $1 AND id <> $1', col) END;
