@@ -65,11 +65,13 @@ def places(engine) -> dict:
             "SELECT v.id, v.code, ST_XMin(v.geom), ST_YMin(v.geom), ST_XMax(v.geom), "
             "ST_YMax(v.geom) FROM units v WHERE v.id = (SELECT village_id FROM households "
             "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)")).one()
-        leader = conn.execute(sa.text(
+        per_leader = conn.execute(sa.text(
             "SELECT k.leader_id, m.code, count(*), v.code FROM household_links k "
             "JOIN units m ON m.id = k.microgrid_id JOIN units v ON v.id = m.village_id "
-            "GROUP BY 1, 2, 4 ORDER BY count(*) DESC, 1 LIMIT 1")).one()
-    return {"town": town, "village": village, "leader": leader}
+            "GROUP BY 1, 2, 4 ORDER BY count(*) DESC, 1")).all()
+    # the leader with the most households (a block of flats), and a typical one (the median)
+    return {"town": town, "village": village, "leader": per_leader[0],
+            "typical": per_leader[len(per_leader) // 2]}
 
 
 def rollup_rows(engine, where: dict, repeat: int, scale: str) -> list[str]:
@@ -179,6 +181,7 @@ def main() -> None:
     # signed with the bench server's own link key (kept in its data folder)
     served_by = settings.model_copy(update={"data_dir": data_dir})
     token = links.create(engine, served_by, "leader", leader_id, "bench-official")
+    typical = links.create(engine, served_by, "leader", where["typical"][0], "bench-official")
     # the screenshot's official: of the leader's village (the 联户 lines are theirs to see)
     cookies = bench_session(engine, "bench-party-official", "official", (leaders_village,))
     proc, base = start_server(bench_url(settings), data_dir)
@@ -186,13 +189,18 @@ def main() -> None:
         leader_url = f"{base}/api/leader/{token}"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            served, drawn = page_times(browser, leader_url, args.repeat)
-            med, p95 = median_p95(served)
-            rows.append(row(f"leader's phone page ({homes} households): the server's answer, "
-                            "median (p95)", f"{med:.0f} ({p95:.0f}) ms", "≤ 1 s", p95 / 1000))
-            med, p95 = median_p95(drawn)
-            rows.append(row("the same page drawn in Chromium at 390×844 (navigation → load): "
-                            "median (p95)", f"{med:.0f} ({p95:.0f}) ms", "≤ 1 s", p95 / 1000))
+            for url, who, n in ((f"{base}/api/leader/{typical}", "a typical leader's",
+                                 where["typical"][2]),
+                                (leader_url, "the busiest leader's", homes)):
+                served, drawn = page_times(browser, url, args.repeat)
+                med, p95 = median_p95(served)
+                rows.append(row(f"{who} phone page ({n} households): the server's answer, "
+                                "median (p95)", f"{med:.0f} ({p95:.0f}) ms", "≤ 1 s",
+                                p95 / 1000))
+                med, p95 = median_p95(drawn)
+                rows.append(row("the same page drawn in Chromium at 390×844 (navigation → "
+                                "load): median (p95)", f"{med:.0f} ({p95:.0f}) ms", "≤ 1 s",
+                                p95 / 1000))
             if not args.no_screenshots:
                 screenshots(browser, base, cookies, microgrid, leader_url)
             browser.close()

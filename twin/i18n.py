@@ -444,6 +444,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "leader.notebook": {"zh": "联系户走访情况（久未走访的在前）", "en": "Households (longest unvisited first)"},
     "leader.queued": {"zh": "网络不通，走访记录已保存在手机上（{n} 条），联网后自动提交。", "en": "No network: the visit is kept on this phone ({n} waiting) and sent when the network is back."},
     "leader.sent_later": {"zh": "保存在手机上的走访记录已提交，还剩 {n} 条。", "en": "Visits kept on this phone were sent; {n} still waiting."},
+    "leader.more": {"zh": "另有 {n} 户近期已走访，可在上方选择", "en": "{n} more households, visited more recently: choose them above"},
     "leader.msg.saved": {"zh": "走访已记入民情笔记。", "en": "The visit is saved."},
     "leader.msg.event": {"zh": "走访已记录，并已上报为事件，编号", "en": "The visit is saved and reported as event"},
     "leader.err.visit": {"zh": "走访未能记录：请选择您联系的住户和走访方式。", "en": "The visit was not saved: choose one of your households and a kind of visit."},

@@ -31,6 +31,7 @@ from twin.i18n import t
 router = APIRouter(prefix="/leader", tags=["party"])
 SCRIPT = Path(__file__).with_name("leader.js")
 VISITS_PER_10_MIN = 60
+NOTEBOOK_ROWS = 60  # the notebook lists the households longest unvisited first
 # dots by when the household was last visited: within 30 days, within 90, longer or never
 RECENCY = (("recent", 30, "#00a03e"), ("due", 90, "#ff9a2e"), ("overdue", None, "#cb2634"))
 STYLE = """.dot{stroke:#fff;stroke-width:1.5;vector-effect:non-scaling-stroke;cursor:pointer}
@@ -91,7 +92,10 @@ def _body(request: Request, engine: Engine, token: str, page: party.LeaderPage, 
                      for name, _, color in RECENCY)
     rows = "".join(f'<tr><td>{_e(h["address"] or h["code"])}</td>'
                    f'<td style="color:{_recency(h["days"])[1]}">{_e(_ago(h["days"], lang))}'
-                   f'</td></tr>' for h in homes)
+                   f'</td></tr>' for h in homes[:NOTEBOOK_ROWS])
+    if len(homes) > NOTEBOOK_ROWS:  # a block of flats: the longest unvisited, and how many more
+        rows += (f'<tr><td colspan="2" class="hint">'
+                 f'{_e(t("leader.more", lang).format(n=len(homes) - NOTEBOOK_ROWS))}</td></tr>')
     group = ""
     if page.wechat_group:
         group = (f'<p>{_e(t("leader.wechat", lang))}：{_e(page.wechat_group)} · '
