@@ -7,22 +7,19 @@ code. Widgets in, one call into ``twin.domain`` out."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 import pydeck as pdk
-import segno
 import streamlit as st
 
 from layers.application import MapContext, mvt_layer
 from surfaces.deck import view_for
 from surfaces.period import TZ
 from surfaces.session import engine as session_engine
-from surfaces.session import once_done, once_key, plain, settings
+from surfaces.session import link_card, once_done, once_key, plain, settings, site
 from twin.domain import links
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, may, may_move
@@ -380,14 +377,10 @@ def _link(engine, principal: Principal, e: dict, lang: str) -> None:
     if cols[1].button(t("events.link_grid", lang), key=f"link-grid-{e['id']}"):
         made = links.create(engine, settings(), "grid", e["grid_id"], principal.name)
     if made:
-        st.session_state[f"link-{e['id']}"] = links.link_url(settings(), made, _site())
+        st.session_state[f"link-{e['id']}"] = links.link_url(settings(), made, site())
     url = st.session_state.get(f"link-{e['id']}")
     if url:
-        st.code(url, language=None)
-        buf = io.BytesIO()
-        segno.make(url, error="m").save(buf, kind="png", scale=5, border=2)
-        st.image(buf.getvalue(), caption=t("events.link_qr", lang).format(
-            hours=settings().link_hours))
+        link_card(url, t("events.link_qr", lang).format(hours=settings().link_hours))
     mine = links.links_by(engine, principal.name)
     if mine:
         st.caption(t("events.my_links", lang))
@@ -398,12 +391,6 @@ def _link(engine, principal: Principal, e: dict, lang: str) -> None:
         if cols[1].button(t("events.revoke", lang), key=f"revoke-{link['id']}"):
             links.revoke(engine, link["id"], created_by=principal.name)
             st.rerun()
-
-
-def _site() -> str:
-    """This site's address as the browser reached it (TWIN_PUBLIC_URL takes precedence)."""
-    url = urlsplit(st.context.url or "")
-    return f"{url.scheme}://{url.netloc}" if url.netloc else ""
 
 
 def _bulk(engine, principal: Principal, chosen: list[tuple[int, str, int]], lang: str) -> None:

@@ -16,8 +16,19 @@ from layers.application import Application, Chart, Filter, MapContext, Scope
 from layers.registry import APPLICATIONS, parse
 from surfaces.deck import twin_basemap, units_deck, view_for, view_from_params
 from surfaces.period import time_window
-from surfaces.session import count_text, engine, go_to, principal, read_engine, settings, share_bars
-from twin.domain.access import may, published
+from surfaces.session import (
+    count_text,
+    engine,
+    go_to,
+    link_card,
+    principal,
+    read_engine,
+    settings,
+    share_bars,
+    site,
+)
+from twin.domain import links, party
+from twin.domain.access import may, published, sees_in
 from twin.domain.buildings import building_detail
 from twin.domain.summary import rollup
 from twin.domain.units import child_level, unit_of_element, unit_path, units_geojson
@@ -83,6 +94,8 @@ def map_page(lang: str) -> None:
                         key="map")
     with panel_col:
         building_panel(engine(), lang)  # personal data and its audit: the primary
+        if current and current["level"] == "microgrid" and "party" in [a.name for a in chosen]:
+            leader_link(engine(), current, lang)
         six_elements(summary, current, lang)
     if chosen and window:
         application_charts(eng, chosen, Scope(current, window[0], window[1], lang,
@@ -299,6 +312,28 @@ def building_panel(eng, lang: str) -> None:
         st.query_params.pop("building", None)
         st.session_state["purposes"] = {}
         st.rerun()
+
+
+def leader_link(eng, microgrid: dict, lang: str) -> None:
+    """党建统领 at a micro-grid: the link to its leader's phone page (民情笔记), for the
+    officials of the unit, to send through the chat app the leader uses."""
+    who = principal()
+    with eng.connect() as conn:
+        allowed = may(who, "links") and sees_in(conn, who, "households", microgrid["id"])
+    if not allowed:
+        return
+    try:
+        leader = party.leader_of_microgrid(eng, microgrid["code"])
+    except NotFound:
+        st.caption(t("leader.none", lang))
+        return
+    key = f"leader-link-{microgrid['id']}"
+    if st.button(t("leader.make_link", lang), key=f"{key}-make"):
+        token = links.create(eng, settings(), "leader", leader, who.name)
+        st.session_state[key] = links.link_url(settings(), token, site(), scope="leader")
+    if st.session_state.get(key):
+        link_card(st.session_state[key], t("leader.link_qr", lang).format(
+            hours=settings().link_hours))
 
 
 def six_elements(summary: dict, current: dict | None, lang: str) -> None:

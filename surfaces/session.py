@@ -4,8 +4,10 @@ process), who is signed in, the language, and small ways of showing things."""
 from __future__ import annotations
 
 import html
+import io
 from urllib.parse import urlencode, urlsplit
 
+import segno
 import streamlit as st
 
 from twin.config import Settings
@@ -128,3 +130,17 @@ def once_key(form: str) -> str:
 def once_done(form: str) -> None:
     """The submission under the form's key is written: the next one gets a new key."""
     st.session_state.pop(f"once-{form}", None)
+
+
+def site() -> str:
+    """This site's address as the browser reached it (TWIN_PUBLIC_URL takes precedence)."""
+    url = urlsplit(st.context.url or "")
+    return f"{url.scheme}://{url.netloc}" if url.netloc else ""
+
+
+def link_card(url: str, caption: str) -> None:
+    """A link to send: its address to copy and a QR code to scan from a phone."""
+    st.code(url, language=None)
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="png", scale=5, border=2)
+    st.image(buf.getvalue(), caption=caption)

@@ -299,3 +299,35 @@ def test_big_screen_tour_flies_through_the_towns(app):
     assert any(c.value.startswith("巡航 · ") for c in at.caption)
     view = _deck(at)["initialViewState"]
     assert view["transitionDuration"] == 4000 and view["pitch"] == 45
+
+
+def test_an_official_sends_a_micro_grid_leader_their_link(sample_db, village_sample, settings,
+                                                         monkeypatch, tmp_path):
+    """党建统领 at a micro-grid: its official makes the leader's link (URL and QR code);
+    a planner, who sees no households, gets no such button."""
+    import sqlalchemy as sa
+
+    from tests.conftest import add_accounts, app_as
+    from twin.domain import links
+    from twin.i18n import t
+
+    engine = sample_db("leader_link_ui")
+    add_accounts(engine, village_sample)
+    with engine.connect() as conn:
+        micro, leader = conn.execute(sa.text(
+            "SELECT m.code, l.id FROM microgrid_leaders l JOIN units m ON m.id = "
+            "l.microgrid_id ORDER BY l.id LIMIT 1")).one()
+    label = t("leader.make_link")
+    at = app_as(engine, monkeypatch, tmp_path, "t-official", unit=micro, apps="party")
+    at.run()
+    assert not at.exception
+    [make] = [b for b in at.button if b.label == label]
+    make.click().run()
+    [url] = [c.value for c in at.code if "/api/leader/" in c.value]
+    served = settings.model_copy(update={"data_dir": tmp_path})  # the page's link key
+    token = url.split("/api/leader/")[1]
+    assert links.verify(engine, served, token, scopes=("leader",)).scope_id == leader
+    assert at.get("imgs") or at.get("image")  # the QR code to scan
+    planner = app_as(engine, monkeypatch, tmp_path, "t-planner", unit=micro, apps="party")
+    planner.run()
+    assert not planner.exception and not [b for b in planner.button if b.label == label]

@@ -135,6 +135,18 @@ def test_the_command_line_makes_and_withdraws_links(engine, field_settings, even
     with pytest.raises(links.LinkError, match="withdrawn"):
         links.verify(engine, cfg, token)
     both = run("link", "create", "--by", "x")
-    assert both.exit_code == 2 and "either --event or --grid" in both.output
+    assert both.exit_code == 2 and "one of --event, --grid or --leader" in both.output
     unknown = run("link", "create", "--grid", "999", "--by", "x")
     assert unknown.exit_code == 2 and "no grid with code '999'" in unknown.output
+    # a micro-grid leader's page: the link opens it, and only it
+    with engine.connect() as conn:
+        microgrid, leader = conn.execute(sa.text(
+            "SELECT m.code, l.id FROM microgrid_leaders l JOIN units m ON m.id = "
+            "l.microgrid_id WHERE l.relieved_on IS NULL ORDER BY l.id LIMIT 1")).one()
+    made = run("link", "create", "--leader", microgrid, "--by", "镇党委",
+               "--base-url", "http://127.0.0.1:8501")
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().split("/api/leader/")[1]
+    assert links.verify(engine, cfg, token, scopes=("leader",)).scope_id == leader
+    nobody = run("link", "create", "--leader", "999", "--by", "x")
+    assert nobody.exit_code != 0 and "no serving leader" in nobody.output

@@ -350,12 +350,15 @@ def _import_raster(settings: Settings, path: Path, kind: str) -> None:
 # --- field links --------------------------------------------------------------------------
 @main.group()
 def link() -> None:
-    """Field links: signed, expiring links that open one event or one grid on a phone."""
+    """Field links: signed, expiring links that open one event, one grid, or a micro-grid
+    leader's page (民情笔记) on a phone."""
 
 
 @link.command("create")
 @click.option("--event", "event_code", help="the event's code (E…/W…)")
 @click.option("--grid", "grid_code", help="the grid's official code")
+@click.option("--leader", "microgrid_code",
+              help="a micro-grid's code: the link to its serving leader's page")
 @click.option("--hours", type=click.FloatRange(min=0.1, max=24 * 30), default=None,
               help="lifetime (default TWIN_LINK_HOURS, 72)")
 @click.option("--by", "created_by", required=True, help="who sends it (kept with the link)")
@@ -364,27 +367,31 @@ def link() -> None:
 @click.pass_context
 @friendly
 def link_create(ctx: click.Context, event_code: str | None, grid_code: str | None,
-                hours: float | None, created_by: str, base_url: str | None) -> None:
+                microgrid_code: str | None, hours: float | None, created_by: str,
+                base_url: str | None) -> None:
     """Make a link and print it (send it through the chat app the field staff use)."""
     import sqlalchemy as sa
 
-    from twin.domain import links
+    from twin.domain import links, party
     from twin.store import db as twin_db
 
-    if bool(event_code) == bool(grid_code):
-        raise click.UsageError("give either --event or --grid")
+    if sum(map(bool, (event_code, grid_code, microgrid_code))) != 1:
+        raise click.UsageError("give one of --event, --grid or --leader")
     settings = _settings(ctx)
     engine = twin_db.open_twin(settings)
-    table, code = ("events", event_code) if event_code else ("units", grid_code)
-    with engine.connect() as conn:
-        found = conn.execute(sa.text(f"SELECT id FROM {table} WHERE code = :c"),  # noqa: S608
-                             {"c": code}).scalar()
-    if found is None:
-        raise click.UsageError(f"no {'event' if event_code else 'grid'} with code {code!r}")
-    token = links.create(engine, settings, "event" if event_code else "grid", found,
-                         created_by, hours)
+    if microgrid_code:
+        scope, found = "leader", party.leader_of_microgrid(engine, microgrid_code)
+    else:
+        scope, table, code = (("event", "events", event_code) if event_code else
+                              ("grid", "units", grid_code))
+        with engine.connect() as conn:
+            found = conn.execute(sa.text(f"SELECT id FROM {table} WHERE code = :c"),  # noqa: S608
+                                 {"c": code}).scalar()
+        if found is None:
+            raise click.UsageError(f"no {scope} with code {code!r}")
+    token = links.create(engine, settings, scope, found, created_by, hours)
     click.echo(links.link_url(settings.model_copy(update={"public_url": base_url})
-                              if base_url else settings, token))
+                              if base_url else settings, token, scope=scope))
 
 
 @link.command("revoke")
