@@ -35,6 +35,7 @@ TOWNS: tuple[tuple[str, str, float, float], ...] = (
 )
 WUZHEN_TOWN = 5
 N_VILLAGES = 217
+N_GRIDS = 944  # Tongxiang's grids, all covered by party organisations (支部建在网格上)
 
 _OUTLINE = (
     (120.300, 30.492), (120.350, 30.470), (120.420, 30.478), (120.480, 30.505),
@@ -139,6 +140,18 @@ def town_geometries(county: Geometry) -> np.ndarray:
     return voronoi_split(county, len(pts), rng_for(0, "towns"), points=pts)
 
 
+def grid_counts(seed: int) -> np.ndarray:
+    """Grids per village of the county (in town order, then village order): three to six,
+    mostly four or five, adding up to N_GRIDS."""
+    rng = rng_for(seed, "grid-counts")
+    n = rng.choice([3, 4, 5, 6], size=N_VILLAGES, p=[0.1, 0.5, 0.3, 0.1])
+    while n.sum() != N_GRIDS:
+        step = 1 if n.sum() < N_GRIDS else -1
+        room = np.flatnonzero(n < 6) if step > 0 else np.flatnonzero(n > 3)
+        n[rng.choice(room)] += step
+    return n
+
+
 def build_units(scale: str, seed: int, progress=None) -> Units:
     """Generate the unit hierarchy for a scale (``village``, ``town`` or ``county``)."""
     county = county_outline()
@@ -147,6 +160,8 @@ def build_units(scale: str, seed: int, progress=None) -> Units:
     urban = np.array([name.endswith("街道") for name, *_ in TOWNS])
     n_villages = _largest_remainder(areas * np.where(urban, 1.3, 1.0), N_VILLAGES, minimum=3)
     town_indices = range(len(TOWNS)) if scale == "county" else [WUZHEN_TOWN]
+    grids_of = grid_counts(seed)
+    first_village = np.concatenate([[0], np.cumsum(n_villages)[:-1]])
     units = Units(county=county)
     rows = units.rows
     mg_ids, mg_geom, mg_grid, mg_village, mg_town = [], [], [], [], []
@@ -190,7 +205,7 @@ def build_units(scale: str, seed: int, progress=None) -> Units:
                                        centre=shapely.get_coordinates(
                                            shapely.point_on_surface(vgeom))[0]))
             vrng = rng_for(seed, "grids", ti, vi)
-            n_grids = int(vrng.choice([3, 4, 5, 6], p=[0.1, 0.5, 0.3, 0.1]))
+            n_grids = int(grids_of[first_village[ti] + vi])
             ggeoms = voronoi_split(vgeom, n_grids, vrng, lloyd=2)
             for gi, ggeom in enumerate(ggeoms):
                 gcode = f"{vcode}{gi + 1:03d}"
