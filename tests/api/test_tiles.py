@@ -197,6 +197,25 @@ def test_version_in_url_gives_immutable_cached_tiles_and_304(client, api, villag
     assert plain.headers["cache-control"] == "no-cache" and plain.headers["etag"]
 
 
+def test_a_daily_layer_is_versioned_by_the_day_as_well(client, api, village_sample):
+    """A layer whose properties depend on today (visited in the last 30 days) carries the
+    local day in its version: tomorrow's URLs are new, and today's are cached as any."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("-%Y%m%d")
+    _, leaders = _current(client, "leaders")
+    _, buildings = _current(client, "buildings")
+    assert leaders.endswith(today) and not buildings.endswith(today)
+    t = _busiest_tile(village_sample, 14)
+    url = f"/tiles/leaders/{t.z}/{t.x}/{t.y}.mvt?v={leaders}"
+    first = client.get(url)
+    assert first.status_code == 200, (first.status_code, first.text)
+    assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+    hits = api.state.tile_cache.hits
+    assert client.get(url).content == first.content and api.state.tile_cache.hits == hits + 1
+
+
 def test_a_write_moves_the_version_in_tilejson(client, sample_engine):
     _, before = _current(client, "organizations")
     with sample_engine.begin() as conn:  # a no-op write still counts as a write

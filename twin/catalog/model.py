@@ -84,6 +84,9 @@ class TileSpec:
     budget: Mapping[int, int] = field(default_factory=dict)    # features per tile by zoom
     simplify: Mapping[int, float] = field(default_factory=dict)  # tolerance (°) by zoom
     geometry_type: str = "Polygon"
+    # properties that depend on today (visited in the last 30 days …): the layer's version,
+    # and so its tile URLs and caches, also carry the local day
+    daily: bool = False
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ PARTY_UNITS = Element(
                  properties=(*cols("id", "code", "name"), _LEADER, _SHARE_LINKED,
                              _SHARE_VISITED),
                  versions=("units", "microgrid_leaders", "household_links", "visits"),
-                 simplify={12: 2e-5}),
+                 simplify={12: 2e-5}, daily=True),
     ),
 )
 
@@ -72,6 +72,7 @@ HOUSEHOLD_LINKS = Element(
 VISIT_RECENCY = TileSpec(
     name="visit_recency", title_zh="走访时效（户）", title_en="Visit recency per household",
     minzoom=14, maxzoom=16, geometry_type="Point", versions=("households", "visits"),
+    daily=True,
     properties=(Prop("days", "(SELECT floor(extract(epoch FROM now() - max(v.visited_at)) "
                              "/ 86400)::int FROM visits v WHERE v.household_id = t.id)"),))
 

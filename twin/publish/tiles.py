@@ -9,9 +9,11 @@ tile is always labelled with the version it was made from.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,6 +21,7 @@ from sqlalchemy.engine import Engine
 from twin.catalog import CATALOG
 from twin.catalog.model import Element, TileSpec
 from twin.domain.access import Principal, row_filter
+from twin.domain.summary import LOCAL_TZ  # the day a daily layer's version carries
 from twin.errors import NotFound
 
 EXTENT = 4096
@@ -44,6 +47,7 @@ class TileLayer:
     simplify: dict[int, float] = field(default_factory=dict)  # tolerance (°) by zoom
     geometry_type: str = "Polygon"
     kind: str = "geography"  # what twin.domain.access calls its data: decides who sees which rows
+    daily: bool = False      # its properties depend on today: the version carries the day
 
     def budget_at(self, z: int) -> int:
         """The feature budget for zoom ``z`` (the nearest zoom at or below that names one)."""
@@ -64,7 +68,7 @@ def _layer(element: Element, spec: TileSpec) -> TileLayer:
         versions=spec.versions or (element.layer or element.table,),
         minzoom=spec.minzoom, maxzoom=spec.maxzoom, where=spec.where, order=spec.order,
         budget=dict(spec.budget), simplify=dict(spec.simplify),
-        geometry_type=spec.geometry_type, kind=element.kind)
+        geometry_type=spec.geometry_type, kind=element.kind, daily=spec.daily)
 
 
 # Every tile layer, from the element catalogue (its order is the catalogue's).
@@ -90,6 +94,8 @@ def tile_sql(spec: TileLayer, z: int, visible: str = "true") -> str:
     limit = f"ORDER BY {spec.order} LIMIT {budget}" if budget < 1_000_000 else ""
     props = ", ".join(spec.properties)
     versions = ", ".join(f"'{v}'" for v in spec.versions)
+    day = f" || '-' || to_char(now() AT TIME ZONE '{LOCAL_TZ}', 'YYYYMMDD')" \
+        if spec.daily else ""
     # Specs are code, not input: every identifier above comes from LAYERS.
     return f"""
         WITH features AS (
@@ -103,7 +109,7 @@ def tile_sql(spec: TileLayer, z: int, visible: str = "true") -> str:
              {limit}
         )
         SELECT (SELECT string_agg(version::text, '-' ORDER BY layer) FROM layer_versions
-                 WHERE layer IN ({versions})) AS version,
+                 WHERE layer IN ({versions})){day} AS version,
                (SELECT ST_AsMVT(features, '{spec.name}', {EXTENT}, 'geom')
                   FROM features WHERE geom IS NOT NULL) AS mvt
     """  # noqa: S608
@@ -128,7 +134,9 @@ def current_versions(engine: Engine, names: list[str] | set[str]) -> dict[str, s
     with engine.connect() as conn:
         found = dict(conn.execute(rows, {"layers": sorted({v for s in specs for v in s.versions})}
                                   ).all())
-    return {s.name: "-".join(found.get(v, "0") for v in sorted(s.versions)) for s in specs}
+    day = dt.datetime.now(ZoneInfo(LOCAL_TZ)).strftime("-%Y%m%d")
+    return {s.name: "-".join(found.get(v, "0") for v in sorted(s.versions))
+            + (day if s.daily else "") for s in specs}
 
 
 def current_version(engine: Engine, spec: TileLayer) -> str:

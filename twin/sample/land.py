@@ -375,12 +375,13 @@ def group_households(units: Units, land: Land) -> int:
         while pending:
             waiting = []
             for cell in pending:
+                near = sorted(placed)
                 borders = shapely.length(shapely.intersection(
-                    edges[local[cell]], edges[[local[p] for p in sorted(placed)]]))
+                    edges[local[cell]], edges[[local[p] for p in near]]))
                 if borders.max(initial=0.0) <= 0:
                     waiting.append(cell)
                     continue
-                joined = sorted(placed)[int(np.argmax(borders))]
+                joined = near[int(np.argmax(borders))]
                 owner[cell] = owner[joined]
                 placed.add(cell)
             if len(waiting) == len(pending):  # touches nothing with homes: the nearest
