@@ -30,13 +30,17 @@ def desk_choice(account, lang: str) -> str | None:
         account_box(account, lang)
         if not pages:
             return None
-        current = st.query_params.get("page")
-        options = ["", *pages]
-        chosen = st.radio(t("desk.page", lang), options,
-                          index=options.index(current) if current in options else 0,
-                          format_func=lambda p: t(f"desk.{p}" if p else "desk.map", lang))
-    if chosen:
+        options = ["map", *pages]
+        # A stable key, the URL read once per session: a radio without one is a new widget
+        # whenever its index changes, so the press that left a desk page was lost (every
+        # other press in the sidebar did nothing; tests/browser/test_desk.py).
+        if "desk-page" not in st.session_state or st.session_state["desk-page"] not in options:
+            current = st.query_params.get("page")
+            st.session_state["desk-page"] = current if current in options else "map"
+        chosen = st.radio(t("desk.page", lang), options, key="desk-page",
+                          format_func=lambda p: t(f"desk.{p}", lang))
+    if chosen != "map":
         st.query_params["page"] = chosen
     else:
         st.query_params.pop("page", None)
-    return chosen or None
+    return None if chosen == "map" else chosen

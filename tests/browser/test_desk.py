@@ -77,3 +77,29 @@ def test_the_import_page_is_not_offered_to_a_planner(browser, desk_server):
     page.goto(f"{url}/?page=import")
     page.wait_for_selector("canvas", timeout=60_000)  # the map, not the desk
     assert page.get_by_text("数据导入").count() == 0
+
+
+def test_the_sidebar_goes_to_every_page_and_back_to_the_map(browser, desk_server):
+    """Each press in the sidebar opens its page, the map included (a radio that became a
+    new widget after each page lost every other press)."""
+    url, _ = desk_server
+    page = signed_page(browser, url, "t-official", viewport={"width": 1400, "height": 900})
+    page.goto(url + "/")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    map_drawn = page.locator("[data-testid='stDeckGlJsonChart']").first
+    map_drawn.wait_for(timeout=60_000)
+    for label, heading, query in (("事件中心", "事件中心", "page=events"),
+                                  ("一张图", None, None),
+                                  ("数据导出", "数据导出", "page=export"),
+                                  ("一张图", None, None),
+                                  ("事件中心", "事件中心", "page=events")):
+        sidebar.get_by_text(label, exact=True).first.click()
+        if heading:
+            page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+            page.wait_for_url(f"**{query}**", timeout=30_000)
+        else:
+            page.wait_for_url(lambda u: "page=" not in u, timeout=30_000)
+            page.locator("[data-stale='true']").first.wait_for(state="detached",
+                                                               timeout=60_000)
+            map_drawn.wait_for(timeout=60_000)
+            assert page.get_by_role("heading", name="事件中心").count() == 0
