@@ -72,26 +72,37 @@ def _conditions(principal: Principal, f: InboxFilter, now: dt.datetime) -> list[
 def inbox(engine: Engine, principal: Principal, f: InboxFilter = InboxFilter(),
           now: dt.datetime | None = None) -> Inbox:
     """The events ``principal`` sees that ``f`` keeps, the most urgent first: overdue open
-    events, then by deadline, then the newest."""
+    events, then by deadline, then the newest.
+
+    The first INBOX_ROWS are chosen on ``events`` alone, then joined to their names. For
+    open events "overdue first, then by deadline" is the deadline's order itself, which the
+    partial index on open deadlines walks and stops after INBOX_ROWS (a town of 20,000 open
+    events: 95 ms sorting them all → a few ms, scripts/bench_centre.py)."""
     now = now or now_utc()
     where = _conditions(principal, f, now)
-    m = units.alias("m")
     overdue = sa.and_(events.c.status.in_(OPEN), events.c.deadline_at < now)
     text_shown = sees(principal, "event_text") != NONE
-    query = (sa.select(
-        events.c.id, events.c.code, events.c.category, event_categories.c.name_zh,
-        event_categories.c.name_en,
+    urgency = [events.c.deadline_at.asc().nulls_last()]
+    if not f.statuses or not set(f.statuses) <= set(OPEN):
+        urgency.insert(0, overdue.desc())
+    first = (sa.select(
+        events.c.id, events.c.code, events.c.category,
         (events.c.title if text_shown else sa.null()).label("title"),
         events.c.status, events.c.owner_level, events.c.source, events.c.reported_at,
         events.c.deadline_at, events.c.assignee, events.c.version, events.c.escalations,
-        events.c.department, overdue.label("overdue"), m.c.name.label("microgrid"),
+        events.c.department, overdue.label("overdue"), events.c.microgrid_id,
         sa.func.ST_X(events.c.geom).label("lon"), sa.func.ST_Y(events.c.geom).label("lat"))
-        .join_from(events, m, m.c.id == events.c.microgrid_id)
-        .join(event_categories, event_categories.c.code == events.c.category)
         .where(*where)
-        .order_by(overdue.desc(), events.c.deadline_at.asc().nulls_last(),
-                  events.c.reported_at.desc(), events.c.id)
-        .limit(INBOX_ROWS))
+        .order_by(*urgency, events.c.reported_at.desc(), events.c.id)
+        .limit(INBOX_ROWS).subquery("first"))
+    m = units.alias("m")
+    shown = [c for c in first.c if c.name != "microgrid_id"]
+    query = (sa.select(*shown[:3], event_categories.c.name_zh, event_categories.c.name_en,
+                       *shown[3:], m.c.name.label("microgrid"))
+             .join_from(first, m, m.c.id == first.c.microgrid_id)
+             .join(event_categories, event_categories.c.code == first.c.category)
+             .order_by(first.c.overdue.desc(), first.c.deadline_at.asc().nulls_last(),
+                       first.c.reported_at.desc(), first.c.id))
     counts = (sa.select(events.c.status, sa.func.count().label("n"),
                         sa.func.count().filter(overdue).label("late"))
               .where(*where).group_by(events.c.status))
