@@ -262,8 +262,11 @@ def _event(engine, principal: Principal, code: str, lang: str) -> None:
                       width="stretch")
     _note(engine, principal, e, lang)
     if may(principal, "links"):
-        with st.expander(t("events.link", lang), key=f"link-panel-{e['id']}"):
-            _link(engine, principal, e, lang)
+        panel = st.expander(t("events.link", lang), key=f"link-panel-{e['id']}",
+                            on_change="rerun")
+        if panel.open:  # its buttons and the links made are read only when it is open
+            with panel:
+                _link(engine, principal, e, lang)
     st.markdown(f"**{t('field.history', lang)}**")
     st.table(pd.DataFrame({
         t("events.col.when", lang): [_when(h["at"]) for h in e["history"]],
@@ -322,7 +325,11 @@ def _moves(engine, principal: Principal, e: dict, lang: str) -> None:
             st.form_submit_button(t("move.close", lang),
                                   on_click=do("close", satisfaction=f"score-{key}"))
     if "reject" in moves or "merge" in moves:
-        with st.expander(t("move.reject_or_merge", lang), key=f"reject-panel-{key}"):
+        panel = st.expander(t("move.reject_or_merge", lang), key=f"reject-panel-{key}",
+                            on_change="rerun")
+        if not panel.open:  # drawn when opened: a move elsewhere redraws less
+            return
+        with panel:
             if "reject" in moves:
                 with st.form(key=f"reject-{key}", clear_on_submit=True):
                     st.text_input(t("move.reason", lang), max_chars=500, key=f"reason-{key}")

@@ -60,6 +60,9 @@ def test_an_official_dispatches_and_sends_a_field_link(engine, event, monkeypatc
     assert (status, assignee, actor) == ("dispatched", "镇综合执法队", "t-official")
     assert any(t("events.done") in s.value for s in at.success)
 
+    assert t("events.link_event") not in _labels(at)  # drawn only when its panel is open
+    at.session_state[f"link-panel-{event.id}"] = True  # the official opens the panel
+    at.run()
     next(b for b in at.button if b.label == t("events.link_event")).click()
     at.run()
     url = at.code[0].value
