@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    Numeric,
     SmallInteger,
     Table,
     Text,
@@ -408,6 +409,96 @@ party_projects = Table(
     Column("done_on", Date),
     Column("milestones", JSONB, nullable=False),
     Column("geom", Geometry("POINT", SRID, spatial_index=False)),
+)
+
+# 三治积分: the standard (versioned), the append-only ledger and the balances it writes, the
+# points shop, 三治信用 levels, and volunteer activities (migration 0015)
+points_rules = Table(
+    "points_rules", metadata,
+    Column("code", Text, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("board", Text, nullable=False),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("per", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("changed_by", Text, nullable=False),
+)
+
+points_ledger = Table(
+    "points_ledger", metadata, _id(),
+    Column("household_id", BigInteger, ForeignKey("households.id"), nullable=False),
+    Column("rule_code", Text),
+    Column("rule_version", Integer),
+    Column("points", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("source_ref", Text),
+    Column("reason", Text),
+    Column("approver", Text),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("client_key", Text, unique=True),
+    *_cells(),
+)
+
+household_points = Table(
+    "household_points", metadata,
+    Column("household_id", BigInteger, ForeignKey("households.id"), primary_key=True),
+    Column("balance", Integer, nullable=False),
+    Column("earned", Integer, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    *_cells(),
+)
+
+shop_items = Table(
+    "shop_items", metadata, _id(),
+    Column("unit_id", BigInteger, ForeignKey("units.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("cost", Integer, nullable=False),
+    Column("stock", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+credit_levels = Table(
+    "credit_levels", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("level", Text, primary_key=True),
+    Column("min_earned", Integer, nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("changed_by", Text, nullable=False),
+)
+
+household_credit = Table(
+    "household_credit", metadata,
+    Column("household_id", BigInteger, ForeignKey("households.id"), primary_key=True),
+    Column("level", Text),
+    Column("earned", Integer, nullable=False),
+    Column("levels_version", Integer, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    *_cells(),
+)
+
+volunteer_activities = Table(
+    "volunteer_activities", metadata, _id(),
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("title", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("hours", Numeric(4, 1), nullable=False),
+    _point(), *_cells(),
+)
+
+volunteer_hours = Table(
+    "volunteer_hours", metadata,
+    Column("activity_id", BigInteger, ForeignKey("volunteer_activities.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("people.id"), primary_key=True),
+    Column("hours", Numeric(4, 1), nullable=False),
 )
 
 unit_counts = Table(

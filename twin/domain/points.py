@@ -1,0 +1,308 @@
+"""三治积分 (points for self-, rule-of-law- and moral governance) and 三治信用 (credit).
+
+A household earns or loses points by the published standard (``points_rules``: each
+behaviour's board, points and evidence, versioned), and spends them at its village's
+points shop (积分超市). Every award, deduction and redemption is one append-only row of
+``points_ledger``; the database keeps each household's balance as the sum of its entries
+(``household_points``, written only by the ledger's trigger) and refuses any entry that
+would take it below zero, so concurrent redemptions can never overdraw, and the shop's
+stock never goes below zero. Credit levels (A/AA/AAA) follow the points earned and the
+thresholds in force (``credit_levels``); changing the thresholds recomputes the levels and
+never touches the ledger. Volunteer hours turn into points exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from twin.domain.access import Principal, row_filter
+from twin.domain.pii import scrub_text
+from twin.domain.workflow import now_utc
+from twin.errors import NotFound, TwinError
+from twin.store.schema import (
+    credit_levels,
+    household_credit,
+    household_points,
+    households,
+    points_ledger,
+    points_rules,
+    shop_items,
+)
+
+BOARDS = ("self", "law", "moral")  # 自治 · 法治 · 德治
+SOURCES = ("visit", "volunteer", "report", "council", "manual", "redemption")
+EVIDENCE = ("none", "photo", "record", "approval")
+LEVELS = ("A", "AA", "AAA")  # lowest first
+HOUR_RULE = "self.volunteer_hour"  # the rule volunteer hours are converted by
+
+
+class PointsError(TwinError):
+    """A points entry, rule or redemption that cannot be made, with the reason."""
+
+
+class Overdraft(PointsError):
+    """The household's balance does not cover the redemption."""
+
+
+class OutOfStock(PointsError):
+    """The shop has fewer of the item than asked for (or no longer offers it)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    version: int
+    board: str
+    name_zh: str
+    name_en: str
+    points: int
+    per: str
+    evidence: str
+
+
+def _violation(exc: sa.exc.DBAPIError, name: str) -> bool:
+    """Whether the database refused with the named constraint."""
+    diag = getattr(exc.orig, "diag", None)
+    return diag is not None and diag.constraint_name == name
+
+
+# --- the standard --------------------------------------------------------------------------
+def current_rules(conn: Connection | Engine) -> dict[str, Rule]:
+    """The rules in force, by code."""
+    r = points_rules.c
+    query = sa.select(r.code, r.version, r.board, r.name_zh, r.name_en, r.points, r.per,
+                      r.evidence).where(r.valid_to.is_(None)).order_by(r.board, r.code)
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return {row.code: Rule(*row) for row in c.execute(query)}
+    return {row.code: Rule(*row) for row in conn.execute(query)}
+
+
+def set_rule(engine: Engine, code: str, *, board: str, name_zh: str, name_en: str,
+             points: int, evidence: str, per: str = "time", actor: str,
+             now: dt.datetime | None = None) -> int:
+    """Publish a behaviour of the standard, or a new version of one: the version in force is
+    closed, never edited, and entries made under it keep its points. Returns the version."""
+    if board not in BOARDS:
+        raise PointsError(f"rule {code}: board must be one of {', '.join(BOARDS)}, not {board!r}")
+    if evidence not in EVIDENCE:
+        raise PointsError(f"rule {code}: evidence must be one of {', '.join(EVIDENCE)}")
+    if per not in ("time", "hour"):
+        raise PointsError(f"rule {code}: points are per 'time' or per 'hour', not {per!r}")
+    if not points or abs(points) > 1000:
+        raise PointsError(f"rule {code}: points must be non-zero and at most 1,000 either way")
+    now = now or now_utc()
+    r = points_rules.c
+    with engine.begin() as conn:
+        last = conn.execute(sa.select(r.version).where(r.code == code)  # locked: one writer
+                            .order_by(r.version.desc()).limit(1).with_for_update()).scalar()
+        conn.execute(sa.update(points_rules).values(valid_to=now)
+                     .where(r.code == code, r.valid_to.is_(None)))
+        version = (last or 0) + 1
+        conn.execute(sa.insert(points_rules).values(
+            code=code, version=version, board=board, name_zh=name_zh, name_en=name_en,
+            points=points, per=per, evidence=evidence, valid_from=now, changed_by=actor))
+    return version
+
+
+# --- awards and redemptions ----------------------------------------------------------------
+def award(engine: Engine, household_id: int, rule_code: str, *, source: str, actor: str,
+          quantity: float = 1, source_ref: str | None = None, reason: str | None = None,
+          approver: str | None = None, client_key: str | None = None,
+          at: dt.datetime | None = None) -> int | None:
+    """Award (or deduct) the points of a rule in force to a household: one ledger entry.
+    ``quantity`` counts times, or hours for a per-hour rule. A manual award needs a reason
+    and an approver. Returns the entry's id, or None when ``client_key`` was already used
+    (a retry writes nothing)."""
+    if source not in SOURCES or source == "redemption":
+        raise PointsError(f"an award's source is one of {', '.join(SOURCES[:-1])}, "
+                          f"not {source!r}")
+    if source == "manual" and not (reason and reason.strip() and approver):
+        raise PointsError("a manual award needs a reason and the approver's name")
+    if quantity <= 0:
+        raise PointsError("the quantity of an award must be positive")
+    with engine.begin() as conn:
+        rule = current_rules(conn).get(rule_code)
+        if rule is None:
+            raise NotFound(f"no rule {rule_code!r} in force")
+        if rule.per == "time" and quantity != int(quantity):
+            raise PointsError(f"rule {rule_code} counts times: give a whole number")
+        points = round(rule.points * quantity)
+        if points == 0:
+            raise PointsError(f"{quantity} of rule {rule_code} is less than one point")
+        return _post(conn, household_id, points, rule=rule, source=source, actor=actor,
+                     source_ref=source_ref, reason=reason, approver=approver,
+                     client_key=client_key, at=at)
+
+
+def _post(conn: Connection, household_id: int, points: int, *, rule: Rule | None, source: str,
+          actor: str, source_ref: str | None = None, reason: str | None = None,
+          approver: str | None = None, client_key: str | None = None,
+          at: dt.datetime | None = None) -> int | None:
+    """One ledger entry in the caller's transaction (the balance follows by trigger)."""
+    values = {"household_id": household_id, "points": points, "source": source,
+              "source_ref": source_ref, "reason": scrub_text(reason) if reason else None,
+              "approver": approver, "actor": actor, "at": at or now_utc(),
+              "client_key": client_key,
+              "rule_code": rule.code if rule else None,
+              "rule_version": rule.version if rule else None}
+    stmt = (sa.dialects.postgresql.insert(points_ledger).values(**values)
+            .on_conflict_do_nothing(index_elements=["client_key"])
+            .returning(points_ledger.c.id))
+    try:
+        with conn.begin_nested():
+            return conn.execute(stmt).scalar()
+    except sa.exc.IntegrityError as exc:
+        if _violation(exc, "household_points_balance_check"):
+            raise Overdraft(f"household {household_id}: its balance does not cover "
+                            f"{-points} points") from None
+        if isinstance(exc.orig, psycopg.errors.ForeignKeyViolation):
+            raise NotFound(f"no household with id {household_id}") from None
+        raise
+
+
+def redeem(engine: Engine, household_id: int, item_id: int, *, actor: str, quantity: int = 1,
+           client_key: str | None = None) -> int | None:
+    """Redeem ``quantity`` of a shop item for a household, in one transaction: the stock is
+    taken only if there is enough, and the entry only if the balance covers it (the
+    database refuses either otherwise, however many redeem at once). Returns the entry's
+    id, or None when ``client_key`` was already used."""
+    if quantity < 1:
+        raise PointsError("redeem at least one item")
+    item = shop_items.c
+    with engine.connect() as conn, conn.begin() as tx:
+        if client_key and conn.execute(sa.select(points_ledger.c.id).where(
+                points_ledger.c.client_key == client_key)).first():
+            return None
+        taken = conn.execute(
+            sa.update(shop_items).values(stock=item.stock - quantity)
+            .where(item.id == item_id, item.active, item.stock >= quantity)
+            .returning(item.cost, item.name)).first()
+        if taken is None:
+            known = conn.execute(sa.select(item.stock).where(item.id == item_id)).first()
+            if known is None:
+                raise NotFound(f"no shop item with id {item_id}")
+            raise OutOfStock(f"shop item {item_id}: {known.stock} left, {quantity} asked for")
+        entry = _post(conn, household_id, -taken.cost * quantity, rule=None,
+                      source="redemption", actor=actor, source_ref=f"shop:{item_id}",
+                      client_key=client_key)
+        if entry is None:  # the same key sent twice at once: the other took it, not this
+            tx.rollback()
+        return entry
+
+
+def convert_hours(engine: Engine, activity_id: int, *, actor: str) -> int:
+    """Turn the hours of a volunteer activity into points for each volunteer's household,
+    exactly once (a retry, or a second call, writes nothing): returns the entries written."""
+    with engine.begin() as conn:
+        rule = current_rules(conn).get(HOUR_RULE)
+        if rule is None:
+            raise NotFound(f"no rule {HOUR_RULE!r} in force: volunteer hours earn nothing")
+        return conn.execute(sa.text("""
+            INSERT INTO points_ledger (household_id, rule_code, rule_version, points, source,
+                                       source_ref, actor, at, client_key)
+            SELECT p.household_id, :code, :version, round(h.hours * :points)::int,
+                   'volunteer', 'activity:' || h.activity_id, :actor, a.starts_at,
+                   'volunteer:' || h.activity_id || ':' || h.person_id
+              FROM volunteer_hours h
+              JOIN volunteer_activities a ON a.id = h.activity_id
+              JOIN people p ON p.id = h.person_id
+             WHERE h.activity_id = :activity AND round(h.hours * :points) <> 0
+            ON CONFLICT (client_key) DO NOTHING"""),
+            {"code": rule.code, "version": rule.version, "points": rule.points,
+             "actor": actor, "activity": activity_id}).rowcount
+
+
+# --- credit --------------------------------------------------------------------------------
+def set_credit_levels(engine: Engine, thresholds: dict[str, int], *, actor: str,
+                      now: dt.datetime | None = None) -> int:
+    """New thresholds of points earned for A, AA and AAA (rising), then every household's
+    level recomputed; the ledger is not touched. Returns the new version."""
+    if set(thresholds) != set(LEVELS):
+        raise PointsError(f"give the threshold of each of {', '.join(LEVELS)}")
+    values = [thresholds[level] for level in LEVELS]
+    if any(v < 0 for v in values) or values != sorted(set(values)):
+        raise PointsError("thresholds must be non-negative and rise from A to AAA")
+    now = now or now_utc()
+    c = credit_levels.c
+    with engine.begin() as conn:
+        version = (conn.execute(sa.select(c.version).order_by(c.version.desc()).limit(1)
+                                .with_for_update()).scalar() or 0) + 1
+        conn.execute(sa.update(credit_levels).values(valid_to=now).where(c.valid_to.is_(None)))
+        conn.execute(sa.insert(credit_levels), [
+            {"version": version, "level": level, "min_earned": thresholds[level],
+             "valid_from": now, "changed_by": actor} for level in LEVELS])
+        recompute_credit(conn, now=now)
+    return version
+
+
+def recompute_credit(conn: Connection | Engine, now: dt.datetime | None = None) -> int:
+    """Every household's level from its points earned and the thresholds in force, in one
+    statement; returns the households that have points."""
+    sql = sa.text("""
+        WITH t AS (SELECT level, min_earned, version FROM credit_levels WHERE valid_to IS NULL)
+        INSERT INTO household_credit AS hc (household_id, level, earned, levels_version,
+                                            computed_at, microgrid_id, grid_id, village_id,
+                                            town_id)
+        SELECT hp.household_id,
+               (SELECT t.level FROM t WHERE t.min_earned <= hp.earned
+                 ORDER BY t.min_earned DESC LIMIT 1),
+               hp.earned, (SELECT max(version) FROM t), :now,
+               hp.microgrid_id, hp.grid_id, hp.village_id, hp.town_id
+          FROM household_points hp
+        ON CONFLICT (household_id) DO UPDATE
+           SET level = EXCLUDED.level, earned = EXCLUDED.earned,
+               levels_version = EXCLUDED.levels_version, computed_at = EXCLUDED.computed_at""")
+    params = {"now": now or now_utc()}
+    if isinstance(conn, Engine):
+        with conn.begin() as c:
+            return c.execute(sql, params).rowcount
+    return conn.execute(sql, params).rowcount
+
+
+# --- reading -------------------------------------------------------------------------------
+def ledger_faults(engine: Engine) -> list[tuple[int, int, int]]:
+    """(household, balance, sum of entries) for every household whose balance is not the
+    sum of its entries — empty when the ledger and the balances agree."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text("""
+            SELECT coalesce(hp.household_id, l.household_id), hp.balance, l.total
+              FROM household_points hp
+              FULL JOIN (SELECT household_id, sum(points)::int AS total, count(*) AS n
+                           FROM points_ledger GROUP BY household_id) l
+                ON l.household_id = hp.household_id
+             WHERE hp.balance IS DISTINCT FROM l.total
+                OR hp.entries IS DISTINCT FROM l.n::int"""))]
+
+
+def ranking(engine: Engine, principal: Principal, unit_code: str,
+            limit: int = 20) -> list[dict]:
+    """The households of a unit with the most points earned (a village's or a grid's 红榜),
+    for a principal who may see those households; none otherwise."""
+    visible, params = row_filter(principal, "households", "hp")
+    with engine.connect() as conn:
+        unit = conn.execute(sa.text("SELECT id, level FROM units WHERE code = :c"),
+                            {"c": unit_code}).first()
+        if unit is None:
+            raise NotFound(f"no unit {unit_code!r}")
+        column = {"town": "town_id", "village": "village_id", "grid": "grid_id",
+                  "microgrid": "microgrid_id"}[unit.level]  # a whitelist, never user text
+        hp, hc = household_points.alias("hp"), household_credit.c
+        query = (sa.select(hp.c.household_id, households.c.code, hp.c.earned, hp.c.balance,
+                           hc.level)
+                 .join_from(hp, households, households.c.id == hp.c.household_id)
+                 .outerjoin(household_credit, hc.household_id == hp.c.household_id)
+                 .where(hp.c[column] == unit.id, sa.text(visible).bindparams(**params))
+                 .order_by(hp.c.earned.desc(), hp.c.household_id).limit(limit))
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def balance_of(engine: Engine, household_id: int) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(household_points.c.balance).where(
+            household_points.c.household_id == household_id)).scalar() or 0
