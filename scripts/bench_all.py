@@ -36,6 +36,7 @@ RUNS = [
     ("hostile input", "bench_hostile.py", ["--reuse", "--keep"]),
     ("event centre", "bench_centre.py", ["--scale", "county", "--reuse", "--keep"]),
     ("party board", "bench_party.py", ["--scale", "county", "--reuse", "--keep"]),
+    ("三治积分", "bench_points.py", ["--scale", "county", "--reuse", "--keep"]),
     ("governance loop", "bench_events.py", ["--scale", "county", "--reuse", "--keep"]),
 ]
 

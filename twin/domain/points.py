@@ -154,9 +154,8 @@ def _post(conn: Connection, household_id: int, points: int, *, rule: Rule | None
     stmt = (sa.dialects.postgresql.insert(points_ledger).values(**values)
             .on_conflict_do_nothing(index_elements=["client_key"])
             .returning(points_ledger.c.id))
-    try:
-        with conn.begin_nested():
-            return conn.execute(stmt).scalar()
+    try:  # a refusal aborts the caller's transaction: nothing of it is kept
+        return conn.execute(stmt).scalar()
     except sa.exc.IntegrityError as exc:
         if _violation(exc, "household_points_balance_check"):
             raise Overdraft(f"household {household_id}: its balance does not cover "
@@ -176,9 +175,6 @@ def redeem(engine: Engine, household_id: int, item_id: int, *, actor: str, quant
         raise PointsError("redeem at least one item")
     item = shop_items.c
     with engine.connect() as conn, conn.begin() as tx:
-        if client_key and conn.execute(sa.select(points_ledger.c.id).where(
-                points_ledger.c.client_key == client_key)).first():
-            return None
         taken = conn.execute(
             sa.update(shop_items).values(stock=item.stock - quantity)
             .where(item.id == item_id, item.active, item.stock >= quantity)
@@ -191,7 +187,7 @@ def redeem(engine: Engine, household_id: int, item_id: int, *, actor: str, quant
         entry = _post(conn, household_id, -taken.cost * quantity, rule=None,
                       source="redemption", actor=actor, source_ref=f"shop:{item_id}",
                       client_key=client_key)
-        if entry is None:  # the same key sent twice at once: the other took it, not this
+        if entry is None:  # the key was used: a retry takes no stock a second time
             tx.rollback()
         return entry
 
@@ -243,26 +239,12 @@ def set_credit_levels(engine: Engine, thresholds: dict[str, int], *, actor: str,
 
 def recompute_credit(conn: Connection | Engine, now: dt.datetime | None = None) -> int:
     """Every household's level from its points earned and the thresholds in force, in one
-    statement; returns the households that have points."""
-    sql = sa.text("""
-        WITH t AS (SELECT level, min_earned, version FROM credit_levels WHERE valid_to IS NULL)
-        INSERT INTO household_credit AS hc (household_id, level, earned, levels_version,
-                                            computed_at, microgrid_id, grid_id, village_id,
-                                            town_id)
-        SELECT hp.household_id,
-               (SELECT t.level FROM t WHERE t.min_earned <= hp.earned
-                 ORDER BY t.min_earned DESC LIMIT 1),
-               hp.earned, (SELECT max(version) FROM t), :now,
-               hp.microgrid_id, hp.grid_id, hp.village_id, hp.town_id
-          FROM household_points hp
-        ON CONFLICT (household_id) DO UPDATE
-           SET level = EXCLUDED.level, earned = EXCLUDED.earned,
-               levels_version = EXCLUDED.levels_version, computed_at = EXCLUDED.computed_at""")
-    params = {"now": now or now_utc()}
+    statement (the database's twin_credit_recompute); returns the households with points."""
+    sql, params = sa.text("SELECT twin_credit_recompute(:now)"), {"now": now or now_utc()}
     if isinstance(conn, Engine):
         with conn.begin() as c:
-            return c.execute(sql, params).rowcount
-    return conn.execute(sql, params).rowcount
+            return c.execute(sql, params).scalar()
+    return conn.execute(sql, params).scalar()
 
 
 # --- reading -------------------------------------------------------------------------------

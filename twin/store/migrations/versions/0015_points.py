@@ -123,7 +123,7 @@ CREATE TABLE credit_levels (
 );
 CREATE INDEX credit_levels_current ON credit_levels (level) WHERE valid_to IS NULL;
 INSERT INTO credit_levels (version, level, min_earned, changed_by) VALUES
-    (1, 'A', 100, 'system'), (1, 'AA', 300, 'system'), (1, 'AAA', 600, 'system');
+    (1, 'A', 60, 'system'), (1, 'AA', 120, 'system'), (1, 'AAA', 200, 'system');
 
 CREATE TABLE household_credit (
     household_id  bigint PRIMARY KEY REFERENCES households (id),
@@ -158,9 +158,11 @@ CREATE TABLE volunteer_hours (
 );
 CREATE INDEX volunteer_hours_person_idx ON volunteer_hours (person_id);
 
-INSERT INTO layer_versions (layer) VALUES ('points'), ('volunteer_activities');
+-- no layer version for the ledger: a hot row every redemption would queue on
+INSERT INTO layer_versions (layer) VALUES ('volunteer_activities');
 """)
     sqlfiles.run(op, "functions/twin_points_post.sql", "functions/twin_points_guard.sql",
+                 "functions/twin_credit_recompute.sql",
                  "triggers/points_ledger.sql", "triggers/household_points.sql",
                  "triggers/volunteer_activities.sql")
 
@@ -169,6 +171,7 @@ def downgrade() -> None:
     op.execute("""
 DROP TABLE IF EXISTS volunteer_hours, volunteer_activities, household_credit, credit_levels,
     shop_items, household_points, points_ledger, points_rules;
-DROP FUNCTION IF EXISTS twin_points_post(), twin_points_guard();
-DELETE FROM layer_versions WHERE layer IN ('points', 'volunteer_activities');
+DROP FUNCTION IF EXISTS twin_points_post(), twin_points_guard(),
+    twin_credit_recompute(timestamptz);
+DELETE FROM layer_versions WHERE layer = 'volunteer_activities';
 """)

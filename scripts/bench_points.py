@@ -1,0 +1,154 @@
+#!/usr/bin/env python
+"""Benchmark of 三治积分 on the county sample (a year of ledger entries for every
+household, volunteer hours, each village's shop):
+
+- every household's balance recomputed from the ledger and compared with the kept one
+  (``twin.domain.points.ledger_faults``), and every credit level recomputed
+  (``twin_credit_recompute``);
+- a village's ranking (红榜) for its official;
+- redemptions at the shop from 20 concurrent clients, each a household of its own (the
+  ledger and the stock are then checked again).
+
+    .venv/bin/python scripts/bench_points.py [--scale county] [--reuse] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import (  # noqa: E402
+    bench_engine,
+    drop_bench,
+    ensure_sample,
+    machine,
+    median_p95,
+    row,
+    timings,
+)
+
+from twin.config import Settings  # noqa: E402
+from twin.domain import points  # noqa: E402
+from twin.domain.access import Principal  # noqa: E402
+
+CLIENTS = 20
+
+
+def redemptions(engine, per_client: int, one_item: bool) -> tuple[list[float], int, int]:
+    """(latencies in ms, redeemed, refused) of CLIENTS threads redeeming at once, each for a
+    household of its own: at the shop of its own village (``one_item`` False: twenty shops
+    at once), or all of the same item (twenty at one counter: they queue on its stock)."""
+    with engine.connect() as conn:
+        homes = conn.execute(sa.text(
+            "SELECT DISTINCT ON (village_id) household_id, village_id FROM household_points "
+            "WHERE balance >= :need ORDER BY village_id, household_id LIMIT :n"),
+            {"need": per_client, "n": CLIENTS}).all()
+    if len(homes) < CLIENTS:
+        with engine.connect() as conn:  # fewer villages than clients: several per village
+            homes = conn.execute(sa.text(
+                "SELECT household_id, village_id FROM household_points WHERE balance >= :need "
+                "ORDER BY household_id LIMIT :n"), {"need": per_client, "n": CLIENTS}).all()
+    stamp = time.time_ns()
+    with engine.begin() as conn:
+        items = [conn.execute(sa.text(
+            "INSERT INTO shop_items (unit_id, name, cost, stock) VALUES (:v, :n, 1, :s) "
+            "RETURNING id"), {"v": homes[0 if one_item else k].village_id,
+                              "n": f"基准测试肥皂{stamp}-{k}",
+                              "s": CLIENTS * per_client}).scalar()
+                 for k in range(1 if one_item else CLIENTS)]
+    samples: list[float] = []
+    refused = [0]
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        mine = []
+        item = items[0 if one_item else k]
+        for i in range(per_client):
+            t0 = time.perf_counter()
+            try:
+                points.redeem(engine, homes[k].household_id, item, actor="bench",
+                              client_key=f"bench-{item}-{k}-{i}")
+            except points.PointsError:
+                with lock:
+                    refused[0] += 1
+            mine.append((time.perf_counter() - t0) * 1000)
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return samples, len(samples) - refused[0], refused[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="county")
+    parser.add_argument("--reuse", action="store_true", help="keep a sample already loaded")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    settings = Settings()
+    engine = bench_engine(settings, fresh=not args.reuse)
+    engine.pool.dispose()
+    engine = sa.create_engine(engine.url, pool_size=CLIENTS + 2, max_overflow=0)
+    ensure_sample(engine, args.scale, Path(settings.data_dir) / "bench")
+    rows = []
+    try:
+        with engine.connect() as conn:
+            n_homes, n_entries = conn.execute(sa.text(
+                "SELECT (SELECT count(*) FROM household_points), "
+                "(SELECT count(*) FROM points_ledger)")).one()
+            village = conn.execute(sa.text(
+                "SELECT u.code FROM household_points hp JOIN units u ON u.id = hp.village_id "
+                "GROUP BY u.code ORDER BY count(*) DESC LIMIT 1")).scalar()
+        faults = []
+        med, p95 = timings(lambda: faults.extend(points.ledger_faults(engine)), args.repeat)
+        rows.append(row(f"every balance recomputed from the ledger and compared "
+                        f"({n_homes:,} households, {n_entries:,} entries; {len(faults)} "
+                        "differ): median (p95)", f"{med / 1000:.2f} ({p95 / 1000:.2f}) s",
+                        "≤ 30 s (with the levels)", None))
+        balances = med
+        med, p95 = timings(lambda: points.recompute_credit(engine), args.repeat)
+        rows.append(row("every credit level recomputed: median (p95)",
+                        f"{med / 1000:.2f} ({p95 / 1000:.2f}) s", "≤ 30 s (with the balances)",
+                        None))
+        rows.append(row("balances and levels together (medians)",
+                        f"{(balances + med) / 1000:.2f} s", "≤ 30 s",
+                        (balances + med) / 30_000))
+        official = Principal("official", (village,), "bench-official")
+        med, p95 = timings(lambda: points.ranking(engine, official, village), args.repeat * 10)
+        rows.append(row(f"a village's ranking, its official ({village}): median (p95)",
+                        f"{med:.1f} ({p95:.1f}) ms", "≤ 100 ms", p95 / 100))
+        redemptions(engine, 2, one_item=False)  # warm the pool
+        for one_item, label in ((False, "each at its own village's shop"),
+                                (True, "all of one item at one shop")):
+            samples, done, refused = redemptions(engine, 25, one_item)
+            med, p95 = median_p95(samples)
+            faults = points.ledger_faults(engine)
+            rows.append(row(f"a redemption, {CLIENTS} concurrent clients {label} ({done} "
+                            f"redeemed, {refused} refused, {len(faults)} balances off the "
+                            "ledger): median (p95)", f"{med:.1f} ({p95:.1f}) ms",
+                            "≤ 100 ms p95", p95 / 100))
+    finally:
+        engine.dispose()
+        if not args.keep:
+            drop_bench(settings)
+    print(f"三治积分, {args.scale} sample, {date.today()}, {machine()}\n")
+    print("| measure | value | target | ratio to target |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
