@@ -8,6 +8,7 @@ from layers.application import Application
 from layers.basemap import BaseMap
 from layers.environment import Environment
 from layers.governance import Governance
+from layers.moral import Moral
 from layers.party import Party
 from layers.tourism import Tourism
 
@@ -38,7 +39,7 @@ class Registry:
 
 
 APPLICATIONS = Registry()
-for _app in (Governance(), Environment(), Tourism(), BaseMap(), Party()):
+for _app in (Governance(), Environment(), Tourism(), BaseMap(), Party(), Moral()):
     APPLICATIONS.register(_app)
 
 DEFAULT = ("governance", "base")

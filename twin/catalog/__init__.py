@@ -22,6 +22,14 @@ from twin.catalog.party import (
     VISITS,
 )
 from twin.catalog.people import HOUSEHOLDS, PEOPLE, RESIDENTS
+from twin.catalog.points import (
+    HOUSEHOLD_CREDIT,
+    HOUSEHOLD_POINTS,
+    POINTS_LEDGER,
+    POINTS_UNITS,
+    VOLUNTEER_ACTIVITIES,
+    VOLUNTEER_HOURS,
+)
 from twin.catalog.units import UNITS
 from twin.catalog.workrooms import WORKROOMS
 from twin.domain.units import LEVELS
@@ -30,7 +38,8 @@ from twin.domain.units import LEVELS
 CATALOG: tuple[Element, ...] = (
     UNITS, BUILDINGS, LAND, FACILITIES, STATIONS, ROUTES, OBSERVATIONS, EVENTS,
     ORGANIZATIONS, HOUSEHOLDS, PEOPLE, EVENT_LOG, RESIDENTS, WORKROOMS, PARTY_UNITS,
-    HOUSEHOLD_LINKS, MICROGRID_LEADERS, VISITS, CADRES, PARTY_PROJECTS,
+    HOUSEHOLD_LINKS, MICROGRID_LEADERS, VISITS, CADRES, PARTY_PROJECTS, POINTS_UNITS,
+    POINTS_LEDGER, HOUSEHOLD_POINTS, HOUSEHOLD_CREDIT, VOLUNTEER_ACTIVITIES, VOLUNTEER_HOURS,
 )
 BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
 # Parents before children: the order rows are loaded in (and cleared in reverse).

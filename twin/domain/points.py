@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from twin.domain.access import Principal, row_filter
 from twin.domain.pii import scrub_text
+from twin.domain.units import CELL_COLUMNS, in_unit
 from twin.domain.workflow import now_utc
 from twin.errors import NotFound, TwinError
 from twin.store.schema import (
@@ -288,3 +289,92 @@ def balance_of(engine: Engine, household_id: int) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(household_points.c.balance).where(
             household_points.c.household_id == household_id)).scalar() or 0
+
+
+def measures(engine: Engine, unit: dict | None, start: dt.datetime,
+             end: dt.datetime) -> dict:
+    """德治's figures of a unit (None = the county): households holding points and all
+    households, the median earned, households per credit level, volunteers and their teams,
+    and in the period the points awarded per board, volunteer activities and hours, and
+    redemptions. Aggregates only: no household is named."""
+    f = in_unit(unit, "t")
+    sql = f"""
+    SELECT
+      (SELECT count(*) FROM household_points t WHERE {f}) AS scored,
+      (SELECT count(*) FROM households t WHERE {f}) AS households,
+      (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY t.earned)
+         FROM household_points t WHERE {f}) AS median_earned,
+      (SELECT coalesce(jsonb_object_agg(level, n), '{{}}') FROM (
+          SELECT t.level, count(*) AS n FROM household_credit t
+           WHERE t.level IS NOT NULL AND {f} GROUP BY t.level) s) AS credit,
+      (SELECT count(DISTINCT m.person_id) FROM organization_members m
+         JOIN organizations t ON t.id = m.organization_id
+        WHERE t.kind = 'volunteer_team' AND {f}) AS volunteers,
+      (SELECT count(*) FROM organizations t WHERE t.kind = 'volunteer_team' AND {f})
+          AS teams,
+      (SELECT count(*) FROM volunteer_activities t
+        WHERE t.starts_at >= :start AND t.starts_at < :end AND {f}) AS activities,
+      (SELECT coalesce(sum(h.hours), 0)::float FROM volunteer_hours h
+         JOIN volunteer_activities t ON t.id = h.activity_id
+        WHERE t.starts_at >= :start AND t.starts_at < :end AND {f}) AS hours,
+      (SELECT coalesce(jsonb_object_agg(board, n), '{{}}') FROM (
+          SELECT r.board, sum(t.points) AS n FROM points_ledger t
+            JOIN points_rules r ON r.code = t.rule_code AND r.version = t.rule_version
+           WHERE t.at >= :start AND t.at < :end AND {f} GROUP BY r.board) s) AS by_board,
+      (SELECT count(*) FROM points_ledger t
+        WHERE t.source = 'redemption' AND t.at >= :start AND t.at < :end AND {f})
+          AS redemptions,
+      (SELECT coalesce(-sum(t.points), 0)::int FROM points_ledger t
+        WHERE t.source = 'redemption' AND t.at >= :start AND t.at < :end AND {f})
+          AS redeemed
+    """  # noqa: S608 - the unit's column comes from CELL_COLUMNS only (in_unit)
+    with engine.connect() as conn:
+        row = dict(conn.execute(sa.text(sql), {"unit": unit["id"] if unit else None,
+                                               "start": start, "end": end}).mappings().one())
+    credited = sum(row["credit"].values())
+    row["credit_pct"] = round(100.0 * credited / row["households"], 1) if row["households"] \
+        else None
+    row["scored_pct"] = round(100.0 * row["scored"] / row["households"], 1) if row[
+        "households"] else None
+    return row
+
+
+def by_child(engine: Engine, unit: dict | None) -> list[dict]:
+    """Per child unit (the towns of the county, the villages of a town …): households
+    holding points, their median earned, and the share with a credit level."""
+    if unit is not None and unit["level"] == "microgrid":
+        return []  # a micro-grid's children are households: see ranking()
+    child, parent = _child_level(unit)
+    where = "u.level = :child" + ("" if unit is None else f" AND u.{parent} = :unit")
+    column = CELL_COLUMNS[child]
+    sql = f"""
+    SELECT u.code, u.name, count(hp.household_id) AS scored,
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY hp.earned) AS median_earned,
+           count(hc.level) AS credited
+      FROM units u
+      LEFT JOIN household_points hp ON hp.{column} = u.id
+      LEFT JOIN household_credit hc ON hc.household_id = hp.household_id
+                                    AND hc.level IS NOT NULL
+     WHERE {where}
+     GROUP BY u.id, u.code, u.name ORDER BY u.code"""  # noqa: S608 - whitelisted columns
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(sql), {
+            "child": child, "unit": unit["id"] if unit else None}).mappings()]
+
+
+def _child_level(unit: dict | None) -> tuple[str, str | None]:
+    order = ("town", "village", "grid", "microgrid")
+    if unit is None:
+        return "town", None
+    level = unit["level"]
+    child = order[min(order.index(level) + 1, len(order) - 1)]
+    return child, CELL_COLUMNS[level]
+
+
+def shop(engine: Engine, unit: dict) -> list[dict]:
+    """The items of a village's points shop (积分超市), cheapest first."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(
+            sa.select(shop_items.c.id, shop_items.c.name, shop_items.c.cost, shop_items.c.stock)
+            .where(shop_items.c.unit_id == unit["id"], shop_items.c.active)
+            .order_by(shop_items.c.cost, shop_items.c.id)).mappings()]

@@ -114,7 +114,7 @@ UPDATE organizations o SET members = greatest(n.members, 1)
   FROM (SELECT organization_id, count(*) AS members FROM organization_members
          GROUP BY organization_id) n
  WHERE n.organization_id = o.id AND o.kind = 'volunteer_team'"""),
-    # a year of activities, each at a household of the team's unit (the place it served)
+    # a year of activities, each in a micro-grid of the team's unit (a place, not a home)
     ("volunteer_activities", """
 INSERT INTO volunteer_activities (organization_id, title, starts_at, hours, geom)
 SELECT o.id, (CAST(:activities AS text[]))[1 + floor(RAND(o.id || '/' || k, act-title)
@@ -122,10 +122,9 @@ SELECT o.id, (CAST(:activities AS text[]))[1 + floor(RAND(o.id || '/' || k, act-
        date_trunc('hour', CAST(:end AS timestamptz) - make_interval(days => k * :every)
                   - make_interval(hours => floor(RAND(o.id || '/' || k, act-day) * 240)::int)),
        2 + floor(RAND(o.id || '/' || k, act-hours) * 3)::int,
-       (SELECT h.geom FROM households h
-         WHERE h.village_id = o.unit_id OR h.town_id = o.unit_id
-         ORDER BY h.id
-        OFFSET floor(RAND(o.id || '/' || k, act-place) * 50)::int LIMIT 1)
+       (SELECT ST_PointOnSurface(m.geom) FROM units m
+         WHERE m.level = 'microgrid' AND (m.village_id = o.unit_id OR m.town_id = o.unit_id)
+         ORDER BY RAND(m.id || '/' || o.id || '/' || k, act-place) LIMIT 1)
   FROM organizations o
  CROSS JOIN generate_series(0, floor(365 / :every)::int - 1) AS k
  WHERE o.kind = 'volunteer_team' AND o.members > 1"""),

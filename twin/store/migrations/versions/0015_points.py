@@ -164,10 +164,18 @@ INSERT INTO layer_versions (layer) VALUES ('volunteer_activities');
     sqlfiles.run(op, "functions/twin_points_post.sql", "functions/twin_points_guard.sql",
                  "functions/twin_credit_recompute.sql",
                  "triggers/points_ledger.sql", "triggers/household_points.sql",
-                 "triggers/volunteer_activities.sql")
+                 "triggers/volunteer_activities.sql",
+                 "functions/twin_rollup.sql")  # households with points and with credit
+
+
+def _rollup_without_points() -> str:
+    text = sqlfiles.read("functions/twin_rollup.sql")
+    start = text.index("            'households_points', (")
+    return text[:start] + text[text.index("            'child_units'"):]
 
 
 def downgrade() -> None:
+    op.execute(_rollup_without_points())
     op.execute("""
 DROP TABLE IF EXISTS volunteer_hours, volunteer_activities, household_credit, credit_levels,
     shop_items, household_points, points_ledger, points_rules;

@@ -72,6 +72,9 @@ BEGIN
                              WHERE g.level = 'grid' AND @G
                                AND EXISTS (SELECT 1 FROM party_coverage pc
                                             WHERE pc.grid_id = g.id)),
+            'households_points', (SELECT count(*) FROM household_points WHERE @F),
+            'households_credit', (SELECT count(*) FROM household_credit
+                                   WHERE level IS NOT NULL AND @F),
             'child_units', (SELECT coalesce(jsonb_object_agg(level, n), '{}')
                               FROM (SELECT level, count(*) AS n FROM units
                                      WHERE @U GROUP BY level) s)
