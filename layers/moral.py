@@ -90,21 +90,24 @@ class Moral(Application):
     def charts(self, engine: Engine, scope: Scope) -> list[Chart]:
         lang = scope.lang
         m = points.measures(engine, scope.unit, scope.start, scope.end)
-        levels = " / ".join(f"{lv} {m['credit'].get(lv, 0):,}" for lv in reversed(points.LEVELS))
-        figures = pd.DataFrame([
-            (t("kpi.points_households", lang), f"{m['scored']:,} ({_pct(m['scored_pct'])})"),
+        credited = sum(m["credit"].values())
+        rows = [
+            (t("kpi.points_households", lang), f"{m['scored']:,}"),
+            (t("kpi.points_share", lang), _pct(m["scored_pct"])),
             (t("kpi.median_earned", lang), "—" if m["median_earned"] is None
              else f"{m['median_earned']:,}"),
-            (t("kpi.credit_households", lang), f"{sum(m['credit'].values()):,} "
-                                               f"({_pct(m['credit_pct'])})"),
-            (t("kpi.credit_levels", lang), levels),
-            (t("kpi.volunteers", lang), f"{m['volunteers']:,} · {m['teams']:,} "
-                                        + t("kpi.teams", lang)),
-            (t("kpi.volunteer_hours", lang), f"{m['hours']:,.0f} · {m['activities']:,} "
-                                             + t("kpi.activities", lang)),
-            (t("kpi.redemptions", lang), f"{m['redemptions']:,} · {m['redeemed']:,} "
-                                         + t("kpi.points", lang)),
-        ], columns=["label", "value"])
+            (t("kpi.credit_households", lang), f"{credited:,}"),
+            (t("kpi.credit_share", lang), _pct(m["credit_pct"])),
+            *((t("kpi.credit_level", lang) + " " + level, f"{m['credit'].get(level, 0):,}")
+              for level in reversed(points.LEVELS)),
+            (t("kpi.volunteers", lang), f"{m['volunteers']:,}"),
+            (t("kpi.volunteer_teams", lang), f"{m['teams']:,}"),
+            (t("kpi.volunteer_hours", lang), f"{m['hours']:,.0f}"),
+            (t("kpi.volunteer_activities", lang), f"{m['activities']:,}"),
+            (t("kpi.redemptions", lang), f"{m['redemptions']:,}"),
+            (t("kpi.redeemed", lang), f"{m['redeemed']:,}"),
+        ]
+        figures = pd.DataFrame(rows, columns=["label", "value"])
         out = [Chart(t("moral.figures", lang), figures, "kpis")]
         if m["by_board"]:
             out.append(Chart(t("moral.by_board", lang), pd.DataFrame(
