@@ -247,3 +247,46 @@ def test_a_retried_redemption_takes_points_and_stock_once(engine):
                              {"i": item}).scalar()
     assert first is not None and again is None
     assert stock == 4 and points.balance_of(engine, home) == before - 1
+
+
+def test_points_leave_as_aggregates_of_five_or_to_those_who_see_the_households(engine):
+    """The micro-grid tile carries counts and medians only, published from five households;
+    the wall gets none; a household's own points go to its unit's official or grid worker
+    (the ranking), to no one else."""
+    import mapbox_vector_tile
+    import morecantile
+
+    from twin.publish.tiles import layer, render
+
+    with engine.connect() as conn:
+        lon, lat, village, grid = conn.execute(sa.text("""
+            SELECT ST_X(ST_PointOnSurface(m.geom)), ST_Y(ST_PointOnSurface(m.geom)),
+                   v.code, g.code
+              FROM household_points p JOIN units m ON m.id = p.microgrid_id
+              JOIN units v ON v.id = p.village_id JOIN units g ON g.id = p.grid_id
+             GROUP BY m.id, v.code, g.code ORDER BY count(*) DESC LIMIT 1""")).one()
+    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 14)
+
+    def features(principal: Principal) -> list[dict]:
+        _, data = render(engine, layer("points_units"), 14, tile.x, tile.y, principal)
+        decoded = mapbox_vector_tile.decode(data)
+        return [f["properties"] for lyr in decoded.values() for f in lyr["features"]]
+
+    shown = features(Principal("planner", (), "t-planner"))
+    assert shown and all(set(p) <= {"id", "code", "name", "scored", "median_earned",
+                                    "credit_pct"} for p in shown)
+    assert all(p.get("scored") is None or p["scored"] == 0 or p["scored"] >= 5 for p in shown)
+    assert any(p.get("median_earned") is not None for p in shown)
+    assert features(Principal("screen", (), "t-screen")) == []
+    field = Principal("field", (grid,), "t-field")
+    assert points.ranking(engine, field, grid)  # the grid worker's own grid
+    assert points.ranking(engine, field, village) == [] or all(
+        r["household_id"] in {h for h in _households_of_grid(engine, grid)}
+        for r in points.ranking(engine, field, village))
+
+
+def _households_of_grid(engine, grid: str) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(
+            "SELECT h.id FROM households h JOIN units g ON g.id = h.grid_id WHERE g.code = :g"),
+            {"g": grid}).scalars())
