@@ -174,23 +174,47 @@ def redeem(engine: Engine, household_id: int, item_id: int, *, actor: str, quant
     id, or None when ``client_key`` was already used."""
     if quantity < 1:
         raise PointsError("redeem at least one item")
-    item = shop_items.c
     with engine.connect() as conn, conn.begin() as tx:
-        taken = conn.execute(
-            sa.update(shop_items).values(stock=item.stock - quantity)
-            .where(item.id == item_id, item.active, item.stock >= quantity)
-            .returning(item.cost, item.name)).first()
-        if taken is None:
-            known = conn.execute(sa.select(item.stock).where(item.id == item_id)).first()
-            if known is None:
+        try:
+            cost, entry = conn.execute(REDEEM, {
+                "item": item_id, "q": quantity, "household": household_id, "actor": actor,
+                "key": client_key}).one()
+        except sa.exc.IntegrityError as exc:
+            if _violation(exc, "household_points_balance_check"):
+                raise Overdraft(f"household {household_id}: its balance does not cover "
+                                f"{quantity} of shop item {item_id}") from None
+            if isinstance(exc.orig, psycopg.errors.ForeignKeyViolation):
+                raise NotFound(f"no household with id {household_id}") from None
+            raise
+        if cost is None:  # nothing was taken: say why
+            stock = conn.execute(sa.select(shop_items.c.stock).where(
+                shop_items.c.id == item_id)).scalar()
+            if stock is None:
                 raise NotFound(f"no shop item with id {item_id}")
-            raise OutOfStock(f"shop item {item_id}: {known.stock} left, {quantity} asked for")
-        entry = _post(conn, household_id, -taken.cost * quantity, rule=None,
-                      source="redemption", actor=actor, source_ref=f"shop:{item_id}",
-                      client_key=client_key)
+            raise OutOfStock(f"shop item {item_id}: {stock} left, {quantity} asked for")
         if entry is None:  # the key was used: a retry takes no stock a second time
             tx.rollback()
         return entry
+
+
+# A redemption in one statement (one round trip): the stock is taken only if there is
+# enough, and the entry written for what it cost; the ledger's trigger then refuses it if
+# the balance does not cover it (and the whole transaction with it).
+REDEEM = sa.text("""
+    WITH taken AS (
+        UPDATE shop_items SET stock = stock - :q
+         WHERE id = :item AND active AND stock >= :q
+        RETURNING id, cost
+    ), entry AS (
+        INSERT INTO points_ledger (household_id, points, source, source_ref, actor, at,
+                                   client_key)
+        SELECT :household, -taken.cost * :q, 'redemption', 'shop:' || taken.id, :actor,
+               now(), :key
+          FROM taken
+        ON CONFLICT (client_key) DO NOTHING
+        RETURNING id
+    )
+    SELECT (SELECT cost FROM taken), (SELECT id FROM entry)""")
 
 
 def convert_hours(engine: Engine, activity_id: int, *, actor: str) -> int:
