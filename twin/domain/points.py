@@ -13,7 +13,9 @@ never touches the ledger. Volunteer hours turn into points exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -141,7 +143,7 @@ def award(engine: Engine, household_id: int, rule_code: str, *, source: str, act
                      client_key=client_key, at=at)
 
 
-def _post(conn: Connection, household_id: int, points: int, *, rule: Rule | None, source: str,
+def _post(conn: Connection, household_id: int, points: int, *, rule: Rule, source: str,
           actor: str, source_ref: str | None = None, reason: str | None = None,
           approver: str | None = None, client_key: str | None = None,
           at: dt.datetime | None = None) -> int | None:
@@ -149,18 +151,23 @@ def _post(conn: Connection, household_id: int, points: int, *, rule: Rule | None
     values = {"household_id": household_id, "points": points, "source": source,
               "source_ref": source_ref, "reason": scrub_text(reason) if reason else None,
               "approver": approver, "actor": actor, "at": at or now_utc(),
-              "client_key": client_key,
-              "rule_code": rule.code if rule else None,
-              "rule_version": rule.version if rule else None}
+              "client_key": client_key, "rule_code": rule.code, "rule_version": rule.version}
     stmt = (sa.dialects.postgresql.insert(points_ledger).values(**values)
             .on_conflict_do_nothing(index_elements=["client_key"])
             .returning(points_ledger.c.id))
-    try:  # a refusal aborts the caller's transaction: nothing of it is kept
+    with _refusals(household_id, f"{-points} points"):  # aborts the caller's transaction
         return conn.execute(stmt).scalar()
+
+
+@contextlib.contextmanager
+def _refusals(household_id: int, what: str) -> Iterator[None]:
+    """The database's refusals of a ledger entry, said as what they mean."""
+    try:
+        yield
     except sa.exc.IntegrityError as exc:
         if _violation(exc, "household_points_balance_check"):
             raise Overdraft(f"household {household_id}: its balance does not cover "
-                            f"{-points} points") from None
+                            f"{what}") from None
         if isinstance(exc.orig, psycopg.errors.ForeignKeyViolation):
             raise NotFound(f"no household with id {household_id}") from None
         raise
@@ -175,17 +182,10 @@ def redeem(engine: Engine, household_id: int, item_id: int, *, actor: str, quant
     if quantity < 1:
         raise PointsError("redeem at least one item")
     with engine.connect() as conn, conn.begin() as tx:
-        try:
+        with _refusals(household_id, f"{quantity} of shop item {item_id}"):
             cost, entry = conn.execute(REDEEM, {
                 "item": item_id, "q": quantity, "household": household_id, "actor": actor,
                 "key": client_key}).one()
-        except sa.exc.IntegrityError as exc:
-            if _violation(exc, "household_points_balance_check"):
-                raise Overdraft(f"household {household_id}: its balance does not cover "
-                                f"{quantity} of shop item {item_id}") from None
-            if isinstance(exc.orig, psycopg.errors.ForeignKeyViolation):
-                raise NotFound(f"no household with id {household_id}") from None
-            raise
         if cost is None:  # nothing was taken: say why
             stock = conn.execute(sa.select(shop_items.c.stock).where(
                 shop_items.c.id == item_id)).scalar()
