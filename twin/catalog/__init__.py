@@ -26,9 +26,19 @@ from twin.catalog.points import (
     HOUSEHOLD_CREDIT,
     HOUSEHOLD_POINTS,
     POINTS_LEDGER,
+    POINTS_RULES,
     POINTS_UNITS,
+    SHOP_ITEMS,
     VOLUNTEER_ACTIVITIES,
     VOLUNTEER_HOURS,
+)
+from twin.catalog.selfgov import (
+    COMPACTS,
+    CONSULTATION_SESSIONS,
+    CONSULTATIONS,
+    COUNCIL_MEMBERS,
+    CREDIT_CONSENTS,
+    VOLUNTEER_REPORTS,
 )
 from twin.catalog.units import UNITS
 from twin.catalog.workrooms import WORKROOMS
@@ -40,6 +50,8 @@ CATALOG: tuple[Element, ...] = (
     ORGANIZATIONS, HOUSEHOLDS, PEOPLE, EVENT_LOG, RESIDENTS, WORKROOMS, PARTY_UNITS,
     HOUSEHOLD_LINKS, MICROGRID_LEADERS, VISITS, CADRES, PARTY_PROJECTS, POINTS_UNITS,
     POINTS_LEDGER, HOUSEHOLD_POINTS, HOUSEHOLD_CREDIT, VOLUNTEER_ACTIVITIES, VOLUNTEER_HOURS,
+    CONSULTATIONS, CONSULTATION_SESSIONS, COMPACTS, COUNCIL_MEMBERS, VOLUNTEER_REPORTS,
+    CREDIT_CONSENTS, POINTS_RULES, SHOP_ITEMS,
 )
 BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
 # Parents before children: the order rows are loaded in (and cleared in reverse).
@@ -51,7 +63,7 @@ EXPORT_ORDER = ("units", "buildings", "facilities", "land", "events", "stations"
                 "workrooms")
 IMPORT_ORDER = ("units", "households", "people", "buildings", "facilities", "land", "stations",
                 "observations", "events", "organizations", "workrooms", "microgrid_leaders",
-                "visits", "cadres")
+                "visits", "cadres", "organization_members", "points_rules", "shop_items")
 
 
 def element(name: str) -> Element:

@@ -7,13 +7,20 @@ from twin.catalog.model import CELLS, Columns, Element, OgcSpec, Prop, TileSpec,
 from twin.catalog.objects import KIND
 from twin.catalog.units import NAME
 
+COUNCIL_KINDS = ("'residents_council', 'worthies_council', 'service_group', 'legal_group', "
+                 "'moral_group'")
+
 ORGANIZATIONS = Element(
     name="organizations", table="organizations", kind="geography", sample="organizations",
     columns=Columns(public=("id", "kind", "name", "members", "unit_id", "parent_id", "geom",
                             *CELLS)),
     tiles=(TileSpec(
         name="organizations", title_zh="组织", title_en="Organizations", minzoom=10,
-        maxzoom=16, properties=cols("id", "kind", "name", "members"), geometry_type="Point"),),
+        maxzoom=16, properties=cols("id", "kind", "name", "members"), geometry_type="Point"),
+        TileSpec(  # where "两会三团" meet (自治)
+            name="councils", title_zh="议事会与服务团", title_en="Councils and groups",
+            minzoom=9, maxzoom=16, where=f"t.kind IN ({COUNCIL_KINDS})",
+            properties=cols("id", "kind", "name", "members"), geometry_type="Point")),
     ogc=(OgcSpec(
         id="organizations", title="组织", description="Organizations and their home unit.",
         properties=(*cols("kind", "name", "members"), Prop("unit_code", unit_code("t.unit_id")),

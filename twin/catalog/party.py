@@ -21,7 +21,7 @@ from twin.catalog.model import (
     cols,
     unit_count,
 )
-from twin.catalog.units import UNIT_CODE, UNITS
+from twin.catalog.units import UNITS, VILLAGE
 
 # How the registers of the party board name their fields (spreadsheets, Chinese headers).
 TERM_START = ("term_start", "任期开始", "任职时间", "任职日期", "开始日期", "任期起")
@@ -112,7 +112,7 @@ CADRES = Element(
     # the 村社干部名册 of the organisation department
     load=("id", "unit_id", "name", "sex", "birth_year", "education", "post", "party_member",
           "term_start", "term_end"),
-    aliases={"unit": ("unit", *UNIT_CODE[1:], "村社编码", "所在村社编码"),
+    aliases={"unit": VILLAGE,
              "education": ("education", "学历", "文化程度", "最高学历"),
              "post": ("post", "职务", "岗位", "现任职务"),
              "term_start": TERM_START, "term_end": TERM_END, "party_member": PARTY_MEMBER},

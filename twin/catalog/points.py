@@ -11,7 +11,7 @@ median earned and the share with a credit level, each published only from five h
 from __future__ import annotations
 
 from twin.catalog.model import CELLS, COUNT, Columns, Element, Prop, TileSpec, cols
-from twin.catalog.units import UNITS
+from twin.catalog.units import UNITS, VILLAGE
 from twin.domain.access import counted
 
 _SCORED = "(SELECT count(*) FROM household_points p WHERE p.microgrid_id = t.id)"
@@ -35,6 +35,28 @@ POINTS_UNITS = Element(
                 complement=_SCORED)} IS NOT NULL THEN round(100.0 * {_CREDITED}
                 / {_SCORED})::int END""", COUNT),
         )),),
+)
+
+POINTS_RULES = Element(  # the published standard (积分评定标准), versioned by twin.domain.points
+    name="points_rules", table="points_rules", kind="geography",
+    columns=Columns(public=("code", "version", "board", "name_zh", "name_en", "points", "per",
+                            "evidence", "valid_from", "valid_to"), internal=("changed_by",)),
+    aliases={"rule_code": ("code", "编码", "标准编码", "事项编码", "积分编码"),
+             "rule_name": ("name_zh", "积分事项", "评分事项", "行为", "事项", "内容"),
+             "rule_name_en": ("name_en", "英文名称"),
+             "board": ("board", "类别", "所属板块", "板块", "所属"),
+             "rule_points": ("points", "分值", "积分", "分数", "加减分"),
+             "per": ("per", "计分方式", "计分单位", "单位"),
+             "evidence": ("evidence", "佐证", "佐证材料", "证明材料", "认定依据")},
+)
+
+SHOP_ITEMS = Element(  # 积分超市: each village's items
+    name="shop_items", table="shop_items", kind="geography",
+    columns=Columns(public=("id", "unit_id", "name", "cost", "stock", "active")),
+    aliases={"unit": VILLAGE,
+             "item_name": ("name", "商品名称", "物品名称", "兑换物品", "名称", "商品"),
+             "cost": ("cost", "所需积分", "兑换积分", "积分", "分值"),
+             "stock": ("stock", "库存", "数量", "库存数量")},
 )
 
 POINTS_LEDGER = Element(

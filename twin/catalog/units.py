@@ -19,6 +19,8 @@ UNIT_CODE = (*CODE, "xzqdm", "adcode", "代码", "行政区划代码", "区划�
              "微网格编码", "单元编码")
 NAME = ("name", "名称", "mc", "name:zh")
 UNIT_NAME = (*NAME, "xzqmc", "行政区划名称", "区划名称", "网格名称", "微网格名称", "单元名称")
+# a unit named in a register (a village or town: cadres, shops, organisations' rolls)
+VILLAGE = ("unit", *UNIT_CODE[1:], "村社编码", "所在村社编码")
 
 UNITS = Element(
     name="units", table="units", kind="geography", sample="units",

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,12 +24,13 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from twin.domain.access import Principal, row_filter
+from twin.domain.access import Principal, audit, row_filter
 from twin.domain.pii import scrub_text
 from twin.domain.units import CELL_COLUMNS, in_unit
 from twin.domain.workflow import now_utc
 from twin.errors import NotFound, TwinError
 from twin.store.schema import (
+    credit_consents,
     credit_levels,
     household_credit,
     household_points,
@@ -224,19 +227,8 @@ def convert_hours(engine: Engine, activity_id: int, *, actor: str) -> int:
         rule = current_rules(conn).get(HOUR_RULE)
         if rule is None:
             raise NotFound(f"no rule {HOUR_RULE!r} in force: volunteer hours earn nothing")
-        return conn.execute(sa.text("""
-            INSERT INTO points_ledger (household_id, rule_code, rule_version, points, source,
-                                       source_ref, actor, at, client_key)
-            SELECT p.household_id, :code, :version, round(h.hours * :points)::int,
-                   'volunteer', 'activity:' || h.activity_id, :actor, a.starts_at,
-                   'volunteer:' || h.activity_id || ':' || h.person_id
-              FROM volunteer_hours h
-              JOIN volunteer_activities a ON a.id = h.activity_id
-              JOIN people p ON p.id = h.person_id
-             WHERE h.activity_id = :activity AND round(h.hours * :points) <> 0
-            ON CONFLICT (client_key) DO NOTHING"""),
-            {"code": rule.code, "version": rule.version, "points": rule.points,
-             "actor": actor, "activity": activity_id}).rowcount
+        return conn.execute(sa.text("SELECT twin_convert_hours(:activity, :actor)"),
+                            {"activity": activity_id, "actor": actor}).scalar()
 
 
 # --- credit --------------------------------------------------------------------------------
@@ -402,3 +394,84 @@ def shop(engine: Engine, unit: dict) -> list[dict]:
             sa.select(shop_items.c.id, shop_items.c.name, shop_items.c.cost, shop_items.c.stock)
             .where(shop_items.c.unit_id == unit["id"], shop_items.c.active)
             .order_by(shop_items.c.cost, shop_items.c.id)).mappings()]
+
+
+# --- consent and the bank's file ------------------------------------------------------------
+BANK_FIELDS = ("key", "level", "earned", "levels_version", "computed_on", "village_code")
+
+
+def consent(engine: Engine, household_id: int, *, actor: str, on: dt.date | None = None,
+            withdraw: bool = False) -> None:
+    """Record a household's consent to its credit level being given to the partner bank
+    (三治信用贷), or its withdrawal (from then on it is left out of every export)."""
+    on = on or now_utc().date()
+    c = credit_consents.c
+    with engine.begin() as conn:
+        if withdraw:
+            done = conn.execute(sa.update(credit_consents).values(withdrawn_on=on).where(
+                c.household_id == household_id, c.withdrawn_on.is_(None))).rowcount
+            if not done:
+                raise NotFound(f"household {household_id} has no consent to withdraw")
+            return
+        with _refusals(household_id, "a consent"):
+            conn.execute(sa.dialects.postgresql.insert(credit_consents).values(
+                household_id=household_id, consented_on=on, recorded_by=actor)
+                .on_conflict_do_update(index_elements=["household_id"], set_={
+                    "consented_on": on, "withdrawn_on": None, "recorded_by": actor}))
+
+
+def bank_key(key: bytes, household_code: str) -> str:
+    """The key a household is known by in the bank's file: HMAC-SHA256 of its code under
+    the partner's key (docs/bank-export.md). The household's 信用证明 carries it."""
+    return hmac.new(key, household_code.encode(), hashlib.sha256).hexdigest()
+
+
+def bank_export(engine: Engine, principal: Principal, *, key: bytes,
+                purpose: str) -> list[dict]:
+    """The partner bank's file (docs/bank-export.md): for each household in the principal's
+    scope that consented and has not withdrawn, its hash key and credit level — no name, ID
+    or phone number, no household code. Audited with its purpose."""
+    if len(key) < 32:
+        raise PointsError("the partner's key must be at least 32 bytes")
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise PointsError("say what the export is for (the purpose is audited)")
+    visible, params = row_filter(principal, "households", "hc")
+    if visible == "false":
+        raise PointsError(f"role {principal.role} sees no households: no credit to export")
+    with engine.begin() as conn:
+        rows = conn.execute(sa.text(f"""
+            SELECT h.code, hc.level, hc.earned, hc.levels_version,
+                   (hc.computed_at AT TIME ZONE 'Asia/Shanghai')::date AS computed_on,
+                   v.code AS village_code
+              FROM household_credit hc
+              JOIN credit_consents cc ON cc.household_id = hc.household_id
+                                     AND cc.withdrawn_on IS NULL
+              JOIN households h ON h.id = hc.household_id
+              JOIN units v ON v.id = hc.village_id
+             WHERE hc.level IS NOT NULL AND {visible}
+             ORDER BY hc.household_id"""), params).mappings().all()  # noqa: S608 - row_filter
+        audit(conn, principal, "credit_export", "household_credit", purpose=purpose[:500],
+              detail={"households": len(rows)})
+    return [{"key": bank_key(key, r["code"]), "level": r["level"], "earned": r["earned"],
+             "levels_version": r["levels_version"], "computed_on": r["computed_on"].isoformat(),
+             "village_code": r["village_code"]} for r in rows]
+
+
+def household_card(engine: Engine, principal: Principal, code: str) -> dict | None:
+    """A household by its code, for a principal who sees it (its unit's official or grid
+    worker): balance, earned, credit level, consent, and its village's shop. None when
+    there is no such household or the principal may not see it."""
+    visible, params = row_filter(principal, "households", "h")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(f"""
+            SELECT h.id, h.code, h.village_id, coalesce(hp.balance, 0) AS balance,
+                   coalesce(hp.earned, 0) AS earned, hc.level,
+                   (cc.household_id IS NOT NULL AND cc.withdrawn_on IS NULL) AS consented
+              FROM households h
+              LEFT JOIN household_points hp ON hp.household_id = h.id
+              LEFT JOIN household_credit hc ON hc.household_id = h.id
+              LEFT JOIN credit_consents cc ON cc.household_id = h.id
+             WHERE h.code = :code AND {visible}"""),  # noqa: S608 - row_filter's own SQL
+            {"code": code.strip(), **params}).mappings().one_or_none()
+    return dict(row) if row else None

@@ -25,6 +25,7 @@ import shapely
 from geodata.crs import STORAGE_CRS
 from twin.sample import party as party_board
 from twin.sample import points as points_board
+from twin.sample import selfgov as selfgov_board
 from twin.sample.common import snap_polygons, to_lonlat
 from twin.sample.events import build_events
 from twin.sample.land import build_land, group_households
@@ -226,9 +227,10 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
         households=households_gdf, people=people, facilities=facilities_gdf, routes=routes_gdf,
         stations=stations_gdf, observations=obs, events=events_gdf, event_log=log,
         organizations=orgs_gdf, workrooms=workrooms_gdf,
-        derived=party_board.STATEMENTS + points_board.STATEMENTS,
+        derived=(party_board.STATEMENTS + points_board.STATEMENTS + selfgov_board.STATEMENTS
+                 + points_board.CREDIT),
         derived_params={**party_board.params(seed, end, len(units.towns)),
-                        **points_board.params(end)},
+                        **points_board.params(end), **selfgov_board.params()},
     )
     report("done", sum(twin.counts().values()))
     return twin

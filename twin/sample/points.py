@@ -1,5 +1,5 @@
 """三治积分 and volunteers of the sample twin: the published standard (a rule catalogue of
-40 behaviours on the three boards), volunteers in every village's team and a 文明啄木鸟
+41 behaviours on the three boards), volunteers in every village's team and a 文明啄木鸟
 team in every town, a year of their activities and hours, a year of ledger entries for the
 households, each village's points shop and what was redeemed there, and the credit levels
 that follow.
@@ -38,6 +38,7 @@ RULES: tuple[tuple[str, str, str, str, int, str, str, str], ...] = (
     ("self.demolition", "self", "配合拆违治危工作", "Co-operating in clearing illegal buildings", 15, "time", "approval", "manual"),
     ("self.project", "self", "参与村级微治理项目", "Joining a micro-governance project", 10, "time", "record", "council"),
     ("self.neglect", "self", "房前屋后乱堆乱放", "Clutter around the house", -5, "time", "photo", "visit"),
+    ("self.woodpecker", "self", "文明啄木鸟随手拍问题经核实解决", "A woodpecker's report resolved", 5, "time", "photo", "report"),
     ("law.study", "law", "参加法治宣传学习", "Attending a legal-education session", 5, "time", "record", "council"),
     ("law.mediate", "law", "主动参与矛盾纠纷调解", "Helping mediate a dispute", 10, "time", "record", "report"),
     ("law.patrol", "law", "参加平安巡防", "Neighbourhood safety patrol", 5, "time", "record", "volunteer"),
@@ -135,18 +136,8 @@ SELECT a.id, m.person_id, a.hours
   JOIN organization_members m ON m.organization_id = a.organization_id
  WHERE RAND(a.id || '/' || m.person_id, attend) < :attendance
 ON CONFLICT DO NOTHING"""),
-    # the hours turned into points (the same rows twin.domain.points.convert_hours writes)
-    ("points_ledger", """
-INSERT INTO points_ledger (household_id, rule_code, rule_version, points, source, source_ref,
-                           actor, at, client_key)
-SELECT p.household_id, r.code, r.version, round(h.hours * r.points)::int, 'volunteer',
-       'activity:' || h.activity_id, 'sample', a.starts_at,
-       'volunteer:' || h.activity_id || ':' || h.person_id
-  FROM volunteer_hours h
-  JOIN volunteer_activities a ON a.id = h.activity_id
-  JOIN people p ON p.id = h.person_id
-  JOIN points_rules r ON r.code = 'self.volunteer_hour' AND r.valid_to IS NULL
-ON CONFLICT (client_key) DO NOTHING"""),
+    # the hours turned into points (twin.domain.points.convert_hours, for every activity)
+    ("points_ledger", "SELECT twin_convert_hours(NULL, 'sample')"),
     # a year of behaviours; a household's deductions are kept only where its awards cover them
     ("points_ledger", """
 WITH rules AS (
@@ -205,11 +196,12 @@ UPDATE shop_items i SET stock = greatest(i.stock - n.taken, 0)
   FROM (SELECT substr(source_ref, 6)::bigint AS item, count(*) AS taken FROM points_ledger
          WHERE source = 'redemption' GROUP BY 1) n
  WHERE n.item = i.id"""),
-    ("household_credit", "SELECT twin_credit_recompute(CAST(:end AS timestamptz))"),
 )
 
 STATEMENTS: tuple[tuple[str, str], ...] = tuple((table, _expand(sql))
                                                 for table, sql in _STATEMENTS)
+# the credit levels, once every board has written its points (run last)
+CREDIT = (("household_credit", "SELECT twin_credit_recompute(CAST(:end AS timestamptz))"),)
 
 
 def params(end: dt.datetime) -> dict:

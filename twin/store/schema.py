@@ -501,6 +501,74 @@ volunteer_hours = Table(
     Column("hours", Numeric(4, 1), nullable=False),
 )
 
+compacts = Table(
+    "compacts", metadata,
+    Column("unit_id", BigInteger, ForeignKey("units.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("clauses", JSONB, nullable=False),
+    Column("adopted_on", Date, nullable=False),
+    Column("adopted_by", Text, nullable=False),
+    Column("votes_for", Integer),
+    Column("votes_total", Integer),
+    Column("valid_to", Date),
+    Column("changed_by", Text, nullable=False),
+)
+
+consultations = Table(
+    "consultations", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("brand", Text),
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="SET NULL")),
+    Column("raised_by", Text, nullable=False),
+    Column("household_id", BigInteger, ForeignKey("households.id")),
+    Column("event_id", BigInteger, ForeignKey("events.id")),
+    Column("status", Text, nullable=False),
+    Column("matters_solved", Integer, nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("done_on", Date),
+    Column("client_key", Text, unique=True),
+    Column("actor", Text, nullable=False),
+    _point(), *_cells(),
+)
+
+consultation_sessions = Table(
+    "consultation_sessions", metadata, _id(),
+    Column("consultation_id", BigInteger, ForeignKey("consultations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("held_at", DateTime(timezone=True), nullable=False),
+    Column("place", Text),
+    Column("attendees", Integer, nullable=False),
+    Column("minutes", Text, nullable=False),
+    Column("decision", Text),
+    Column("votes_for", Integer),
+    Column("votes_against", Integer),
+    Column("votes_abstain", Integer),
+    Column("opens_event_id", BigInteger, ForeignKey("events.id")),
+    Column("closes_event_id", BigInteger, ForeignKey("events.id")),
+    Column("client_key", Text, unique=True),
+    Column("actor", Text, nullable=False),
+)
+
+volunteer_reports = Table(
+    "volunteer_reports", metadata,
+    Column("event_id", BigInteger, ForeignKey("events.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("people.id"), nullable=False),
+    Column("household_id", BigInteger, ForeignKey("households.id"), nullable=False),
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="SET NULL")),
+)
+
+credit_consents = Table(
+    "credit_consents", metadata,
+    Column("household_id", BigInteger, ForeignKey("households.id"), primary_key=True),
+    Column("consented_on", Date, nullable=False),
+    Column("withdrawn_on", Date),
+    Column("recorded_by", Text, nullable=False),
+)
+
 unit_counts = Table(
     "unit_counts", metadata,
     Column("unit_id", BigInteger, primary_key=True),

@@ -75,6 +75,11 @@ BEGIN
             'households_points', (SELECT count(*) FROM household_points WHERE @F),
             'households_credit', (SELECT count(*) FROM household_credit
                                    WHERE level IS NOT NULL AND @F),
+            'consultations', (SELECT count(*) FROM consultations WHERE @F),
+            'consultations_done', (SELECT count(*) FROM consultations
+                                    WHERE status = 'done' AND @F),
+            'matters_solved', (SELECT coalesce(sum(matters_solved), 0) FROM consultations
+                                WHERE status = 'done' AND @F),
             'child_units', (SELECT coalesce(jsonb_object_agg(level, n), '{}')
                               FROM (SELECT level, count(*) AS n FROM units
                                      WHERE @U GROUP BY level) s)
