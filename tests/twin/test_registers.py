@@ -298,3 +298,76 @@ def test_a_cadres_register_with_chinese_posts_and_education(engine, village_samp
     bad.write_text(f"村社编码,姓名,职务,学历\n{village},测试戊己,保安,本科\n", encoding="utf-8")
     with pytest.raises(ImportError_, match="row 2: the post '保安'"):
         import_file(engine, bad, "cadres")
+
+
+def test_a_points_standard_adds_rules_and_versions_the_changed_ones(engine, tmp_path):
+    path = tmp_path / "三治积分评定标准.xlsx"
+    pd.DataFrame({"编码": ["moral.filial", "test.tea_party"],
+                  "积分事项": ["孝老爱亲", "参加邻里茶话会"], "类别": ["德治", "自治"],
+                  "分值": [25, 2], "计分方式": ["每次", "每次"],
+                  "佐证材料": ["村评议小组审核", "签到记录"]}).to_excel(path, index=False)
+    old = _one(engine, "SELECT version, points FROM points_rules WHERE code = 'moral.filial' "
+                       "AND valid_to IS NULL")
+    report = import_file(engine, path, "points_rules")
+    assert report.written == 2 and any("new version" in n for n in report.notes)
+    now = _one(engine, "SELECT version, points, evidence FROM points_rules "
+                       "WHERE code = 'moral.filial' AND valid_to IS NULL")
+    assert (now.version, now.points, now.evidence) == (old.version + 1, 25, "approval")
+    assert _one(engine, "SELECT points, valid_to IS NOT NULL FROM points_rules WHERE code = "
+                        "'moral.filial' AND version = :v", v=old.version) == (old.points, True)
+    assert _one(engine, "SELECT board, version FROM points_rules WHERE code = "
+                        "'test.tea_party'") == ("self", 1)
+    again = import_file(engine, path, "points_rules")  # nothing changed: nothing written
+    assert again.written == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("编码,积分事项,类别,分值\nx.y,乱扔垃圾,文明,-5\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="row 2: the board '文明' is none of 自治"):
+        import_file(engine, bad, "points_rules")
+
+
+def test_a_shop_list_adds_items_and_restocks_the_shop(engine, village_sample, tmp_path):
+    village = village_sample.units[village_sample.units.level == "village"].code.iloc[0]
+    path = tmp_path / "积分超市商品.csv"
+    path.write_text(f"村社编码,商品名称,所需积分,库存\n{village},毛巾,12,300\n"
+                    f"{village},测试电饭煲,200,5\n", encoding="utf-8")
+    report = import_file(engine, path, "shop_items")
+    assert report.written == 2 and any("updated" in n for n in report.notes)
+    got = dict((r[0], (r[1], r[2])) for r in sa_rows(engine, """
+        SELECT i.name, i.cost, i.stock FROM shop_items i JOIN units v ON v.id = i.unit_id
+         WHERE v.code = :v AND i.name IN ('毛巾', '测试电饭煲')""", v=village))
+    assert got == {"毛巾": (12, 300), "测试电饭煲": (200, 5)}
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"村社编码,商品名称,所需积分,库存\n{village},酱油,十五,3\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="row 2: the cost '十五' is not a whole number"):
+        import_file(engine, bad, "shop_items")
+
+
+def test_a_council_roll_makes_the_council_and_its_chair(engine, village_sample, pii_key,
+                                                       tmp_path):
+    village = village_sample.units[village_sample.units.level == "village"]
+    code = village.code.iloc[0]
+    numbers = village_sample.people["id_number"].iloc[:3].tolist()
+    path = tmp_path / "乡贤参事会成员名册.xlsx"
+    pd.DataFrame({"村社编码": [code] * 3, "组织名称": ["测试乡贤参事会"] * 3,
+                  "身份证号": numbers, "职务": ["会长", "成员", "会员"]}).to_excel(
+        path, index=False)
+    report = import_file(engine, path, "organization_members", pii_key=pii_key)
+    assert report.written == 3 and any("made" in n for n in report.notes)
+    org = _one(engine, "SELECT id, kind, members FROM organizations "
+                       "WHERE name = '测试乡贤参事会'")
+    assert (org.kind, org.members) == ("worthies_council", 3)
+    assert _one(engine, "SELECT count(*) FROM organization_members WHERE organization_id = :o "
+                        "AND role = 'chair'", o=org.id)[0] == 1
+    text = " ".join(report.notes)
+    assert all(n not in text for n in numbers)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"村社编码,组织名称,身份证号\n{code},测试乡贤参事会,{_id('19800101', '999')}\n",
+                   encoding="utf-8")
+    with pytest.raises(ImportError_, match="row 2: no resident of the twin") as caught:
+        import_file(engine, bad, "organization_members", pii_key=pii_key)
+    assert _id("19800101", "999") not in str(caught.value)
+
+
+def sa_rows(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).all()

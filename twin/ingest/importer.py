@@ -41,7 +41,9 @@ from twin.store.schema import metadata
 KINDS = IMPORT_ORDER  # the element families a file can be imported as (twin.catalog)
 # the registers of twin.ingest.registers (spreadsheets without coordinates, mostly)
 REGISTERS = ("households", "people", "observations", "events", "microgrid_leaders", "visits",
-             "cadres")
+             "cadres", *registers.WRITERS)
+TABLES = ("people", "observations", "microgrid_leaders", "visits", "cadres",
+          *registers.WRITERS)  # registers read as tables, never as features
 BUILDING_USES = ("residential", "commercial", "industrial", "public", "agricultural", "other")
 USE_WORDS = {"住宅": "residential", "民房": "residential", "house": "residential",
              "apartments": "residential", "yes": "other", "商业": "commercial",
@@ -346,8 +348,7 @@ def _read(path: Path, kind: str, crs: str | None, encoding: str | None,
     """The file's records: features in WGS84, or for registers without coordinates the
     table as text (a household list has coordinates or building codes)."""
     tabular = path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls")
-    if kind in ("people", "observations", "microgrid_leaders", "visits", "cadres") or (
-            kind == "households" and tabular):
+    if kind in TABLES or (kind == "households" and tabular):
         frame, _, notes = read_table(path, encoding)
         positioned = find_column(frame, LON_NAMES) is not None and \
             find_column(frame, LAT_NAMES) is not None
@@ -371,7 +372,7 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
         raise ImportError_(f"cannot import as {kind!r}: one of {', '.join(KINDS)}")
     if kind == "units" and level not in LEVELS:
         raise ImportError_(f"units need --level: one of {', '.join(LEVELS)}")
-    if kind in ("people", "microgrid_leaders") and pii_key is None:
+    if kind in ("people", "microgrid_leaders", "organization_members") and pii_key is None:
         raise ImportError_("residents are imported with the personal-data key (TWIN_PII_KEY)")
     path, mapping = Path(path), mapping or {}
     report = ImportReport()
@@ -399,6 +400,9 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
             if kind == "observations":
                 report.read = rows.attrs["read"]
                 report.written = registers.write_observations(conn, rows, report.notes)
+            elif kind in registers.WRITERS:  # versions, upserts: not a plain COPY
+                report.written = registers.WRITERS[kind](conn, rows, report.notes,
+                                                         f"import:{path.name}")
             else:
                 ids = conn.execute(sa.text(
                     f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
@@ -486,8 +490,10 @@ def _register_rows(conn, kind: str, frame: pd.DataFrame, path: Path, mapping: di
         return registers.people(conn, frame, path, mapping, pii_key, report.notes)
     if kind == "observations":
         return registers.observations(conn, frame, path, mapping, report.notes)
-    if kind == "microgrid_leaders":
-        return registers.microgrid_leaders(conn, frame, path, mapping, pii_key, report.notes)
+    if kind in ("microgrid_leaders", "organization_members"):
+        return getattr(registers, kind)(conn, frame, path, mapping, pii_key, report.notes)
+    if kind in ("points_rules", "shop_items"):
+        return getattr(registers, kind)(conn, frame, path, mapping, report.notes)
     if kind in ("visits", "cadres"):
         return getattr(registers, kind)(conn, frame, path, mapping, report.notes)
     return registers.events(conn, frame, path, mapping, report.notes, now)

@@ -38,7 +38,8 @@ from twin.domain.workflow import DONE, OPEN
 # (a field two families share, such as the household code, is named alike in both).
 ALIASES: dict[str, tuple[str, ...]] = {
     target: names for family in ("households", "people", "observations", "events",
-                                 "microgrid_leaders", "visits", "cadres")
+                                 "microgrid_leaders", "visits", "cadres", "points_rules",
+                                 "shop_items", "organization_members")
     for target, names in element(family).aliases.items()}
 TAG_WORDS = {"老年人": "elderly", "党员": "party_member", "残疾人": "disability",
              "低保": "low_income", "低保户": "low_income", "退役军人": "veteran",
@@ -602,6 +603,25 @@ def _units_by_code(conn: Connection, codes: pd.Series, levels: tuple[str, ...], 
     return codes.map(known).astype("int64")
 
 
+def _residents_by_id(conn: Connection, frame: pd.DataFrame, path: Path,
+                     mapping: dict[str, str], key: PiiKey, what: str) -> pd.Series:
+    """The twin's resident of each row, by the ID-card number (compared as its keyed hash);
+    RegisterError naming the row, never the number, when one is empty or unknown."""
+    ids = _text(frame, require(frame, "id_number", mapping, what))
+    if ids.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(ids.isna())])}: the "
+                            "ID-card number is empty")
+    hashes, _ = _protected(ids, protect_id, key, path, frame.index)
+    known = dict(conn.execute(sa.text(
+        "SELECT id_hash, id FROM people WHERE id_hash = ANY(:h)"), {"h": hashes}).all())
+    person = pd.Series([known.get(h) for h in hashes], index=frame.index)
+    if person.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(person.isna())])}: no "
+                            "resident of the twin has this ID-card number: import the "
+                            "residents first")
+    return person
+
+
 def microgrid_leaders(conn: Connection, frame: pd.DataFrame, path: Path,
                       mapping: dict[str, str], key: PiiKey, notes: list[str]) -> pd.DataFrame:
     """A 微网格长名册: each micro-grid's leader by ID-card number (a resident of the twin),
@@ -615,18 +635,7 @@ def microgrid_leaders(conn: Connection, frame: pd.DataFrame, path: Path,
         i = _first_bad(microgrid.duplicated())
         raise RegisterError(f"{row_label(path, frame.index[i])}: the micro-grid has a second "
                             "leader in the file")
-    ids = _text(frame, require(frame, "id_number", mapping, what))
-    if ids.isna().any():
-        raise RegisterError(f"{row_label(path, frame.index[_first_bad(ids.isna())])}: the "
-                            "ID-card number is empty")
-    hashes, _ = _protected(ids, protect_id, key, path, frame.index)
-    people_ = dict(conn.execute(sa.text(
-        "SELECT id_hash, id FROM people WHERE id_hash = ANY(:h)"), {"h": hashes}).all())
-    person = pd.Series([people_.get(h) for h in hashes], index=frame.index)
-    if person.isna().any():  # the row, never the number
-        raise RegisterError(f"{row_label(path, frame.index[_first_bad(person.isna())])}: no "
-                            "resident of the twin has this ID-card number: import the "
-                            "residents first")
+    person = _residents_by_id(conn, frame, path, mapping, key, what)
     start = _dates(_text(frame, require(frame, "term_start", mapping, what)), path,
                    "the term's start")
     if start.isna().any():
@@ -766,3 +775,240 @@ def cadres(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
         "birth_year": born.dt.year.astype("Int64"), "education": school, "post": post,
         "party_member": party.fillna(False).astype(bool), "term_start": start,
         "term_end": end}, index=frame.index)
+
+
+# --- 自治 and 德治 registers ---------------------------------------------------------------------
+BOARD_WORDS = (("self", ("自治",)), ("law", ("法治",)), ("moral", ("德治",)))
+PER_WORDS = (("hour", ("小时", "时长")), ("time", ("次", "件", "项", "户", "人")))
+EVIDENCE_WORDS = (("approval", ("审批", "审核", "认定", "评议")),
+                  ("photo", ("照片", "图片", "拍照", "影像")),
+                  ("record", ("记录", "台账", "签到", "登记")), ("none", ("无", "不需要")))
+ORG_WORDS = (("worthies_council", ("乡贤",)), ("service_group", ("百事", "服务团")),
+             ("legal_group", ("法律",)), ("moral_group", ("道德", "评判")),
+             ("residents_council", ("议事",)), ("volunteer_team", ("志愿", "啄木鸟")))
+ROLE_WORDS = (("chair", ("会长", "团长", "队长", "召集人", "主任", "负责人")),
+              ("member", ("成员", "队员", "委员", "会员", "志愿者", "团员")))
+
+
+def _classified(frame: pd.DataFrame, path: Path, column: str, words: tuple, what: str,
+                default: str | None = None) -> pd.Series:
+    """Words of a column as codes; RegisterError naming the first row none of ``words``."""
+    source = _text(frame, column)
+    codes = tuple(c for c, _ in words)
+    out = source.map(lambda v: _classify(v, words, codes), na_action="ignore")
+    if default is not None:
+        out = out.where(source.notna(), default)
+    bad = out.isna()
+    if bad.any():
+        i = _first_bad(bad)
+        allowed = "、".join(ws[0] for _, ws in words)
+        raise RegisterError(f"{row_label(path, frame.index[i])}: {what} {source.iloc[i]!r} "
+                            f"is none of {allowed}")
+    return out
+
+
+def _whole(frame: pd.DataFrame, path: Path, column: str, what: str, low: int,
+           high: int) -> pd.Series:
+    values = _text(frame, column)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() | (numbers != numbers.round()) | (numbers < low) | (numbers > high)
+    if bad.any():
+        i = _first_bad(bad)
+        raise RegisterError(f"{row_label(path, frame.index[i])}: {what} {values.iloc[i]!r} "
+                            f"is not a whole number from {low:,} to {high:,}")
+    return numbers.astype("int64")
+
+
+def points_rules(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str, str],
+                 notes: list[str]) -> pd.DataFrame:
+    """A 三治积分评定标准: each behaviour's code, board (自治/法治/德治), points (negative for a
+    deduction), per time or per hour, and the evidence it needs. Written as new versions
+    (:func:`write_points_rules`): a rule already in force is closed, never edited."""
+    what = "points rules"
+    codes = _text(frame, require(frame, "rule_code", mapping, what))
+    if codes.isna().any() or codes.duplicated().any():
+        i = _first_bad(codes.isna() | codes.duplicated())
+        raise RegisterError(f"{row_label(path, frame.index[i])}: the rule's code is empty or "
+                            "given twice")
+    names = _text(frame, require(frame, "rule_name", mapping, what))
+    if names.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
+                            "behaviour is empty")
+    value = _whole(frame, path, require(frame, "rule_points", mapping, what), "the points",
+                   -1000, 1000)
+    if (value == 0).any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(value == 0)])}: a rule "
+                            "of 0 points awards nothing")
+    english = _text(frame, pick(frame, "rule_name_en", mapping))
+    return pd.DataFrame({
+        "code": codes, "name_zh": scrub(names)[0], "name_en": english.where(
+            english.notna(), codes),
+        "board": _classified(frame, path, require(frame, "board", mapping, what), BOARD_WORDS,
+                             "the board"),
+        "points": value,
+        "per": _classified(frame, path, pick(frame, "per", mapping), PER_WORDS, "the unit",
+                           default="time"),
+        "evidence": _classified(frame, path, pick(frame, "evidence", mapping), EVIDENCE_WORDS,
+                                "the evidence", default="record"),
+    }, index=frame.index)
+
+
+def write_points_rules(conn: Connection, rows: pd.DataFrame, notes: list[str],
+                       actor: str) -> int:
+    """Each rule that is new or changed becomes the version in force; the one it replaces
+    is closed (entries keep theirs); an unchanged rule writes nothing."""
+    fields = ("code", "board", "name_zh", "name_en", "points", "per", "evidence")
+    changed = conn.execute(sa.text("""
+        WITH file AS (
+            SELECT * FROM unnest(CAST(:code AS text[]), CAST(:board AS text[]),
+                                 CAST(:name_zh AS text[]), CAST(:name_en AS text[]),
+                                 CAST(:points AS int[]), CAST(:per AS text[]),
+                                 CAST(:evidence AS text[]))
+                     AS f (code, board, name_zh, name_en, points, per, evidence)
+        ), todo AS (
+            SELECT f.*, coalesce((SELECT max(r.version) FROM points_rules r
+                                   WHERE r.code = f.code), 0) + 1 AS version
+              FROM file f
+             WHERE NOT EXISTS (
+                SELECT 1 FROM points_rules r WHERE r.code = f.code AND r.valid_to IS NULL
+                   AND (r.board, r.name_zh, r.points, r.per, r.evidence)
+                     = (f.board, f.name_zh, f.points, f.per, f.evidence))
+        ), closed AS (
+            UPDATE points_rules r SET valid_to = now() FROM todo
+             WHERE r.code = todo.code AND r.valid_to IS NULL RETURNING r.code
+        )
+        SELECT code, version, board, name_zh, name_en, points, per, evidence,
+               (SELECT count(*) FROM closed) AS closed FROM todo"""),
+        {f: rows[f].tolist() for f in fields}).mappings().all()
+    if changed:  # inserted after the old versions are closed (one in force per code)
+        conn.execute(sa.text(
+            "INSERT INTO points_rules (code, version, board, name_zh, name_en, points, per, "
+            "evidence, changed_by) VALUES (:code, :version, :board, :name_zh, :name_en, "
+            ":points, :per, :evidence, :actor)"),
+            [{**{k: r[k] for k in (*fields, "version")}, "actor": actor} for r in changed])
+        replaced = changed[0]["closed"]
+        if replaced:
+            notes.append(f"{replaced:,} rule(s) replaced by a new version (history kept)")
+    if len(changed) < len(rows):
+        notes.append(f"{len(rows) - len(changed):,} rule(s) unchanged")
+    return len(changed)
+
+
+def shop_items(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str, str],
+               notes: list[str]) -> pd.DataFrame:
+    """A 积分超市 list: each village's items with the points they cost and the stock."""
+    what = "shop items"
+    unit = _units_by_code(conn, _text(frame, require(frame, "unit", mapping, what)),
+                          ("village", "town"), path, frame, "village or town")
+    names = _text(frame, require(frame, "item_name", mapping, what))
+    if names.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
+                            "item's name is empty")
+    rows = pd.DataFrame({
+        "unit_id": unit, "name": names,
+        "cost": _whole(frame, path, require(frame, "cost", mapping, what), "the cost", 1,
+                       1_000_000),
+        "stock": _whole(frame, path, require(frame, "stock", mapping, what), "the stock", 0,
+                        1_000_000)}, index=frame.index)
+    twice = rows.duplicated(["unit_id", "name"])
+    if twice.any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(twice)])}: the item "
+                            "is listed twice for its shop")
+    return rows
+
+
+def write_shop_items(conn: Connection, rows: pd.DataFrame, notes: list[str],
+                     actor: str) -> int:
+    """New items are added; an item the shop has gets the file's cost and stock."""
+    result = conn.execute(sa.text("""
+        INSERT INTO shop_items (unit_id, name, cost, stock)
+        SELECT * FROM unnest(CAST(:u AS bigint[]), CAST(:n AS text[]), CAST(:c AS int[]),
+                             CAST(:s AS int[]))
+        ON CONFLICT (unit_id, name) DO UPDATE
+           SET cost = EXCLUDED.cost, stock = EXCLUDED.stock, active = true
+        RETURNING (xmax = 0) AS added"""),
+        {"u": rows["unit_id"].tolist(), "n": rows["name"].tolist(),
+         "c": rows["cost"].tolist(), "s": rows["stock"].tolist()}).scalars().all()
+    updated = sum(1 for added in result if not added)
+    if updated:
+        notes.append(f"{updated:,} item(s) already in the shop: cost and stock updated")
+    return len(result)
+
+
+def organization_members(conn: Connection, frame: pd.DataFrame, path: Path,
+                         mapping: dict[str, str], key: PiiKey,
+                         notes: list[str]) -> pd.DataFrame:
+    """A roll of "两会三团" or of a volunteer team: the village (or town), the organisation's
+    name and kind (百姓议事会, 乡贤参事会, 百事服务团, 法律服务团, 道德评判团, 志愿服务队), and each
+    member by ID-card number (a resident of the twin) with their role (会长/团长 … or 成员).
+    An organisation not yet in the twin is made at its unit."""
+    what = "organization members"
+    unit = _units_by_code(conn, _text(frame, require(frame, "unit", mapping, what)),
+                          ("village", "town"), path, frame, "village or town")
+    names = _text(frame, require(frame, "organization", mapping, what))
+    if names.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
+                            "organisation's name is empty")
+    kind_col = pick(frame, "org_kind", mapping)
+    kind = _classified(frame, path, kind_col or require(frame, "organization", mapping, what),
+                       ORG_WORDS, "the kind of organisation")
+    person = _residents_by_id(conn, frame, path, mapping, key, what)
+    role = _classified(frame, path, pick(frame, "role", mapping), ROLE_WORDS, "the role",
+                       default="member")
+    rows = pd.DataFrame({"unit_id": unit, "name": names, "kind": kind,
+                         "person_id": person.astype("int64"), "role": role}, index=frame.index)
+    chairs = rows[rows["role"] == "chair"].duplicated(["unit_id", "name"])
+    if chairs.any():
+        raise RegisterError(f"{row_label(path, chairs[chairs].index[0])}: the organisation "
+                            "has a second chair in the file")
+    return rows
+
+
+def write_organization_members(conn: Connection, rows: pd.DataFrame, notes: list[str],
+                               actor: str) -> int:
+    """Organisations the twin lacks are made at a point of their unit; members are added
+    (one already there keeps their row, a new chair replaces the old one)."""
+    orgs = rows.drop_duplicates(["unit_id", "name"])
+    made = conn.execute(sa.text("""
+        INSERT INTO organizations (kind, name, members, unit_id, geom)
+        SELECT f.kind, f.name, 0, f.unit_id, (SELECT ST_PointOnSurface(u.geom) FROM units u
+                                               WHERE u.id = f.unit_id)
+          FROM unnest(CAST(:u AS bigint[]), CAST(:n AS text[]), CAST(:k AS text[]))
+               AS f (unit_id, name, kind)
+         WHERE NOT EXISTS (SELECT 1 FROM organizations o
+                            WHERE o.unit_id = f.unit_id AND o.name = f.name)"""),
+        {"u": orgs["unit_id"].tolist(), "n": orgs["name"].tolist(),
+         "k": orgs["kind"].tolist()}).rowcount
+    if made:
+        notes.append(f"{made:,} organisation(s) new to the twin made")
+    params = {"u": rows["unit_id"].tolist(), "n": rows["name"].tolist(),
+              "p": rows["person_id"].tolist(), "r": rows["role"].tolist()}
+    conn.execute(sa.text("""
+        UPDATE organization_members m SET role = 'member'
+          FROM organizations o,
+               unnest(CAST(:u AS bigint[]), CAST(:n AS text[]), CAST(:p AS bigint[]),
+                      CAST(:r AS text[])) AS f (unit_id, name, person_id, role)
+         WHERE o.unit_id = f.unit_id AND o.name = f.name AND f.role = 'chair'
+           AND m.organization_id = o.id AND m.role = 'chair' AND m.person_id <> f.person_id"""),
+        params)
+    written = conn.execute(sa.text("""
+        INSERT INTO organization_members (organization_id, person_id, role)
+        SELECT o.id, f.person_id, f.role
+          FROM unnest(CAST(:u AS bigint[]), CAST(:n AS text[]), CAST(:p AS bigint[]),
+                      CAST(:r AS text[])) AS f (unit_id, name, person_id, role)
+          JOIN organizations o ON o.unit_id = f.unit_id AND o.name = f.name
+        ON CONFLICT (organization_id, person_id) DO UPDATE SET role = EXCLUDED.role"""),
+        params).rowcount
+    conn.execute(sa.text("""
+        UPDATE organizations o SET members = (SELECT count(*) FROM organization_members m
+                                               WHERE m.organization_id = o.id)
+         WHERE o.id IN (SELECT o2.id FROM organizations o2
+                          JOIN unnest(CAST(:u AS bigint[]), CAST(:n AS text[]))
+                               AS f (unit_id, name) ON o2.unit_id = f.unit_id
+                                                   AND o2.name = f.name)"""),
+        {"u": orgs["unit_id"].tolist(), "n": orgs["name"].tolist()})
+    return written
+
+
+WRITERS = {"points_rules": write_points_rules, "shop_items": write_shop_items,
+           "organization_members": write_organization_members}
