@@ -134,6 +134,11 @@ class Application(ABC):
         """Key figures of the current unit, from its roll-up (``twin.domain.summary.rollup``)."""
 
 
+def pct_text(value: float | None) -> str:
+    """A share as a panel shows it: "—" when there is none to give."""
+    return "—" if value is None else f"{value:g}%"
+
+
 def tile_url(layer: str, version: str, link: str | None = None) -> str:
     """Relative XYZ template of a tile layer at a data version (no outside host); a field
     page without a session reads its tiles with its link."""

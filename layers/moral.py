@@ -22,6 +22,7 @@ from layers.application import (
     MapContext,
     Scope,
     mvt_layer,
+    pct_text,
     points_layer,
     ramp_expression,
 )
@@ -39,10 +40,6 @@ BELOW = {"median_earned": (255, 245, 215, 140), "credit_pct": (235, 242, 250, 14
 FEW = (200, 200, 200, 60)          # fewer than five households hold points
 VOLUNTEER = (0, 150, 110, 230)
 VIEWS = ("earned", "credit", "volunteers")
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}%"
 
 
 class Moral(Application):
@@ -93,11 +90,11 @@ class Moral(Application):
         credited = sum(m["credit"].values())
         rows = [
             (t("kpi.points_households", lang), f"{m['scored']:,}"),
-            (t("kpi.points_share", lang), _pct(m["scored_pct"])),
+            (t("kpi.points_share", lang), pct_text(m["scored_pct"])),
             (t("kpi.median_earned", lang), "—" if m["median_earned"] is None
              else f"{m['median_earned']:,}"),
             (t("kpi.credit_households", lang), f"{credited:,}"),
-            (t("kpi.credit_share", lang), _pct(m["credit_pct"])),
+            (t("kpi.credit_share", lang), pct_text(m["credit_pct"])),
             *((t("kpi.credit_level", lang) + " " + level, f"{m['credit'].get(level, 0):,}")
               for level in reversed(points.LEVELS)),
             (t("kpi.volunteers", lang), f"{m['volunteers']:,}"),

@@ -25,6 +25,7 @@ from layers.application import (
     Scope,
     color_expression,
     mvt_layer,
+    pct_text,
     points_layer,
 )
 from twin.domain import party
@@ -44,10 +45,6 @@ RECENCY = {"recent": (0, 160, 62, 230), "due": (255, 154, 46, 230),
 STATUS = {"planned": (140, 140, 140, 240), "doing": (22, 100, 255, 240),
           "done": (0, 160, 62, 240)}
 VIEWS = ("coverage", "leaders", "links", "visits", "workrooms", "projects")
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}%"
 
 
 class Party(Application):
@@ -127,10 +124,10 @@ class Party(Application):
         v = party.visit_measures(engine, scope.unit)
         figures = pd.DataFrame([
             (t("kpi.leaders", lang), f"{m['leaders']:,}"),
-            (t("kpi.leaders_party", lang), _pct(m["leaders_party_pct"])),
-            (t("kpi.led", lang), _pct(m["led_pct"])),
-            (t("kpi.linked", lang), _pct(m["linked_pct"])),
-            (t("kpi.visited_30d", lang), _pct(v["visited_30d_pct"])),
+            (t("kpi.leaders_party", lang), pct_text(m["leaders_party_pct"])),
+            (t("kpi.led", lang), pct_text(m["led_pct"])),
+            (t("kpi.linked", lang), pct_text(m["linked_pct"])),
+            (t("kpi.visited_30d", lang), pct_text(v["visited_30d_pct"])),
             (t("kpi.visits_30d", lang), f"{v['visits_30d']:,}"),
             (t("kpi.party_orgs", lang), f"{m['party_orgs']:,}"),
             (t("kpi.party_members", lang), f"{m['party_members']:,}"),

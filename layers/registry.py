@@ -10,6 +10,7 @@ from layers.environment import Environment
 from layers.governance import Governance
 from layers.moral import Moral
 from layers.party import Party
+from layers.selfgov import SelfGovernance
 from layers.tourism import Tourism
 
 
@@ -39,7 +40,8 @@ class Registry:
 
 
 APPLICATIONS = Registry()
-for _app in (Governance(), Environment(), Tourism(), BaseMap(), Party(), Moral()):
+for _app in (Governance(), Environment(), Tourism(), BaseMap(), Party(), SelfGovernance(),
+             Moral()):
     APPLICATIONS.register(_app)
 
 DEFAULT = ("governance", "base")

@@ -11,15 +11,16 @@ from twin.domain.access import Principal, may
 from twin.i18n import t
 
 # page → the action a role needs for it ("events": the event centre of a scoped account;
-# "work": its open events as a phone list)
-PAGES = {"events": "handle", "work": "handle", "import": "import", "export": "export", "audit": "audit",
-         "accounts": "accounts"}
+# "work": its open events as a phone list; "boards": 三治工作台, acting on 自治 and 德治)
+PAGES = {"events": "handle", "work": "handle", "boards": "handle", "import": "import",
+         "export": "export", "audit": "audit", "accounts": "accounts"}
+SCOPED = ("events", "work", "boards")  # pages of an account's own units
 
 
 def pages_for(principal: Principal) -> list[str]:
     """The desk pages this principal may open, in the sidebar's order."""
     return [page for page, action in PAGES.items() if may(principal, action)
-            and (page not in ("events", "work") or principal.scope)]
+            and (page not in SCOPED or principal.scope)]
 
 
 def desk_choice(account, lang: str) -> str | None:

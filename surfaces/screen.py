@@ -9,13 +9,14 @@ import time
 import streamlit as st
 from shapely.geometry import shape
 
+from layers.application import pct_text
 from layers.governance import loop_kpis
 from layers.registry import APPLICATIONS, parse
 from surfaces.deck import view_for
 from surfaces.map import build_map
 from surfaces.period import TZ, period_bounds
 from surfaces.session import count_text, read_engine
-from twin.domain import party
+from twin.domain import party, selfgov
 from twin.domain.access import published
 from twin.domain.summary import loop_measures, rollup
 from twin.domain.units import child_level, unit_path, units_geojson
@@ -93,6 +94,7 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
     if bounds is None:
         return
     end = bounds[1].replace(tzinfo=TZ)
+    boards_figures(unit, summary, end, lang)
     measures = loop_measures(read_engine(), unit, end - dt.timedelta(days=30), end)
     shown = loop_kpis(measures, lang)
     st.caption(t("loop.recent", lang))
@@ -117,6 +119,28 @@ def party_figures(unit: dict | None, summary: dict, lang: str) -> None:
                    help=t("kpi.leaders_party", lang))
     cols[2].metric(t("kpi.visits_30d", lang), f"{v['visits_30d']:,}")
     cols[3].metric(t("kpi.projects", lang), "{} / {}".format(*party.progress(m, "project")))
+
+
+def boards_figures(unit: dict | None, summary: dict, end: dt.datetime, lang: str) -> None:
+    """自治 and 德治 on the wall: consultation projects done, livelihood matters solved, the
+    文明啄木鸟 reports of the last year solved; households with 三治积分 and with credit."""
+    m = selfgov.measures(read_engine(), unit, end - dt.timedelta(days=365), end)
+    homes = summary.get("households") or 0
+    credited = summary.get("households_credit", 0)
+    st.caption(t("screen.boards", lang))
+    cols = st.columns(5)
+    cols[0].metric(t("kpi.consultations_done", lang),
+                   f"{summary.get('consultations_done', 0):,} / "
+                   f"{summary.get('consultations', 0):,}")
+    cols[1].metric(t("kpi.matters_solved", lang), f"{summary.get('matters_solved', 0):,}")
+    cols[2].metric(t("kpi.woodpecker_solved", lang),
+                   pct_text(m["reports_pct"]),
+                   help=f"{m['reports_solved']:,} / {m['reports']:,}")
+    cols[3].metric(t("kpi.points_households", lang),
+                   count_text(summary.get("households_points", 0), lang))
+    cols[4].metric(t("kpi.credit_households", lang), count_text(credited, lang),
+                   help=t("kpi.credit_share", lang)
+                   + (f" {100.0 * credited / homes:.1f}%" if homes else ""))
 
 
 def screen_page(lang: str) -> None:
