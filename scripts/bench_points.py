@@ -7,7 +7,9 @@ household, volunteer hours, each village's shop):
   (``twin_credit_recompute``);
 - a village's ranking (红榜) for its official;
 - redemptions at the shop from 20 concurrent clients, each a household of its own (the
-  ledger and the stock are then checked again).
+  ledger and the stock are then checked again);
+- 自治's figures of the county (the panel and the wall) and a town's matters;
+- the sample against the seed's published figures (issue 17), and how long it took to load.
 
     .venv/bin/python scripts/bench_points.py [--scale county] [--reuse] [--keep]
 """
@@ -36,7 +38,7 @@ from benchlib import (  # noqa: E402
 )
 
 from twin.config import Settings  # noqa: E402
-from twin.domain import points  # noqa: E402
+from twin.domain import points, selfgov  # noqa: E402
 from twin.domain.access import Principal  # noqa: E402
 
 CLIENTS = 20
@@ -102,8 +104,10 @@ def main() -> None:
     engine = bench_engine(settings, fresh=not args.reuse)
     engine.pool.dispose()
     engine = sa.create_engine(engine.url, pool_size=CLIENTS + 2, max_overflow=0)
+    started = time.perf_counter()
     ensure_sample(engine, args.scale, Path(settings.data_dir) / "bench")
-    rows = []
+    loaded = time.perf_counter() - started
+    rows, seed_rows = [], []
     try:
         with engine.connect() as conn:
             n_homes, n_entries = conn.execute(sa.text(
@@ -140,14 +144,67 @@ def main() -> None:
                             f"redeemed, {refused} refused, {len(faults)} balances off the "
                             "ledger): median (p95)", f"{med:.1f} ({p95:.1f}) ms",
                             "≤ 100 ms p95", p95 / 100))
+        with engine.connect() as conn:
+            end = conn.execute(sa.text("SELECT max(reported_at) FROM events")).scalar()
+            town = conn.execute(sa.text("SELECT id, code, level FROM units WHERE level = "
+                                        "'town' ORDER BY id LIMIT 1")).mappings().one()
+        start = end.replace(year=end.year - 1)
+        figures: dict = {}
+        med, p95 = timings(lambda: figures.update(selfgov.measures(engine, None, start, end)),
+                           args.repeat)
+        rows.append(row("自治's figures of the county (panel, wall): median (p95)",
+                        f"{med:.0f} ({p95:.0f}) ms", "—", None))
+        med, p95 = timings(lambda: selfgov.matters(engine, dict(town)), args.repeat * 4)
+        rows.append(row(f"a town's consultation projects ({town['code']}): median (p95)",
+                        f"{med:.1f} ({p95:.1f}) ms", "—", None))
+        seed_rows = seed_figures(engine, figures, loaded if not args.reuse else None)
     finally:
         engine.dispose()
         if not args.keep:
             drop_bench(settings)
-    print(f"三治积分, {args.scale} sample, {date.today()}, {machine()}\n")
+    print(f"三治积分 and 自治, {args.scale} sample, {date.today()}, {machine()}\n")
     print("| measure | value | target | ratio to target |")
     print("|---|---|---|---|")
     print("\n".join(rows))
+    print(f"\nThe {args.scale} sample against Tongxiang's published figures (REFERENCE.md)\n")
+    print("| figure | sample | Tongxiang |")
+    print("|---|---|---|")
+    print("\n".join(seed_rows))
+
+
+def seed_figures(engine, figures: dict, loaded: float | None) -> list[str]:
+    """The sample's totals beside the seed's (issue 17)."""
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("""
+            SELECT (SELECT count(*) FROM households) AS households,
+                   (SELECT count(DISTINCT m.person_id) FROM organization_members m
+                      JOIN organizations o ON o.id = m.organization_id
+                     WHERE o.kind = 'volunteer_team') AS volunteers,
+                   (SELECT count(*) FROM points_rules WHERE valid_to IS NULL) AS rules,
+                   (SELECT count(*) FROM household_credit WHERE level IS NOT NULL) AS credited,
+                   (SELECT count(*) FROM events WHERE source = 'volunteer') AS reports,
+                   (SELECT count(*) FROM events WHERE source = 'volunteer'
+                       AND status IN ('resolved', 'closed')) AS solved,
+                   (SELECT count(*) FROM points_ledger) AS entries,
+                   (SELECT count(*) FILTER (WHERE source = 'manual') FROM points_ledger)
+                       AS manual""")).mappings().one()
+    out = [
+        f"| households | {n['households']:,} | ~424,000 |",
+        f"| rules of the points standard in force | {n['rules']} | ~40 |",
+        f"| volunteers (incl. 文明啄木鸟) | {n['volunteers']:,} | 100,000+ |",
+        f"| 文明啄木鸟 reports (a year) | {n['reports']:,} | 3,231 |",
+        f"| of them solved | {100.0 * n['solved'] / max(n['reports'], 1):.1f}% | 96.5% |",
+        f"| consultation projects | {figures.get('matters_total', 0):,} | 51 |",
+        f"| their sittings | {figures.get('sessions', 0):,} | 375 |",
+        f"| livelihood matters solved | {figures.get('matters_solved', 0):,} | 267 |",
+        f"| villages with a compact in force | {figures.get('compacts', 0):,} / "
+        f"{figures.get('villages', 0):,} | every village |",
+        f"| households with a 三治信用 level | {n['credited']:,} | 119,500 (with firms) |",
+        f"| ledger entries (manual awards) | {n['entries']:,} ({n['manual']:,}) | — |",
+    ]
+    if loaded is not None:
+        out.append(f"| the sample generated and loaded | {loaded:.0f} s | — |")
+    return out
 
 
 if __name__ == "__main__":

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     platform_key: str | None = Field(
         default=None, description="The key shared with the platform that signs the exchange "
         "both ways (HMAC-SHA256); unset = the inbound endpoint answers 404.")
+    bank_key: str | None = Field(
+        default=None, description="The key shared with the partner bank of 三治信用贷 that "
+        "makes each consenting household's key in the credit file (HMAC-SHA256, "
+        "docs/bank-export.md); unset = a key generated once and kept in the data folder.")
     platform_name: str = Field(default="zj-jczl", description="The platform's name in the "
                                "event log (platform:<name>).")
     link_hours: float = Field(default=72, gt=0, description="Lifetime of a field link.")

@@ -338,6 +338,36 @@ def export(ctx: click.Context, layer: str, unit_code: str | None, fmt: str, crs:
     click.echo(f"{output}: {n:,} {layer} ({crs})")
 
 
+@main.command("credit-export")
+@click.option("--unit", "units", required=True, multiple=True,
+              help="the towns or villages whose households are in the file (repeatable)")
+@click.option("--purpose", required=True, help="why the file is made (audited)")
+@click.option("--output", required=True, type=click.Path(dir_okay=False))
+@click.pass_context
+@friendly
+def credit_export(ctx: click.Context, units: tuple[str, ...], purpose: str,
+                  output: str) -> None:
+    """The partner bank's 三治信用 file: consenting households' hash keys and credit levels
+    (docs/bank-export.md). Made as an official of the units named, logged by system user."""
+    import csv
+    import getpass
+
+    from twin.config import local_secret
+    from twin.domain.access import Principal
+    from twin.domain.points import BANK_FIELDS, bank_export
+    from twin.store import db as twin_db
+
+    settings = _settings(ctx)
+    official = Principal("official", _scope(units), f"cli:{getpass.getuser()}")
+    rows = bank_export(twin_db.open_twin(settings), official, purpose=purpose,
+                       key=local_secret(settings, "bank", settings.bank_key))
+    with open(output, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=BANK_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    click.echo(f"{output}: {len(rows):,} households")
+
+
 def _import_raster(settings: Settings, path: Path, kind: str) -> None:
     from twin.ingest.importer import import_raster
 
