@@ -18,7 +18,14 @@ from twin.domain.pii import PiiKey
 from twin.errors import TwinError
 from twin.i18n import t
 from twin.ingest import RASTER_KINDS
-from twin.ingest.importer import KINDS, LEVELS, ImportError_, import_file, import_raster
+from twin.ingest.importer import (
+    KINDS,
+    LEVELS,
+    WITH_KEY,
+    ImportError_,
+    import_file,
+    import_raster,
+)
 
 # what the uploader takes: the formats twin.ingest.importer reads (and GeoTIFF for dem/imagery)
 UPLOAD_TYPES = ["geojson", "json", "zip", "gpkg", "shp", "csv", "txt", "xlsx", "osm", "pbf",
@@ -80,7 +87,7 @@ def import_page(engine, settings, principal: Principal, lang: str) -> None:
         return
     options = {"crs": crs.strip() or None, "encoding": encoding.strip() or None,
                "mapping": mapping, "level": level if kind == "units" else None,
-               "pii_key": PiiKey.from_settings(settings) if kind == "people" else None}
+               "pii_key": PiiKey.from_settings(settings) if kind in WITH_KEY else None}
     check_key = (upload.file_id, kind, repr(sorted((k, v) for k, v in options.items()
                                                    if k != "pii_key")))
     try:

@@ -42,6 +42,8 @@ KINDS = IMPORT_ORDER  # the element families a file can be imported as (twin.cat
 # the registers of twin.ingest.registers (spreadsheets without coordinates, mostly)
 REGISTERS = ("households", "people", "observations", "events", "microgrid_leaders", "visits",
              "cadres", *registers.WRITERS)
+# registers that find or protect residents by ID-card number: imported with the PII key
+WITH_KEY = ("people", "microgrid_leaders", "organization_members")
 TABLES = ("people", "observations", "microgrid_leaders", "visits", "cadres",
           *registers.WRITERS)  # registers read as tables, never as features
 BUILDING_USES = ("residential", "commercial", "industrial", "public", "agricultural", "other")
@@ -372,7 +374,7 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
         raise ImportError_(f"cannot import as {kind!r}: one of {', '.join(KINDS)}")
     if kind == "units" and level not in LEVELS:
         raise ImportError_(f"units need --level: one of {', '.join(LEVELS)}")
-    if kind in ("people", "microgrid_leaders", "organization_members") and pii_key is None:
+    if kind in WITH_KEY and pii_key is None:
         raise ImportError_("residents are imported with the personal-data key (TWIN_PII_KEY)")
     path, mapping = Path(path), mapping or {}
     report = ImportReport()

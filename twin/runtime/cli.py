@@ -273,7 +273,7 @@ def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: st
     from tqdm import tqdm
 
     from twin.domain.pii import PiiKey
-    from twin.ingest.importer import import_file
+    from twin.ingest.importer import WITH_KEY, import_file
     from twin.store import db as twin_db
 
     if kind in RASTER_KINDS:
@@ -299,7 +299,7 @@ def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: st
     try:
         report = import_file(engine, path, kind, crs=crs, encoding=encoding, mapping=mapping,
                              dry_run=dry_run, level=level, progress=progress,
-                             pii_key=PiiKey.from_settings(settings) if kind == "people"
+                             pii_key=PiiKey.from_settings(settings) if kind in WITH_KEY
                              else None)
     finally:
         if bar is not None:
