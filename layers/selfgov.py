@@ -106,8 +106,8 @@ class SelfGovernance(Application):
                 clauses = selfgov.clauses(compact)
                 out.append(Chart(
                     f"{compact['title']} · {t('self.version', lang).format(v=compact['version'])}",
-                    pd.DataFrame({t("self.clause", lang): clauses},
-                                 index=range(1, len(clauses) + 1)), "table",
+                    pd.DataFrame({t("self.clause", lang): [
+                        f"{i}. {c}" for i, c in enumerate(clauses, 1)]}), "table",
                     note=t("self.adopted", lang).format(on=compact["adopted_on"],
                                                         by=compact["adopted_by"])))
         return out

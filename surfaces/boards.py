@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from surfaces.session import once_done, once_key
-from twin.domain import points, selfgov
+from twin.domain import points, residents, selfgov
 from twin.domain.access import Principal
+from twin.domain.pii import PiiKey
 from twin.domain.units import unit_path
 from twin.domain.workflow import now_utc
 from twin.errors import TwinError
@@ -36,11 +37,15 @@ def boards_page(engine, settings, principal: Principal, lang: str) -> None:
     done = st.session_state.pop(FLASH, None)  # what the press before the rerun wrote
     if done:
         st.success(done)
-    consult, household = st.tabs([t("boards.consult", lang), t("boards.household", lang)])
+    consult, household, woodpecker = st.tabs([t("boards.consult", lang),
+                                               t("boards.household", lang),
+                                               t("boards.woodpecker", lang)])
     with consult:
         _consultations(engine, principal, lang)
     with household:
         _household(engine, principal, lang)
+    with woodpecker:
+        _woodpecker(engine, settings, principal, lang)
 
 
 def _scope_units(engine, principal: Principal) -> list[dict]:
@@ -77,7 +82,7 @@ def _consultations(engine, principal: Principal, lang: str) -> None:
             t("boards.held_on", lang): [s["held_at"].date().isoformat() for s in sittings],
             t("boards.attendees", lang): [s["attendees"] for s in sittings],
             t("boards.minutes", lang): [s["minutes"] for s in sittings],
-            t("boards.decision", lang): [s["decision"] or "—" for s in sittings],
+            t("self.decision", lang): [s["decision"] or "—" for s in sittings],
             t("boards.votes", lang): ["—" if s["votes_for"] is None else
                                       f"{s['votes_for']}/{s['votes_against']}/"
                                       f"{s['votes_abstain']}" for s in sittings],
@@ -221,3 +226,38 @@ def _household(engine, principal: Principal, lang: str) -> None:
             st.error(str(exc))
             return
         st.rerun()
+
+
+def _woodpecker(engine, settings, principal: Principal, lang: str) -> None:
+    """A 文明啄木鸟's report taken down for them (随手拍 by phone, a call, a note): the volunteer
+    by ID-card number (compared as its keyed hash, never kept), where in the account's
+    units, and what; it enters the loop as an event of source volunteer."""
+    units = _scope_units(engine, principal)
+    if not units:
+        st.info(t("boards.no_scope", lang))
+        return
+    kinds = {c.code: (c.name_zh if lang == "zh" else c.name_en)
+             for c in residents.categories(engine)}
+    form = "woodpecker"
+    once = once_key(form)
+    with st.form(key=form, clear_on_submit=True):
+        cols = st.columns(2)
+        number = cols[0].text_input(t("boards.volunteer_id", lang), max_chars=18,
+                                    type="password")
+        unit = cols[1].selectbox(t("desk.unit", lang), units, format_func=lambda u: u["name"])
+        category = st.selectbox(t("resident.category", lang), list(kinds),
+                                format_func=kinds.get)
+        title = st.text_input(t("boards.what", lang), max_chars=60)
+        if st.form_submit_button(t("boards.report", lang)):
+            try:
+                person = selfgov.volunteer_by_id(engine, PiiKey.from_settings(settings),
+                                                 number)
+                lon, lat = selfgov.place_of(engine, unit["code"])
+                event = selfgov.woodpecker_report(
+                    engine, person, category=category, title=title, lon=lon, lat=lat,
+                    actor=principal.name, client_key=once, principal=principal)
+            except TwinError as exc:
+                st.error(str(exc))
+                return
+            once_done(form)
+            _written(t("boards.reported", lang).format(code=event.code))

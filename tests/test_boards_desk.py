@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import account_scope, add_accounts, app_as
+from tests.conftest import TEST_PII_KEY, account_scope, add_accounts, app_as
 from twin.domain import points
 from twin.i18n import t
 
@@ -143,3 +143,33 @@ def test_a_planner_has_no_governance_desk(engine, monkeypatch, tmp_path):
     at.run()
     assert not at.exception
     assert not [w for w in at.text_input if w.label == t("boards.household_code")]
+
+
+def test_a_woodpecker_s_report_taken_down_by_id_number_enters_the_loop(
+        engine, village_sample, monkeypatch, tmp_path):
+    with engine.connect() as conn:
+        volunteer = conn.execute(sa.text("""
+            SELECT m.person_id FROM organization_members m
+              JOIN organizations o ON o.id = m.organization_id AND o.kind = 'volunteer_team'
+             ORDER BY m.person_id LIMIT 1""")).scalar()
+    people = village_sample.people
+    number = people.loc[people["id"] == volunteer, "id_number"].iloc[0]
+    monkeypatch.setenv("TWIN_PII_KEY", TEST_PII_KEY)  # the key the sample was loaded with
+    at = app_as(engine, monkeypatch, tmp_path, "t-official", page="boards")
+    at.run()
+    _widget(at.text_input, t("boards.volunteer_id")).input(number)
+    _widget(at.text_input, t("boards.what")).input("桥头护栏松动，联系13812345678")
+    _press(at, t("boards.report"))
+    assert not at.error, [e.value for e in at.error]
+    with engine.connect() as conn:
+        event = conn.execute(sa.text(
+            "SELECT e.source, e.title, v.person_id FROM events e "
+            "JOIN volunteer_reports v ON v.event_id = e.id ORDER BY e.id DESC LIMIT 1")).one()
+    assert event.source == "volunteer" and event.person_id == volunteer
+    assert "13812345678" not in event.title
+    assert any(t("boards.reported").split("，")[0] in s.value for s in at.success)
+    _widget(at.text_input, t("boards.volunteer_id")).input("330483198001019990")
+    _widget(at.text_input, t("boards.what")).input("路灯不亮")
+    _press(at, t("boards.report"))
+    errors = " ".join(e.value for e in at.error)
+    assert "ID-card number" in errors and "330483198001019990" not in errors

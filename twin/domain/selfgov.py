@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from twin.domain import points
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, in_scope, may
-from twin.domain.pii import scrub_text
+from twin.domain.pii import PiiKey, protect_id, scrub_text
 from twin.domain.units import in_unit
 from twin.errors import NotFound, TwinError
 from twin.store.schema import (
@@ -311,12 +311,33 @@ def sessions_of(engine: Engine, consultation_id: int) -> list[dict]:
 
 
 # --- 文明啄木鸟 ------------------------------------------------------------------------------
+def volunteer_by_id(engine: Engine, key: PiiKey, id_number: str) -> int:
+    """The resident with this ID-card number (compared as its keyed hash) if they serve in a
+    volunteer team; SelfGovError otherwise, never quoting the number."""
+    try:
+        digest, _ = protect_id(key, id_number)
+    except ValueError:
+        raise SelfGovError("the ID-card number is not a valid one") from None
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("""
+            SELECT p.id FROM people p
+             WHERE p.id_hash = :h AND EXISTS (
+                SELECT 1 FROM organization_members m JOIN organizations o
+                    ON o.id = m.organization_id AND o.kind = 'volunteer_team'
+                 WHERE m.person_id = p.id)"""), {"h": digest}).scalar()
+    if found is None:
+        raise SelfGovError("no volunteer of the twin has this ID-card number")
+    return found
+
+
 def woodpecker_report(engine: Engine, person_id: int, *, category: str, title: str,
                       lon: float, lat: float, actor: str, description: str | None = None,
-                      client_key: str | None = None) -> wf.Event:
+                      client_key: str | None = None,
+                      principal: Principal | None = None) -> wf.Event:
     """A volunteer's report (随手拍): an event of source ``volunteer`` and who reported it,
-    in one transaction. The reporter must serve in a volunteer team; a retried submission
-    returns the first event."""
+    in one transaction. The reporter must serve in a volunteer team, and a principal who
+    records it for them must hold the place; a retried submission returns the first
+    event."""
     with engine.begin() as conn:
         reporter = conn.execute(sa.select(
             people.c.household_id, sa.func.min(organizations.c.id).label("team"))
@@ -331,6 +352,9 @@ def woodpecker_report(engine: Engine, person_id: int, *, category: str, title: s
         event = wf.report(conn, category=category, title=title, lon=lon, lat=lat,
                           source="volunteer", actor=actor, description=description,
                           client_key=client_key)
+        _allowed(conn, principal, conn.execute(sa.text(
+            "SELECT microgrid_id FROM events WHERE id = :e"), {"e": event.id}).scalar(),
+            "a report")
         conn.execute(pg_insert(volunteer_reports).values(
             event_id=event.id, person_id=person_id, household_id=reporter.household_id,
             organization_id=reporter.team).on_conflict_do_nothing())
@@ -378,9 +402,10 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime,
           AND t.status IN ('resolved', 'closed')
           AND t.reported_at >= :start AND t.reported_at < :end AND {f}) AS reports_solved,
       (SELECT count(DISTINCT m.person_id) FROM organization_members m
-         JOIN organizations t ON t.id = m.organization_id
-         JOIN units u ON u.id = t.unit_id AND u.level = 'town'  -- a town's team: 文明啄木鸟
-        WHERE t.kind = 'volunteer_team' AND {f}) AS woodpeckers
+         JOIN organizations o ON o.id = m.organization_id AND o.kind = 'volunteer_team'
+         JOIN units u ON u.id = o.unit_id AND u.level = 'town'  -- a town's team: 文明啄木鸟
+         JOIN people t ON t.id = m.person_id                    -- who live in the unit
+        WHERE {f}) AS woodpeckers
     """  # noqa: S608 - the unit's column comes from CELL_COLUMNS only (in_unit)
     with engine.connect() as conn:
         row = dict(conn.execute(sa.text(sql), {"unit": unit["id"] if unit else None,

@@ -159,8 +159,12 @@ WITH rules AS (
     SELECT d.household_id, d.k, d.at, r.code, r.version, r.points, r.source,
            sum(r.points) OVER (PARTITION BY d.household_id) AS total
       FROM drawn d JOIN rules r ON r.i = d.i
-     -- deductions are rarer than awards: two in three drawn are dropped
-     WHERE r.points > 0 OR RAND(d.household_id || '/' || d.k, entry-keep) < 0.33
+     -- deductions are rarer than awards (two in three drawn are dropped), and so are the
+     -- big awards a village's committee decides by hand (three in four dropped)
+     WHERE CASE WHEN r.points < 0 THEN RAND(d.household_id || '/' || d.k, entry-keep) < 0.33
+                WHEN r.source = 'manual'
+                THEN RAND(d.household_id || '/' || d.k, entry-manual) < 0.25
+                ELSE true END
 )
 INSERT INTO points_ledger (household_id, rule_code, rule_version, points, source, source_ref,
                            reason, approver, actor, at)
