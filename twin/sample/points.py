@@ -20,7 +20,7 @@ VOLUNTEER_SHARE = 0.18
 WOODPECKER_SHARE = 0.04      # of the volunteers, also in the town's 文明啄木鸟 team
 ACTIVITY_EVERY_DAYS = 14     # each team meets about every two weeks
 ATTENDANCE = 0.15            # of a team's members, at each activity
-ENTRIES_MAX = 8              # behaviour entries a household gets in the year: 0 … 8
+ENTRIES_MAX = 12             # behaviour entries a household gets in the year: 0 … 12
 REDEEMING_SHARE = 0.35       # of the households with 50 points or more
 
 # code, board, 中文, English, points, per, evidence, the source it usually comes from
@@ -204,8 +204,22 @@ UPDATE shop_items i SET stock = greatest(i.stock - n.taken, 0)
 
 STATEMENTS: tuple[tuple[str, str], ...] = tuple((table, _expand(sql))
                                                 for table, sql in _STATEMENTS)
+# The sample county's thresholds (a county sets its own: twin.domain.points.set_credit_levels),
+# published before the year began: about three households in ten reach A, as Tongxiang's
+# 119,500 credited households and firms are of its ~424,000 households.
+THRESHOLDS = {"A": 45, "AA": 90, "AAA": 140}
 # the credit levels, once every board has written its points (run last)
-CREDIT = (("household_credit", "SELECT twin_credit_recompute(CAST(:end AS timestamptz))"),)
+CREDIT = (
+    ("credit_levels", """
+UPDATE credit_levels SET valid_to = CAST(:end AS timestamptz) - interval '400 days'
+ WHERE valid_to IS NULL"""),
+    ("credit_levels", """
+INSERT INTO credit_levels (version, level, min_earned, valid_from, changed_by)
+SELECT (SELECT max(version) FROM credit_levels) + 1, t.level, t.min_earned,
+       CAST(:end AS timestamptz) - interval '400 days', 'sample'
+  FROM unnest(CAST(:levels AS text[]), CAST(:thresholds AS int[])) AS t (level, min_earned)"""),
+    ("household_credit", "SELECT twin_credit_recompute(CAST(:end AS timestamptz))"),
+)
 
 
 def params(end: dt.datetime) -> dict:
@@ -219,4 +233,5 @@ def params(end: dt.datetime) -> dict:
             "rule_points": [r[4] for r in RULES], "rule_per": [r[5] for r in RULES],
             "rule_evidence": [r[6] for r in RULES], "rule_sources": [r[7] for r in RULES],
             "shop_names": [s[0] for s in SHOP], "shop_costs": [s[1] for s in SHOP],
-            "shop_stock": [s[2] for s in SHOP], "shop_size": len(SHOP)}
+            "shop_stock": [s[2] for s in SHOP], "shop_size": len(SHOP),
+            "levels": list(THRESHOLDS), "thresholds": list(THRESHOLDS.values())}
