@@ -134,6 +134,21 @@ def test_migrations_down_and_up(db_factory):
         assert conn.execute(sa.text("SELECT twin_iaqi('pm25', 75)")).scalar() == 100
 
 
+def test_a_sample_into_an_older_schema_says_run_upgrade(db_factory, settings):
+    engine = db_factory("stale")
+    twin_db.downgrade(engine, "0015")
+    cfg = settings.model_copy(update={
+        "database_url": engine.url.render_as_string(hide_password=False)})
+    out = _run(cfg, "sample", "--scale", "village")
+    assert out.exit_code == 1
+    assert (f"at revision 0015, this code needs {twin_db.head_revision()}: run `python -m "
+            "twin db upgrade`") in out.output
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM units")).scalar() == 0
+    assert _run(cfg, "db", "upgrade").exit_code == 0
+    assert twin_db.current_revision(engine) == twin_db.head_revision()
+
+
 def test_sample_command_loads_once_and_refuses_to_overwrite(db_factory, settings):
     engine = db_factory("cli_sample")
     cfg = settings.model_copy(update={

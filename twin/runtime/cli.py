@@ -183,6 +183,7 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
                                  param_hint="--scale")
     settings = _settings(ctx)
     engine = twin_db.open_twin(settings)
+    twin_db.require_head(engine)
     if if_empty:
         with engine.connect() as conn:
             if not is_empty(conn):

@@ -144,6 +144,16 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def require_head(engine: Engine) -> None:
+    """Before writing a whole twin: the schema is the one this code ships, or one clear line
+    saying what to do (a write into an older schema fails half-way with "relation … does not
+    exist")."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise DatabaseError(f"the twin's schema is at revision {current}, this code needs "
+                            f"{head}: run `python -m twin db upgrade`")
+
+
 def head_revision() -> str:
     """The newest migration this code ships."""
     from alembic.script import ScriptDirectory
