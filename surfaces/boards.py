@@ -40,12 +40,13 @@ def boards_page(engine, settings, principal: Principal, lang: str) -> None:
     consult, household, woodpecker = st.tabs([t("boards.consult", lang),
                                                t("boards.household", lang),
                                                t("boards.woodpecker", lang)])
+    units = _scope_units(engine, principal)
     with consult:
-        _consultations(engine, principal, lang)
+        _consultations(engine, principal, units, lang)
     with household:
         _household(engine, principal, lang)
     with woodpecker:
-        _woodpecker(engine, settings, principal, lang)
+        _woodpecker(engine, settings, principal, units, lang)
 
 
 def _scope_units(engine, principal: Principal) -> list[dict]:
@@ -53,8 +54,7 @@ def _scope_units(engine, principal: Principal) -> list[dict]:
     return [path[-1] for path in found if path]
 
 
-def _consultations(engine, principal: Principal, lang: str) -> None:
-    units = _scope_units(engine, principal)
+def _consultations(engine, principal: Principal, units: list[dict], lang: str) -> None:
     if not units:
         st.info(t("boards.no_scope", lang))
         return
@@ -228,11 +228,11 @@ def _household(engine, principal: Principal, lang: str) -> None:
         st.rerun()
 
 
-def _woodpecker(engine, settings, principal: Principal, lang: str) -> None:
+def _woodpecker(engine, settings, principal: Principal, units: list[dict],
+                lang: str) -> None:
     """A 文明啄木鸟's report taken down for them (随手拍 by phone, a call, a note): the volunteer
     by ID-card number (compared as its keyed hash, never kept), where in the account's
     units, and what; it enters the loop as an event of source volunteer."""
-    units = _scope_units(engine, principal)
     if not units:
         st.info(t("boards.no_scope", lang))
         return

@@ -6,9 +6,9 @@ from __future__ import annotations
 from twin.catalog.model import CELLS, Columns, Element, OgcSpec, Prop, TileSpec, cols, unit_code
 from twin.catalog.objects import KIND
 from twin.catalog.units import NAME
+from twin.domain.selfgov import COUNCILS
 
-COUNCIL_KINDS = ("'residents_council', 'worthies_council', 'service_group', 'legal_group', "
-                 "'moral_group'")
+COUNCIL_KINDS = ", ".join(f"'{k}'" for k in COUNCILS)  # literals of the code, for the tile
 
 ORGANIZATIONS = Element(
     name="organizations", table="organizations", kind="geography", sample="organizations",

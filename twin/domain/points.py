@@ -141,16 +141,17 @@ def award(engine: Engine, household_id: int, rule_code: str, *, source: str, act
         points = round(rule.points * quantity)
         if points == 0:
             raise PointsError(f"{quantity} of rule {rule_code} is less than one point")
-        return _post(conn, household_id, points, rule=rule, source=source, actor=actor,
+        return post(conn, household_id, points, rule=rule, source=source, actor=actor,
                      source_ref=source_ref, reason=reason, approver=approver,
                      client_key=client_key, at=at)
 
 
-def _post(conn: Connection, household_id: int, points: int, *, rule: Rule, source: str,
+def post(conn: Connection, household_id: int, points: int, *, rule: Rule, source: str,
           actor: str, source_ref: str | None = None, reason: str | None = None,
           approver: str | None = None, client_key: str | None = None,
           at: dt.datetime | None = None) -> int | None:
-    """One ledger entry in the caller's transaction (the balance follows by trigger)."""
+    """One ledger entry of a rule in the caller's transaction (the balance follows by
+    trigger): how another board's writer awards points together with its own rows."""
     values = {"household_id": household_id, "points": points, "source": source,
               "source_ref": source_ref, "reason": scrub_text(reason) if reason else None,
               "approver": approver, "actor": actor, "at": at or now_utc(),

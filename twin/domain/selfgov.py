@@ -151,19 +151,20 @@ def raise_matter(engine: Engine, *, title: str, lon: float, lat: float, raised_b
             raise SelfGovError(f"organization {council_id} is not a council or group")
         new_id = conn.execute(sa.select(sa.func.nextval(
             sa.func.pg_get_serial_sequence("consultations", "id")))).scalar()
+        code = f"YS{opened_on:%Y%m}-{new_id:05d}"
         try:
-            conn.execute(sa.insert(consultations).values(
-                id=new_id, code=f"YS{opened_on:%Y%m}-{new_id:05d}", title=title, brand=brand,
+            microgrid = conn.execute(sa.insert(consultations).values(
+                id=new_id, code=code, title=title, brand=brand,
                 organization_id=council_id, raised_by=raised_by, household_id=household_id,
-                event_id=event_id, status="raised",
-                opened_on=opened_on, client_key=client_key, actor=actor,
-                geom=sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326)))
+                event_id=event_id, status="raised", opened_on=opened_on,
+                client_key=client_key, actor=actor,
+                geom=sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326))
+                .returning(k.microgrid_id)).scalar()
         except sa.exc.IntegrityError as exc:  # the cell trigger: the point is in no unit
             message = getattr(exc.orig.diag, "message_primary", None) or str(exc.orig)
             raise SelfGovError(f"{message}: check the coordinates (WGS84)") from None
-        _allowed(conn, principal, conn.execute(sa.select(k.microgrid_id).where(
-            k.id == new_id)).scalar(), "a matter")  # refused: the insert is undone with it
-    return {"id": new_id, "code": f"YS{opened_on:%Y%m}-{new_id:05d}"}
+        _allowed(conn, principal, microgrid, "a matter")  # refused: the insert is undone too
+    return {"id": new_id, "code": code}
 
 
 def hold_session(engine: Engine, consultation_id: int, *, held_at: dt.datetime,
@@ -235,7 +236,7 @@ def hold_session(engine: Engine, consultation_id: int, *, held_at: dt.datetime,
         if decision and matter.household_id is not None:
             rule = points.current_rules(conn).get(PROPOSAL_RULE)
             if rule is not None:
-                points._post(conn, matter.household_id, rule.points, rule=rule,
+                points.post(conn, matter.household_id, rule.points, rule=rule,
                              source="council", actor=actor, source_ref=f"session:{session_id}",
                              client_key=f"council:{consultation_id}", at=held_at)
     return {"id": session_id, "opened": opened.id if opened else None, "resolved": resolves}
@@ -369,7 +370,6 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime,
     matters solved, the sittings and decisions in the period, and the 文明啄木鸟 channel —
     reports in the period and the share of them solved. Aggregates only."""
     f = in_unit(unit, "t")
-    councils = ", ".join(f"'{k}'" for k in COUNCILS)  # constants, not user text
     village = ("true" if unit is None else
                "false" if unit["level"] in ("grid", "microgrid") else
                "t.id = :unit" if unit["level"] == "village" else "t.parent_id = :unit")
@@ -380,10 +380,10 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime,
         WHERE c.valid_to IS NULL AND {village}) AS compacts,
       (SELECT coalesce(jsonb_object_agg(kind, n), '{{}}') FROM (
           SELECT t.kind, count(*) AS n FROM organizations t
-           WHERE t.kind IN ({councils}) AND {f} GROUP BY t.kind) s) AS councils,
+           WHERE t.kind = ANY(:councils) AND {f} GROUP BY t.kind) s) AS councils,
       (SELECT count(DISTINCT m.person_id) FROM organization_members m
          JOIN organizations t ON t.id = m.organization_id
-        WHERE t.kind IN ({councils}) AND {f}) AS council_members,
+        WHERE t.kind = ANY(:councils) AND {f}) AS council_members,
       (SELECT coalesce(jsonb_object_agg(status, n), '{{}}') FROM (
           SELECT t.status, count(*) AS n FROM consultations t WHERE {f}
            GROUP BY t.status) s) AS matters,
@@ -408,8 +408,9 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime,
         WHERE {f}) AS woodpeckers
     """  # noqa: S608 - the unit's column comes from CELL_COLUMNS only (in_unit)
     with engine.connect() as conn:
-        row = dict(conn.execute(sa.text(sql), {"unit": unit["id"] if unit else None,
-                                               "start": start, "end": end}).mappings().one())
+        row = dict(conn.execute(sa.text(sql), {
+            "unit": unit["id"] if unit else None, "start": start, "end": end,
+            "councils": list(COUNCILS)}).mappings().one())
     row["matters_total"] = sum(row["matters"].values())
     row["reports_pct"] = (round(100.0 * row["reports_solved"] / row["reports"], 1)
                           if row["reports"] else None)

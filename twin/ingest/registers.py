@@ -128,6 +128,16 @@ def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
     return out.mask(out == "")
 
 
+def _filled(frame: pd.DataFrame, column: str, path: Path, what: str) -> pd.Series:
+    """A column that must hold a value in every row, as text; RegisterError naming the
+    first row where ``what`` is empty."""
+    values = _text(frame, column)
+    if values.isna().any():
+        raise RegisterError(f"{row_label(path, frame.index[_first_bad(values.isna())])}: "
+                            f"{what} is empty")
+    return values
+
+
 def _first_bad(mask: pd.Series | np.ndarray) -> int:
     return int(np.flatnonzero(np.asarray(mask))[0])
 
@@ -607,10 +617,8 @@ def _residents_by_id(conn: Connection, frame: pd.DataFrame, path: Path,
                      mapping: dict[str, str], key: PiiKey, what: str) -> pd.Series:
     """The twin's resident of each row, by the ID-card number (compared as its keyed hash);
     RegisterError naming the row, never the number, when one is empty or unknown."""
-    ids = _text(frame, require(frame, "id_number", mapping, what))
-    if ids.isna().any():
-        raise RegisterError(f"{row_label(path, frame.index[_first_bad(ids.isna())])}: the "
-                            "ID-card number is empty")
+    ids = _filled(frame, require(frame, "id_number", mapping, what), path,
+                  "the ID-card number")
     hashes, _ = _protected(ids, protect_id, key, path, frame.index)
     known = dict(conn.execute(sa.text(
         "SELECT id_hash, id FROM people WHERE id_hash = ANY(:h)"), {"h": hashes}).all())
@@ -744,10 +752,7 @@ def cadres(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[str,
     what = "cadres"
     unit = _units_by_code(conn, _text(frame, require(frame, "unit", mapping, what)),
                           ("village", "grid"), path, frame, "village or grid")
-    names = _text(frame, require(frame, "person_name", mapping, what))
-    if names.isna().any():
-        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
-                            "name is empty")
+    names = _filled(frame, require(frame, "person_name", mapping, what), path, "the name")
     post_src = _text(frame, require(frame, "post", mapping, what))
     post = post_src.map(lambda v: _classify(v, POST_WORDS, tuple(c for c, _ in POST_WORDS)),
                         na_action="ignore")
@@ -830,10 +835,7 @@ def points_rules(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dic
         i = _first_bad(codes.isna() | codes.duplicated())
         raise RegisterError(f"{row_label(path, frame.index[i])}: the rule's code is empty or "
                             "given twice")
-    names = _text(frame, require(frame, "rule_name", mapping, what))
-    if names.isna().any():
-        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
-                            "behaviour is empty")
+    names = _filled(frame, require(frame, "rule_name", mapping, what), path, "the behaviour")
     value = _whole(frame, path, require(frame, "rule_points", mapping, what), "the points",
                    -1000, 1000)
     if (value == 0).any():
@@ -900,10 +902,7 @@ def shop_items(conn: Connection, frame: pd.DataFrame, path: Path, mapping: dict[
     what = "shop items"
     unit = _units_by_code(conn, _text(frame, require(frame, "unit", mapping, what)),
                           ("village", "town"), path, frame, "village or town")
-    names = _text(frame, require(frame, "item_name", mapping, what))
-    if names.isna().any():
-        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
-                            "item's name is empty")
+    names = _filled(frame, require(frame, "item_name", mapping, what), path, "the item's name")
     rows = pd.DataFrame({
         "unit_id": unit, "name": names,
         "cost": _whole(frame, path, require(frame, "cost", mapping, what), "the cost", 1,
@@ -945,10 +944,8 @@ def organization_members(conn: Connection, frame: pd.DataFrame, path: Path,
     what = "organization members"
     unit = _units_by_code(conn, _text(frame, require(frame, "unit", mapping, what)),
                           ("village", "town"), path, frame, "village or town")
-    names = _text(frame, require(frame, "organization", mapping, what))
-    if names.isna().any():
-        raise RegisterError(f"{row_label(path, frame.index[_first_bad(names.isna())])}: the "
-                            "organisation's name is empty")
+    names = _filled(frame, require(frame, "organization", mapping, what), path,
+                    "the organisation's name")
     kind_col = pick(frame, "org_kind", mapping)
     kind = _classified(frame, path, kind_col or require(frame, "organization", mapping, what),
                        ORG_WORDS, "the kind of organisation")
