@@ -53,7 +53,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "duplicate": (),
 }
 SOURCES = ("grid_worker", "resident", "sensor", "hotline", "inspection", "open311", "platform",
-           "visit", "volunteer", "council")
+           "visit", "volunteer", "council", "mediation")
 # Hours an owning level has to handle an event before it climbs ("小事不出格": the micro-grid
 # first); urgent categories get half. The defaults of the editable event_deadlines table.
 LEVEL_HOURS = {"microgrid": 24, "grid": 48, "village": 72, "town": 120}  # county: the dept's

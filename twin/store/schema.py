@@ -19,11 +19,13 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
     Table,
     Text,
+    Time,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -567,6 +569,156 @@ credit_consents = Table(
     Column("consented_on", Date, nullable=False),
     Column("withdrawn_on", Date),
     Column("recorded_by", Text, nullable=False),
+)
+
+# --- 法治: disputes (桐解码), mediators and judges, legal service places --------------------
+legal_places = Table(
+    "legal_places", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("opening_hours", Text, nullable=False),
+    Column("open_days", ARRAY(SmallInteger), nullable=False),
+    Column("opens", Time, nullable=False),
+    Column("closes", Time, nullable=False),
+    Column("slot_minutes", SmallInteger, nullable=False),
+    Column("services", ARRAY(Text), nullable=False),
+    Column("serves", ARRAY(Text), nullable=False),
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="SET NULL")),
+    _point(), *_cells(),
+)
+
+mediators = Table(
+    "mediators", metadata, _id(),
+    Column("kind", Text, nullable=False),
+    Column("person_id", BigInteger, ForeignKey("people.id"), nullable=False),
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="SET NULL")),
+    Column("place_id", BigInteger, ForeignKey("legal_places.id", ondelete="SET NULL")),
+    Column("expertise", ARRAY(Text), nullable=False),
+    Column("villages", ARRAY(Text), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("since", Date, nullable=False),
+    _point(), *_cells(),
+)
+
+match_weights = Table(
+    "match_weights", metadata, _id(),
+    Column("expertise", REAL, nullable=False),
+    Column("distance", REAL, nullable=False),
+    Column("caseload", REAL, nullable=False),
+    Column("success", REAL, nullable=False),
+    Column("reach_km", REAL, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+disputes = Table(
+    "disputes", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("facts", Text, nullable=False),
+    Column("claim", Text),
+    Column("amount", Numeric(14, 2)),
+    Column("channel", Text, nullable=False),
+    Column("online", Boolean, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id")),
+    Column("mediator_id", BigInteger, ForeignKey("mediators.id")),
+    Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="SET NULL")),
+    Column("judge_id", BigInteger, ForeignKey("mediators.id")),
+    Column("match_rank", SmallInteger),
+    Column("match_score", REAL),
+    Column("override_reason", Text),
+    Column("handed_to", Text),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("accepted_at", DateTime(timezone=True)),
+    Column("matched_at", DateTime(timezone=True)),
+    Column("agreed_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False),
+    Column("client_key", Text, unique=True),
+    Column("actor", Text, nullable=False),
+    _point(), *_cells(),
+)
+
+dispute_parties = Table(
+    "dispute_parties", metadata, _id(),
+    Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("role", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("id_hash", CHAR(64)),
+    Column("id_masked", Text),
+    Column("phone_hash", CHAR(64)),
+    Column("phone_masked", Text),
+    Column("person_id", BigInteger, ForeignKey("people.id")),
+)
+
+dispute_log = Table(
+    "dispute_log", metadata, _id(),
+    Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("note", Text),
+)
+
+dispute_sessions = Table(
+    "dispute_sessions", metadata, _id(),
+    Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("scheduled_at", DateTime(timezone=True), nullable=False),
+    Column("held_at", DateTime(timezone=True)),
+    Column("mode", Text, nullable=False),
+    Column("place", Text),
+    Column("room", Text),
+    Column("present", ARRAY(BigInteger), nullable=False),
+    Column("attendees", SmallInteger),
+    Column("notes", Text),
+    Column("client_key", Text, unique=True),
+    Column("actor", Text, nullable=False),
+)
+
+agreements = Table(
+    "agreements", metadata, _id(),
+    Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("terms", JSONB, nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("sha256", CHAR(64), nullable=False, unique=True),
+    Column("drafted_at", DateTime(timezone=True), nullable=False),
+    Column("drafted_by", Text, nullable=False),
+)
+
+agreement_signatures = Table(
+    "agreement_signatures", metadata,
+    Column("agreement_id", BigInteger, ForeignKey("agreements.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("party_id", BigInteger, ForeignKey("dispute_parties.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("typed_name", Text, nullable=False),
+    Column("consent", Boolean, nullable=False),
+    Column("sha256", CHAR(64), nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+)
+
+legal_appointments = Table(
+    "legal_appointments", metadata, _id(),
+    Column("code", Text, nullable=False, unique=True),
+    Column("place_id", BigInteger, ForeignKey("legal_places.id"), nullable=False),
+    Column("service", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("name_masked", Text, nullable=False),
+    Column("phone_hash", CHAR(64)),
+    Column("phone_masked", Text),
+    Column("note", Text),
+    Column("booked_at", DateTime(timezone=True), nullable=False),
+    Column("client_key", Text, unique=True),
 )
 
 unit_counts = Table(

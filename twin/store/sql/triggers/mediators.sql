@@ -1,0 +1,2 @@
+CREATE OR REPLACE TRIGGER mediators_cell BEFORE INSERT OR UPDATE OF geom ON public.mediators FOR EACH ROW EXECUTE FUNCTION twin_assign_cell();
+CREATE OR REPLACE TRIGGER mediators_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.mediators FOR EACH STATEMENT EXECUTE FUNCTION twin_bump_version('mediators');
