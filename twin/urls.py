@@ -37,6 +37,11 @@ def event_heat(start: int, end: int, version: str) -> str:
     return f"{API}/heat/events.json?from={start}&to={end}&v={version}"
 
 
+def law_page(path: str) -> str:
+    """A page of 桐解码 / 云司法 for residents and parties (``sign/<token>``, ``book`` …)."""
+    return f"{API}/law/{path}"
+
+
 def auth_page(page: str, **query: str) -> str:
     """A sign-in page (``login``, ``password``, ``logout``) with its query."""
     return f"{API}/auth/{page}" + (f"?{urlencode(query)}" if query else "")

@@ -24,7 +24,7 @@ from twin.publish.ogc import COLLECTIONS, MAX_LIMIT
 
 ALL_IDS = {"towns", "villages", "grids", "microgrids", "buildings", "land", "facilities",
            "stations", "observations", "events", "organizations", "households", "residents",
-           "workrooms", "party_projects", "consultations"}
+           "workrooms", "party_projects", "consultations", "disputes", "legal_places"}
 # Inside the sample's extent (120.4857..120.5070, 30.7261..30.7485), cutting through it.
 BOX = (120.490, 30.730, 120.500, 30.740)
 PERSONAL = {"name", "id_hash", "id_masked", "phone", "phone_hash", "phone_masked", "id_number",

@@ -23,6 +23,7 @@ from twin.api import (
     auth,
     health,
     heat,
+    law,
     leader,
     ogc,
     open311,
@@ -81,7 +82,7 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # public: health, the sign-in pages, static scripts, Open311's service list (its
     # requests check the caller themselves) and the residents' report and status pages;
     # the platform's signed changes; every read of the twin needs a signed-in role
-    for module in (health, auth, open311, assets, resident, leader, platform):
+    for module in (health, auth, open311, assets, resident, leader, platform, law):
         api.include_router(module.router)
     for module, channel in ((tiles, "tiles"), (raster, "raster"), (ogc, "ogc")):
         api.include_router(module.router, dependencies=[Depends(auth.READERS[channel])])

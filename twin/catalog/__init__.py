@@ -10,6 +10,19 @@ from __future__ import annotations
 
 from twin.catalog.conditions import OBSERVATIONS, STATIONS
 from twin.catalog.events import EVENT_LOG, EVENTS
+from twin.catalog.law import (
+    AGREEMENT_SIGNATURES,
+    AGREEMENTS,
+    DISPUTE_LOG,
+    DISPUTE_PARTIES,
+    DISPUTE_SESSIONS,
+    DISPUTES,
+    LAW_UNITS,
+    LEGAL_APPOINTMENTS,
+    LEGAL_PLACES,
+    MATCH_WEIGHTS,
+    MEDIATORS,
+)
 from twin.catalog.model import Element
 from twin.catalog.objects import BUILDINGS, FACILITIES, LAND, ROUTES
 from twin.catalog.organizations import ORGANIZATIONS
@@ -51,7 +64,9 @@ CATALOG: tuple[Element, ...] = (
     HOUSEHOLD_LINKS, MICROGRID_LEADERS, VISITS, CADRES, PARTY_PROJECTS, POINTS_UNITS,
     POINTS_LEDGER, HOUSEHOLD_POINTS, HOUSEHOLD_CREDIT, VOLUNTEER_ACTIVITIES, VOLUNTEER_HOURS,
     CONSULTATIONS, CONSULTATION_SESSIONS, COMPACTS, COUNCIL_MEMBERS, VOLUNTEER_REPORTS,
-    CREDIT_CONSENTS, POINTS_RULES, SHOP_ITEMS,
+    CREDIT_CONSENTS, POINTS_RULES, SHOP_ITEMS, DISPUTES, LEGAL_PLACES, LAW_UNITS,
+    DISPUTE_PARTIES, DISPUTE_LOG, DISPUTE_SESSIONS, AGREEMENTS, AGREEMENT_SIGNATURES,
+    MEDIATORS, MATCH_WEIGHTS, LEGAL_APPOINTMENTS,
 )
 BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
 # Parents before children: the order rows are loaded in (and cleared in reverse).

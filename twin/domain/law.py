@@ -36,6 +36,7 @@ from twin.domain.access import Principal, in_scope, may
 from twin.domain.pii import PiiKey, mask_name, protect_id, protect_phone, scrub_text
 from twin.domain.units import in_unit
 from twin.errors import NotFound, TwinError
+from twin.i18n import t
 from twin.store.schema import (
     agreement_signatures,
     agreements,
@@ -52,10 +53,6 @@ from twin.store.schema import (
 
 KINDS = ("neighbour", "family", "land", "homestead", "labour", "contract", "damage", "traffic",
          "property", "consumer", "other")
-KIND_ZH = {"neighbour": "邻里纠纷", "family": "婚姻家庭纠纷", "land": "土地承包流转纠纷",
-           "homestead": "宅基地与房屋纠纷", "labour": "劳动争议", "contract": "合同债务纠纷",
-           "damage": "损害赔偿纠纷", "traffic": "交通事故纠纷", "property": "物业纠纷",
-           "consumer": "消费纠纷", "other": "其他纠纷"}
 CHANNELS = ("resident", "official", "event")
 STATUSES = ("applied", "accepted", "matched", "mediating", "agreed", "confirm_requested",
             "confirmed", "litigation", "withdrawn", "rejected")
@@ -193,7 +190,7 @@ def apply(engine: Engine, key: PiiKey, *, kind: str, facts: str, applicant: Part
     facts = _text(facts, "what happened")
     claim = _text(claim, "the request", required=False)
     title = _text(title, "the title", required=False, limit=60) or \
-        f"{KIND_ZH[kind]}：{facts.splitlines()[0][:24]}"
+        f"{t('law.kind.' + kind)}：{facts.splitlines()[0][:24]}"
     if amount is not None and not 0 <= amount < 1e12:
         raise LawError("the amount in dispute is a sum of yuan, not negative")
     parties = [_party_row(key, applicant, "applicant"), _party_row(key, respondent,
@@ -374,7 +371,7 @@ def candidates(engine: Engine | Connection, dispute_id: int, limit: int = 10) ->
 
 def reasons(c: dict, kind: str) -> str:
     """Why a candidate ranks where it does, in the words an official reads."""
-    skill = ("擅长" + KIND_ZH[kind] if c["s_expertise"] == 1.0 else
+    skill = ("擅长" + t("law.kind." + kind) if c["s_expertise"] == 1.0 else
              "综合调解" if c["s_expertise"] else "不擅长此类")
     record = (f"成功{c['won']}/{c['ended']}件" if c["ended"] else "暂无结案记录")
     return f"{skill} · 距离{c['km']:.1f}公里 · 在办{c['open']}件 · {record}"
@@ -520,7 +517,7 @@ def _case(conn: Connection, row: Any, terms: list[str], version: int,
           LEFT JOIN organizations o ON o.id = m.organization_id WHERE m.id = :m"""),
         {"m": row["mediator_id"]}).mappings().one()
     return doc.Case(
-        code=row["code"], version=version, kind=KIND_ZH[row["kind"]], facts=row["facts"],
+        code=row["code"], version=version, kind=t("law.kind." + row["kind"]), facts=row["facts"],
         claim=row["claim"], organization=team["organization"] or "人民调解委员会",
         mediator=team["mediator"], terms=tuple(terms), drafted_at=at, online=row["online"],
         parties=tuple(doc.Party("申请人" if p["role"] == "applicant" else "被申请人", p["name"],

@@ -23,6 +23,7 @@ public legal service places and their appointments.
 - ``legal_appointments``: a resident's booking of a slot at a place; one booking per place
   and start (a partial unique index: concurrent bookings, exactly one wins).
 - Events gain the source ``mediation`` (an application made on 桐解码 or by an official).
+- ``twin_rollup`` counts a unit's disputes, those open and those settled.
 
 Revision ID: 0017
 Revises: 0016
@@ -254,10 +255,18 @@ INSERT INTO layer_versions (layer) VALUES ('disputes'), ('legal_places'), ('medi
 """)
     sqlfiles.run(op, "functions/twin_agreement_guard.sql", "triggers/legal_places.sql",
                  "triggers/mediators.sql", "triggers/disputes.sql", "triggers/dispute_log.sql",
-                 "triggers/agreements.sql", "triggers/agreement_signatures.sql")
+                 "triggers/agreements.sql", "triggers/agreement_signatures.sql",
+                 "functions/twin_rollup.sql")  # disputes, open, settled
+
+
+def _rollup_without_disputes() -> str:
+    text = sqlfiles.read("functions/twin_rollup.sql")
+    start = text.index("            'disputes', (")
+    return text[:start] + text[text.index("            'child_units'"):]
 
 
 def downgrade() -> None:
+    op.execute(_rollup_without_disputes())
     op.execute(f"""
 DROP TABLE IF EXISTS legal_appointments, agreement_signatures, agreements, dispute_sessions,
     dispute_log, dispute_parties, disputes, match_weights, mediators, legal_places;

@@ -80,6 +80,13 @@ BEGIN
                                     WHERE status = 'done' AND @F),
             'matters_solved', (SELECT coalesce(sum(matters_solved), 0) FROM consultations
                                 WHERE status = 'done' AND @F),
+            'disputes', (SELECT count(*) FROM disputes WHERE @F),
+            'disputes_open', (SELECT count(*) FROM disputes
+                               WHERE status IN ('applied', 'accepted', 'matched', 'mediating')
+                                 AND @F),
+            'disputes_settled', (SELECT count(*) FROM disputes
+                                  WHERE status IN ('agreed', 'confirm_requested', 'confirmed')
+                                    AND @F),
             'child_units', (SELECT coalesce(jsonb_object_agg(level, n), '{}')
                               FROM (SELECT level, count(*) AS n FROM units
                                      WHERE @U GROUP BY level) s)
