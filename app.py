@@ -16,7 +16,18 @@ import psycopg
 import sqlalchemy as sa
 import streamlit as st
 
-from surfaces import accounts, audit, boards, desk, events, export, field, imports, screen
+from surfaces import (
+    accounts,
+    audit,
+    boards,
+    desk,
+    events,
+    export,
+    field,
+    imports,
+    law,
+    screen,
+)
 from surfaces import map as map_page
 from surfaces.session import engine, language, principal, settings, signed_in
 from twin.errors import TwinError
@@ -43,7 +54,8 @@ def surface(lang: str) -> tuple[str, Callable[[], None]] | None:
         return "work", lambda: field.work_page(account, lang)
     desk_pages = {"events": events.events_page, "import": imports.import_page,
                   "export": export.export_page, "audit": audit.audit_page,
-                  "accounts": accounts.accounts_page, "boards": boards.boards_page}
+                  "accounts": accounts.accounts_page, "boards": boards.boards_page,
+                  "law": law.law_page, "matching": law.matching_page}
     if page in desk_pages:
         return page, lambda: desk_pages[page](engine(), settings(), principal(), lang)
     return "map", lambda: map_page.map_page(lang)

@@ -8,6 +8,7 @@ from layers.application import Application
 from layers.basemap import BaseMap
 from layers.environment import Environment
 from layers.governance import Governance
+from layers.law import RuleOfLaw
 from layers.moral import Moral
 from layers.party import Party
 from layers.selfgov import SelfGovernance
@@ -41,7 +42,7 @@ class Registry:
 
 APPLICATIONS = Registry()
 for _app in (Governance(), Environment(), Tourism(), BaseMap(), Party(), SelfGovernance(),
-             Moral()):
+             Moral(), RuleOfLaw()):
     APPLICATIONS.register(_app)
 
 DEFAULT = ("governance", "base")

@@ -12,9 +12,10 @@ from twin.i18n import t
 
 # page → the action a role needs for it ("events": the event centre of a scoped account;
 # "work": its open events as a phone list; "boards": 三治工作台, acting on 自治 and 德治)
-PAGES = {"events": "handle", "work": "handle", "boards": "handle", "import": "import",
+PAGES = {"events": "handle", "work": "handle", "boards": "handle", "law": "handle",
+         "import": "import", "matching": "accounts",
          "export": "export", "audit": "audit", "accounts": "accounts"}
-SCOPED = ("events", "work", "boards")  # pages of an account's own units
+SCOPED = ("events", "work", "boards", "law")  # pages of an account's own units
 
 
 def pages_for(principal: Principal) -> list[str]:

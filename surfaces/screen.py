@@ -16,7 +16,7 @@ from surfaces.deck import view_for
 from surfaces.map import build_map
 from surfaces.period import TZ, period_bounds
 from surfaces.session import count_text, read_engine
-from twin.domain import party, selfgov
+from twin.domain import law, party, selfgov
 from twin.domain.access import published
 from twin.domain.summary import loop_measures, rollup
 from twin.domain.units import child_level, unit_path, units_geojson
@@ -95,6 +95,7 @@ def screen_kpis(unit: dict | None, lang: str) -> None:
         return
     end = bounds[1].replace(tzinfo=TZ)
     boards_figures(unit, summary, end, lang)
+    law_figures(unit, end, lang)
     measures = loop_measures(read_engine(), unit, end - dt.timedelta(days=30), end)
     shown = loop_kpis(measures, lang)
     st.caption(t("loop.recent", lang))
@@ -141,6 +142,25 @@ def boards_figures(unit: dict | None, summary: dict, end: dt.datetime, lang: str
     cols[4].metric(t("kpi.credit_households", lang), count_text(credited, lang),
                    help=t("kpi.credit_share", lang)
                    + (f" {100.0 * credited / homes:.1f}%" if homes else ""))
+
+
+def law_figures(unit: dict | None, end: dt.datetime, lang: str) -> None:
+    """法治 on the wall, for the last year: disputes, the mediation success rate, the share
+    settled before court, and the median time from application to agreement."""
+    m = law.measures(read_engine(), unit, end - dt.timedelta(days=365), end)
+    st.caption(t("screen.law", lang))
+    cols = st.columns(4)
+    cols[0].metric(t("law.kpi.disputes", lang), f"{m['disputes']:,}",
+                   help=f"{t('law.kpi.settled', lang)} {m['settled']:,}")
+    cols[1].metric(t("law.kpi.success", lang), pct_text(
+        None if m["success_pct"] is None else round(m["success_pct"], 1)))
+    cols[2].metric(t("law.kpi.prelitigation", lang), pct_text(
+        None if m["prelitigation_pct"] is None else round(m["prelitigation_pct"], 1)))
+    median = m["median_minutes"]
+    cols[3].metric(t("law.kpi.median", lang), "—" if median is None else
+                   t("law.minutes", lang).format(n=round(median)) if median < 120 else
+                   t("law.hours", lang).format(n=round(median / 60, 1)),
+                   help=t("law.seed_note", lang))
 
 
 def screen_page(lang: str) -> None:

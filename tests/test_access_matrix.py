@@ -86,6 +86,7 @@ def world(engine, village_sample, settings):
         # names of two characters can be words of the page (e.g. 王村): the longer ones
         found["party_names"] = sorted({n for n in names if len(n) >= 3})
     found["village"] = village.code
+    found["law"] = _law_world(engine, settings, village.code)
     found["leader_token"] = links.create(engine, settings, "leader", found["A"]["leader_id"],
                                          "t-official")
     for name in "AB":
@@ -96,6 +97,39 @@ def world(engine, village_sample, settings):
         where.update(event=event.code, event_id=event.id)
     assert found["party_names"] and all(found[n]["leader_id"] for n in "AB")
     return found
+
+
+PARTIES = ("欧阳明远", "司马青云")  # long names: never a word of any page
+
+
+def _law_world(engine, settings, village: str) -> dict:
+    """A dispute of the village (its two parties named PARTIES, the applicant's ID and phone
+    numbers given), its signing and status tokens, and every name of 法治 the twin holds:
+    the parties, the mediators and the judges."""
+    from twin.domain import law
+    from twin.domain.pii import PiiKey
+
+    key = PiiKey(b"matrix-test-pii-key-0001")
+    made = law.apply(engine, key, kind="neighbour", facts=f"MARKL 通道堆物，电话{PHONE}",
+                     channel="official", actor="t-official", village=village,
+                     applicant=law.PartyIn(PARTIES[0], ID_NUMBER, PHONE),
+                     respondent=law.PartyIn(PARTIES[1]))
+    with engine.connect() as conn:
+        party = conn.execute(sa.text("SELECT id FROM dispute_parties WHERE dispute_id = :d "
+                                     "ORDER BY id LIMIT 1"), {"d": made["id"]}).scalar()
+        names = conn.execute(sa.text(
+            "SELECT p.name FROM mediators m JOIN people p ON p.id = m.person_id")).scalars()
+        place = conn.execute(sa.text("SELECT code FROM legal_places ORDER BY id LIMIT 1")
+                             ).scalar()
+    return {"code": made["code"], "id": made["id"], "place": place,
+            "status": law.token(settings, "dispute", made["id"]),
+            "sign": law.token(settings, "sign", party),
+            "names": sorted({*PARTIES, *(n for n in names if len(n) >= 3)})}
+
+
+def _no_law_name(text: str | bytes, world) -> bool:
+    data = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    return not [n for n in world["law"]["names"] if n in data]
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +271,63 @@ def check_leader_visit(c, user, world):
     assert r.status_code == 404
 
 
+# 桐解码 / 云司法: public pages; a dispute, a signature and a booking open by their token only
+def check_law_public(c, user, world):
+    for path in ("/law", "/law/apply", "/law/verify", "/law/book"):
+        page = c.get(path)
+        assert page.status_code == 200 and _no_law_name(page.text, world), path
+    assert "MARKL" not in c.get("/law").text
+
+
+def check_law_place(c, user, world):
+    assert c.get(f"/law/book/{world['law']['place']}").status_code == 200
+    assert c.get("/law/book/NO-SUCH-PLACE").status_code == 404
+
+
+def check_law_apply(c, user, world):
+    import re
+
+    key = re.search(r'name="client_key" value="([^"]+)"', c.get("/law/apply").text).group(1)
+    r = c.post("/law/apply", data={
+        "client_key": key, "kind": "family", "facts": f"家里吵架，联系{PHONE}", "name": "赵六",
+        "phone": PHONE, "other_name": "钱七", "village": world["village"]},
+        follow_redirects=False)
+    assert r.status_code in (303, 429), r.text  # the clients share one address: throttled
+    if r.status_code == 303:
+        page = c.get(r.headers["location"])
+        assert page.status_code == 200 and PHONE not in page.text and "赵六" not in page.text
+
+
+def check_law_status(c, user, world):
+    assert c.get(f"/law/s/{world['law']['id']}.forged").status_code == 404
+    page = c.get(f"/law/s/{world['law']['status']}")
+    assert page.status_code == 200 and world["law"]["code"] in page.text
+    assert _no_law_name(page.text, world) and ID_NUMBER not in page.text  # names masked
+
+
+def check_law_sign(c, user, world):
+    assert c.get("/law/sign/1.forged").status_code == 404
+    assert c.post("/law/sign/1.forged", data={"typed_name": "x"}).status_code == 404
+    assert c.get("/law/sign/1.forged/agreement.pdf").status_code == 404
+    page = c.get(f"/law/sign/{world['law']['sign']}")  # the party's own page: their name
+    assert page.status_code == 200 and PARTIES[0] in page.text and PARTIES[1] not in page.text
+    assert ID_NUMBER not in page.text and PHONE not in page.text
+
+
+def check_law_verify(c, user, world):
+    r = c.post("/law/verify", data={"sha256": "0" * 64})
+    assert r.status_code in (200, 429) and _no_law_name(r.text, world)
+
+
+def check_law_booking(c, user, world):
+    assert c.get("/law/b/1.forged").status_code == 404
+    r = c.post("/law/b/1.forged/cancel", follow_redirects=False)
+    assert r.status_code in (303, 404)
+    r = c.post("/law/book/NO-SUCH-PLACE", data={"service": "consultation"},
+               follow_redirects=False)
+    assert r.status_code in (404, 429)
+
+
 def check_request(c, user, world):
     for name in "AB":
         r = c.get(f"/open311/v2/requests/{world[name]['event']}.json")
@@ -280,6 +371,14 @@ def check_tile(c, user, world):
                 assert (world[name]["leader_id"] in leaders) == (name in HOUSEHOLDS[user])
             # no person's name in any layer of the party board, whoever asks
             assert not any(n.encode() in r.content for n in world["party_names"]), layer
+        # 法治: disputes (events: in scope), places, villages — never a party, mediator or judge
+        for layer in ("disputes", "legal_places", "legal_catchments", "law_villages"):
+            r = c.get(f"/tiles/{layer}/15/{tile.x}/{tile.y}.mvt")
+            assert r.status_code in (200, 204), (layer, r.status_code)
+            assert _no_law_name(r.content, world) and b"MARKL" not in r.content, layer
+            if layer == "disputes":
+                seen = world["law"]["id"] in _mvt_ids(r, "disputes")
+                assert seen == (name == "A" and "A" in EVENTS[user]), (user, name)
 
 
 def check_tilejson(c, user, world):
@@ -344,6 +443,11 @@ def check_items(c, user, world):
                     if f["properties"]["code"] == world[n]["event"]
                     and f"MARK{n}" in (f["properties"]["title"] or ""))
     assert texts == EVENT_TEXT.get(user, "")
+    d = c.get("/ogc/collections/disputes/items", params={"limit": 1000})
+    assert d.status_code == 200 and _no_law_name(d.text, world) and PHONE not in d.text
+    mine = [f for f in d.json()["features"] if f["properties"]["code"] == world["law"]["code"]]
+    assert bool(mine) == ("A" in EVENTS[user])
+    assert ("MARKL" in d.text) == ("A" in EVENT_TEXT.get(user, "")), user
     if user not in HOUSEHOLDS:
         assert hh.status_code == 404
         return
@@ -438,6 +542,20 @@ ROUTES = {
     ("get", "/report/s/{token}"): check_resident_status,
     ("post", "/report/s/{token}/rate"): check_resident_follow_up,
     ("post", "/report/s/{token}/reopen"): check_resident_follow_up,
+    ("get", "/law"): check_law_public,
+    ("get", "/law/apply"): check_law_public,
+    ("post", "/law/apply"): check_law_apply,
+    ("get", "/law/s/{token}"): check_law_status,
+    ("get", "/law/sign/{token}"): check_law_sign,
+    ("post", "/law/sign/{token}"): check_law_sign,
+    ("get", "/law/sign/{token}/agreement.pdf"): check_law_sign,
+    ("get", "/law/verify"): check_law_public,
+    ("post", "/law/verify"): check_law_verify,
+    ("get", "/law/book"): check_law_public,
+    ("get", "/law/book/{place_code}"): check_law_place,
+    ("post", "/law/book/{place_code}"): check_law_booking,
+    ("get", "/law/b/{token}"): check_law_booking,
+    ("post", "/law/b/{token}/cancel"): check_law_booking,
 }
 
 
@@ -477,6 +595,11 @@ SURFACES = {  # surface → the URL parameters that open it, and who may open it
     "export": ({"page": "export"}, ("t-admin", "t-official", "t-other", "t-planner")),
     "audit": ({"page": "audit"}, ("t-admin",)),
     "accounts": ({"page": "accounts"}, ("t-admin",)),
+    "law": ({"page": "law"}, ("t-official", "t-other", "t-field")),
+    "matching": ({"page": "matching"}, ("t-admin",)),
+    # the 法治 application of the village of A and B, with its charts
+    "law_app": ({"apps": "law", "charts": "1"}, ("t-admin", "t-official", "t-other",
+                                                 "t-planner", "t-field")),
 }
 
 
@@ -492,7 +615,7 @@ def _text(at: AppTest) -> str:
 @pytest.mark.parametrize("user", USERS)
 def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     params, allowed = SURFACES[surface]
-    if surface == "party":
+    if surface in ("party", "law_app"):
         params = {**params, "unit": world["village"]}
     at = app_as(engine, monkeypatch, tmp_path, user, **params)
     at.run()
@@ -504,6 +627,7 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     headers = {h.value for h in at.header}
     opened = {"map": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
               "party": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
+              "law_app": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
               "screen": lambda: len(at.metric) >= 7,
               "work": lambda: bool(at.get("text")) or any(t("field.none") in i.value
                                                            for i in at.info),
@@ -519,6 +643,10 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     # the party board shows no leader's, member's or cadre's name to anyone; the cadres'
     # structure (counts) only to the officials of the village
     assert not [n for n in world["party_names"] if n in shown], (surface, user)
+    # 法治: a party's name only on 法治工作台, to the officials of its village; a mediator's
+    # or judge's name nowhere but there (the matching) either
+    if not (surface == "law" and user in ("t-official", "t-other")):
+        assert _no_law_name(shown, world), (surface, user)
     if surface == "party":
         assert (t("cadre.serving") in shown) == (user == "t-official"), user
     if surface in ("work", "events") and user in allowed:

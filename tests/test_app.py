@@ -171,7 +171,7 @@ def test_big_screen_mode(app, village_sample):
     assert not at.exception
     assert [m.label for m in at.metric][:3] == ["居民", "户", "房屋"]
     labels = [m.label for m in at.metric]
-    assert len(labels) == 26 and not at.radio and not at.multiselect
+    assert len(labels) == 30 and not at.radio and not at.multiselect
     assert {"办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度",
             "大闭环（县级部门）"} <= set(labels[7:])  # the elements, the loop, the three loops
     # and 党建统领: grids covered, leaders, visits in 30 days, projects done

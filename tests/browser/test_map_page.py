@@ -100,7 +100,7 @@ def test_big_screen_at_1920_is_dark_with_kpi_tiles(browser, server, tmp_path):
     assert background == "rgb(11, 18, 32)"
     # the elements, the loop, the three loops, the party board's four, 自治 and 德治's five
     page.get_by_text("自治 · 德治").first.wait_for(timeout=60_000)
-    assert page.locator("[data-testid='stMetric']").count() == 26
+    assert page.locator("[data-testid='stMetric']").count() == 30
     assert page.evaluate("document.documentElement.scrollWidth") <= 1920
     page.screenshot(path=str(tmp_path / "screen.png"))
     assert outside == []
