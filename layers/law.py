@@ -59,8 +59,7 @@ class RuleOfLaw(Application):
     name = "law"
     title_key = "app.law"
     tile_layers = ("law_villages", "disputes", "legal_places", "legal_catchments")
-    filters = (Filter("view", "filter.law_view", VIEWS, "law.view.",
-                      default=("density", "disputes", "places", "gaps")),)
+    filters = (Filter("view", "filter.law_view", VIEWS, "law.view."),)
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
         shown = ctx.chosen("view", VIEWS)
@@ -76,12 +75,12 @@ class RuleOfLaw(Application):
                 get_line_width=f"properties.mediator_km > {reach} ? 4 : 1",
                 line_width_units="'pixels'", stroked=True, filled=True))
         if "catchments" in shown:
+            # outlines only: a village is served by several places, and their fills would
+            # pile up over the density below
             out.append(mvt_layer(
                 "legal_catchments", ctx, id="law-catchments", min_zoom=9, max_zoom=16,
-                get_fill_color=color_expression("kind", {k: (*c[:3], 40) for k, c in
-                                                         PLACE.items()}, (0, 0, 0, 0)),
                 get_line_color=color_expression("kind", PLACE, (120, 120, 120, 200)),
-                line_width_min_pixels=1, stroked=True, filled=True, pickable=False))
+                line_width_min_pixels=1, stroked=True, filled=False, pickable=False))
         if "places" in shown:
             out.append(points_layer(
                 "legal_places", ctx, id="law-places", radius_px=7, min_zoom=9, max_zoom=16,

@@ -135,7 +135,7 @@ LEGAL_PLACES = Element(
 
 # per village: disputes of the last year, and how far the nearest active mediator sits
 _NEAREST_KM = ("(SELECT round((ST_Distance(m.geom::geography, ST_PointOnSurface(t.geom)"
-               "::geography) / 1000.0)::numeric, 1) FROM mediators m "
+               "::geography) / 1000.0)::numeric, 1)::float8 FROM mediators m "
                "WHERE m.kind = 'mediator' AND m.active "
                "ORDER BY m.geom <-> ST_PointOnSurface(t.geom) LIMIT 1)")
 _YEAR = ("(SELECT count(*) FROM disputes d WHERE d.village_id = t.id "
@@ -153,7 +153,7 @@ LAW_UNITS = Element(
                         FROM unit_counts c WHERE c.unit_id = t.id
                          AND c.measure = 'households') > 0 THEN round((1000.0 * {_YEAR}
                         / (SELECT sum(c.value) FROM unit_counts c WHERE c.unit_id = t.id
-                            AND c.measure = 'households'))::numeric, 1) END"""),
+                            AND c.measure = 'households'))::numeric, 1)::float8 END"""),
                     Prop("mediator_km", _NEAREST_KM))),),
 )
 
