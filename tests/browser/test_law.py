@@ -43,12 +43,16 @@ def _village(engine) -> tuple[str, int]:
 
 
 def _press(page, name: str) -> None:
-    page.get_by_role("button", name=name).first.click()
+    page.get_by_role("button", name=name, exact=True).first.click()
 
 
 def _done(page, text: str) -> None:
-    page.locator("[data-testid='stAlert']").filter(has_text=text).first.wait_for(
-        timeout=60_000)
+    try:
+        page.locator("[data-testid='stAlert']").filter(has_text=text).first.wait_for(
+            timeout=60_000)
+    except Exception:
+        page.screenshot(path="/tmp/law-fail.png", full_page=True)
+        raise
 
 
 def _apply_on_phone(browser, url: str, village: str, outside: list[str]) -> str:
@@ -92,7 +96,7 @@ def test_a_dispute_from_the_phone_to_a_verified_agreement(browser, law_server, t
     _press(page, "受理")
     _done(page, f"{code} 已受理")
     page.get_by_text("智能匹配调解团队").first.wait_for(timeout=60_000)
-    page.get_by_text("擅长").first.wait_for(timeout=30_000)  # why each candidate ranks
+    page.get_by_text("擅长").first.wait_for(state="attached", timeout=30_000)  # the reasons
     _press(page, "确认匹配")
     _done(page, "已确认调解团队")
     _press(page, "安排会议")
@@ -117,8 +121,9 @@ def test_a_dispute_from_the_phone_to_a_verified_agreement(browser, law_server, t
                  if not r.url.startswith(LOCAL) else None)
         phone.goto(link.replace("http://localhost:8501", url))
         phone.get_by_text("签署调解协议").first.wait_for(timeout=30_000)
-        pdf = phone.request.get(phone.url.split("?")[0] + "/agreement.pdf")
-        assert pdf.ok and pdf.body().startswith(b"%PDF-")
+        got = phone.request.get(phone.url.split("?")[0] + "/agreement.pdf")
+        pdf = got.body()
+        assert got.ok and pdf.startswith(b"%PDF-")
         phone.fill("input[name=typed_name]", name)
         phone.check("input[name=consent]")
         with phone.expect_navigation():
@@ -132,7 +137,7 @@ def test_a_dispute_from_the_phone_to_a_verified_agreement(browser, law_server, t
 
     # anyone holding the PDF checks it against the stored hash
     saved = tmp_path / f"{code}.pdf"
-    saved.write_bytes(pdf.body())
+    saved.write_bytes(pdf)
     checker = browser.new_context(**PHONE_VIEW).new_page()
     checker.goto(f"{url}/api/law/verify")
     checker.locator("input[type=file]").set_input_files(str(saved))

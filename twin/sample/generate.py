@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from geodata.crs import STORAGE_CRS
+from twin.sample import law as law_board
 from twin.sample import party as party_board
 from twin.sample import points as points_board
 from twin.sample import selfgov as selfgov_board
@@ -228,9 +229,10 @@ def generate(scale: str, seed: int = 0, *, days: int = 30, end: dt.datetime | No
         stations=stations_gdf, observations=obs, events=events_gdf, event_log=log,
         organizations=orgs_gdf, workrooms=workrooms_gdf,
         derived=(party_board.STATEMENTS + points_board.STATEMENTS + selfgov_board.STATEMENTS
-                 + points_board.CREDIT),
+                 + law_board.STATEMENTS + points_board.CREDIT),
         derived_params={**party_board.params(seed, end, len(units.towns)),
-                        **points_board.params(end), **selfgov_board.params()},
+                        **points_board.params(end), **selfgov_board.params(),
+                        **law_board.params()},
     )
     report("done", sum(twin.counts().values()))
     return twin
