@@ -11,7 +11,8 @@ from twin.domain.access import Principal, may
 from twin.i18n import t
 
 # page → the action a role needs for it ("events": the event centre of a scoped account;
-# "work": its open events as a phone list; "boards": 三治工作台, acting on 自治 and 德治)
+# "work": its open events as a phone list; "boards": 三治工作台, acting on 自治 and 德治;
+# "law": 法治工作台, mediation; "matching": the administrator's weights of 智能匹配)
 PAGES = {"events": "handle", "work": "handle", "boards": "handle", "law": "handle",
          "import": "import", "matching": "accounts",
          "export": "export", "audit": "audit", "accounts": "accounts"}

@@ -33,7 +33,7 @@ from twin.domain import agreement as doc
 from twin.domain import links
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, in_scope, may
-from twin.domain.pii import PiiKey, mask_name, protect_id, protect_phone, scrub_text
+from twin.domain.pii import PiiKey, mask_name, protect_id, protect_phone, typed_text
 from twin.domain.units import in_unit
 from twin.errors import NotFound, TwinError
 from twin.i18n import t
@@ -91,14 +91,7 @@ class SlotTaken(LawError):
 
 def _text(value: str | None, what: str, *, required: bool = True,
           limit: int = MAX_TEXT) -> str | None:
-    value = scrub_text((value or "").strip()) or None
-    if value is None and required:
-        raise LawError(f"{what} is empty")
-    if value and "\x00" in value:
-        raise LawError(f"{what} holds a NUL character")
-    if value and len(value) > limit:
-        raise LawError(f"{what} is {len(value)} characters: at most {limit}")
-    return value
+    return typed_text(value, what, LawError, required=required, limit=limit)
 
 
 def _allowed(conn: Connection, principal: Principal | None, unit_id: int, what: str) -> None:

@@ -105,6 +105,21 @@ def scrub_text(text: str | None) -> str | None:
     return text
 
 
+def typed_text(value: str | None, what: str, error: type[Exception], *,
+               required: bool = True, limit: int = 2000) -> str | None:
+    """What a person typed, as it is stored: trimmed and scrubbed (scrub_text); None when
+    empty. ``error`` (naming ``what``) when it is required and empty, holds a NUL, or is
+    longer than ``limit``."""
+    value = scrub_text((value or "").strip()) or None
+    if value is None and required:
+        raise error(f"{what} is empty")
+    if value and "\x00" in value:
+        raise error(f"{what} holds a NUL character")
+    if value and len(value) > limit:
+        raise error(f"{what} is {len(value)} characters: at most {limit}")
+    return value
+
+
 def mask_name(value: str) -> str:
     """张三 → 张*, 欧阳娜娜 → 欧**娜: the surname and, for longer names, the last character."""
     if len(value) <= 2:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from twin.domain import points
 from twin.domain import workflow as wf
 from twin.domain.access import Principal, in_scope, may
-from twin.domain.pii import PiiKey, protect_id, scrub_text
+from twin.domain.pii import PiiKey, protect_id, typed_text
 from twin.domain.units import in_unit
 from twin.errors import NotFound, TwinError
 from twin.store.schema import (
@@ -56,14 +56,7 @@ class SelfGovError(TwinError):
 
 
 def _text(value: str | None, what: str, *, required: bool = True) -> str | None:
-    value = scrub_text((value or "").strip()) or None
-    if value is None and required:
-        raise SelfGovError(f"{what} is empty")
-    if value and "\x00" in value:
-        raise SelfGovError(f"{what} holds a NUL character")
-    if value and len(value) > MAX_TEXT:
-        raise SelfGovError(f"{what} is {len(value)} characters: at most {MAX_TEXT}")
-    return value
+    return typed_text(value, what, SelfGovError, required=required, limit=MAX_TEXT)
 
 
 def _allowed(conn: sa.Connection, principal: Principal | None, unit_id: int, what: str) -> None:
