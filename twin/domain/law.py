@@ -306,48 +306,46 @@ def move(engine: Engine, dispute_id: int, to: str, *, actor: str, note: str | No
 
 # --- 智能匹配 ---------------------------------------------------------------------------------
 _CANDIDATES = sa.text("""
-WITH d AS (
+WITH d AS MATERIALIZED (
     SELECT d.id, d.kind, ST_PointOnSurface(v.geom) AS at
       FROM disputes d JOIN units v ON v.id = d.village_id WHERE d.id = :id
-), w AS (
+), w AS MATERIALIZED (
     SELECT * FROM match_weights ORDER BY id DESC LIMIT 1
-), history AS (
+), near AS MATERIALIZED (  -- the active mediators within three times the reach
+    SELECT m.id, m.person_id, m.organization_id, m.expertise,
+           ST_Distance(m.geom::geography, d.at::geography) / 1000.0 AS km
+      FROM mediators m CROSS JOIN d CROSS JOIN w
+     WHERE m.kind = 'mediator' AND m.active
+       AND ST_DWithin(m.geom::geography, d.at::geography, w.reach_km * 3000)
+), history AS MATERIALIZED (  -- their open cases and record, once for all of them
     SELECT x.mediator_id,
            count(*) FILTER (WHERE x.status IN ('matched', 'mediating')) AS open,
            count(*) FILTER (WHERE x.status IN ('agreed', 'confirm_requested', 'confirmed'))
                AS won,
            count(*) FILTER (WHERE x.status IN ('agreed', 'confirm_requested', 'confirmed',
                                                'litigation')) AS ended
-      FROM disputes x
-     WHERE x.mediator_id IN (SELECT m.id FROM mediators m, d
-                              WHERE m.kind = 'mediator' AND m.active
-                                AND ST_DWithin(m.geom::geography, d.at::geography,
-                                               (SELECT reach_km FROM w) * 3000))
+      FROM disputes x WHERE x.mediator_id IN (SELECT id FROM near)
      GROUP BY x.mediator_id
 ), scored AS (
-    SELECT m.id, m.organization_id, o.name AS organization, m.expertise,
-           ST_Distance(m.geom::geography, d.at::geography) / 1000.0 AS km,
+    SELECT n.id, n.person_id, n.organization_id, o.name AS organization, n.expertise, n.km,
            coalesce(h.open, 0) AS open, coalesce(h.won, 0) AS won,
            coalesce(h.ended, 0) AS ended,
-           CASE WHEN d.kind = ANY (m.expertise) THEN 1.0
-                WHEN 'general' = ANY (m.expertise) THEN 0.5 ELSE 0.0 END AS s_expertise,
-           greatest(0.0, 1.0 - ST_Distance(m.geom::geography, d.at::geography)
-                             / 1000.0 / w.reach_km) AS s_distance,
+           CASE WHEN d.kind = ANY (n.expertise) THEN 1.0
+                WHEN 'general' = ANY (n.expertise) THEN 0.5 ELSE 0.0 END AS s_expertise,
+           greatest(0.0, 1.0 - n.km / w.reach_km) AS s_distance,
            1.0 / (1.0 + coalesce(h.open, 0) / 2.0) AS s_caseload,
            (coalesce(h.won, 0) + 1.0) / (coalesce(h.ended, 0) + 2.0) AS s_success,
            w.expertise AS w_expertise, w.distance AS w_distance, w.caseload AS w_caseload,
            w.success AS w_success
-      FROM mediators m CROSS JOIN d CROSS JOIN w
-      LEFT JOIN history h ON h.mediator_id = m.id
-      LEFT JOIN organizations o ON o.id = m.organization_id
-     WHERE m.kind = 'mediator' AND m.active
-       AND ST_DWithin(m.geom::geography, d.at::geography, w.reach_km * 3000)
+      FROM near n CROSS JOIN d CROSS JOIN w
+      LEFT JOIN history h ON h.mediator_id = n.id
+      LEFT JOIN organizations o ON o.id = n.organization_id
 )
 SELECT s.*, p.name,
        (w_expertise * s_expertise + w_distance * s_distance + w_caseload * s_caseload
         + w_success * s_success) / (w_expertise + w_distance + w_caseload + w_success)
        AS score
-  FROM scored s JOIN mediators m ON m.id = s.id JOIN people p ON p.id = m.person_id
+  FROM scored s JOIN people p ON p.id = s.person_id
  ORDER BY score DESC, s.km, s.id
  LIMIT :limit""")
 
