@@ -46,6 +46,10 @@ DENSITY = ((8.0, (160, 20, 40, 170)), (4.0, (230, 90, 60, 150)), (2.0, (250, 170
 NO_DISPUTE = (235, 245, 235, 60)
 GAP = (255, 0, 120, 200)
 VIEWS = ("density", "disputes", "places", "catchments", "gaps")
+# shown until the user picks: the catchments (a place's villages, thousands of outlines at
+# county scale) are asked for — they took the county's first view from ~10 s to 25 s in
+# software WebGL (scripts/bench_law.py)
+DEFAULT_VIEWS = ("density", "disputes", "places", "gaps")
 
 
 def _ramp(prop: str) -> str:
@@ -59,10 +63,10 @@ class RuleOfLaw(Application):
     name = "law"
     title_key = "app.law"
     tile_layers = ("law_villages", "disputes", "legal_places", "legal_catchments")
-    filters = (Filter("view", "filter.law_view", VIEWS, "law.view."),)
+    filters = (Filter("view", "filter.law_view", VIEWS, "law.view.", default=DEFAULT_VIEWS),)
 
     def layers(self, ctx: MapContext) -> list[pdk.Layer]:
-        shown = ctx.chosen("view", VIEWS)
+        shown = ctx.chosen("view", VIEWS) if ctx.filters.get("view") else DEFAULT_VIEWS
         out = []
         if "density" in shown or "gaps" in shown:
             reach = 15  # km: the default matching reach (law.weights); gaps beyond it
@@ -83,12 +87,12 @@ class RuleOfLaw(Application):
                 line_width_min_pixels=1, stroked=True, filled=False, pickable=False))
         if "places" in shown:
             out.append(points_layer(
-                "legal_places", ctx, id="law-places", radius_px=7, min_zoom=9, max_zoom=16,
+                "legal_places", ctx, id="law-places", radius_px=7, min_zoom=11, max_zoom=16,
                 fill=color_expression("kind", PLACE, (120, 120, 120, 220)),
                 get_line_color=[255, 255, 255], stroked=True, line_width_min_pixels=1.5))
         if "disputes" in shown:
             out.append(points_layer(
-                "disputes", ctx, id="law-disputes", radius_px=5, min_zoom=9, max_zoom=16,
+                "disputes", ctx, id="law-disputes", radius_px=5, min_zoom=11, max_zoom=16,
                 fill=color_expression("status", STATUS, STATUS["applied"]),
                 get_line_color="properties.online ? [22, 100, 255] : [255, 255, 255]",
                 stroked=True, line_width_min_pixels=1.5))

@@ -127,7 +127,7 @@ def application_filters(app: Application, lang: str) -> dict[str, tuple[str, ...
         picked = tuple(v for v in st.query_params.get(param, "").split(",") if v in f.options)
         label = f"{app.title(lang)} · {t(f.label_key, lang)}"
         if f.multi:
-            chosen = tuple(st.multiselect(label, f.options, default=list(picked),
+            chosen = tuple(st.multiselect(label, f.options, default=list(picked or f.default),
                                           format_func=_option_label(f, lang),
                                           placeholder=t("filter.all", lang),
                                           key=f"filter-{param}"))
