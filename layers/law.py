@@ -52,6 +52,17 @@ VIEWS = ("density", "disputes", "places", "catchments", "gaps")
 DEFAULT_VIEWS = ("density", "disputes", "places", "gaps")
 
 
+def duration_text(minutes: float | None, lang: str) -> str:
+    """A time from application to agreement as the panel and the wall show it."""
+    if minutes is None:
+        return "—"
+    if minutes < 120:
+        return t("law.minutes", lang).format(n=round(minutes))
+    if minutes < 48 * 60:
+        return t("law.hours", lang).format(n=round(minutes / 60, 1))
+    return t("law.days", lang).format(n=round(minutes / 1440, 1))
+
+
 def _ramp(prop: str) -> str:
     expr = str(list(NO_DISPUTE))
     for threshold, rgba in sorted(DENSITY):
@@ -116,15 +127,6 @@ class RuleOfLaw(Application):
         lang, unit = scope.lang, scope.unit
         m = law.measures(engine, unit, scope.start, scope.end)
 
-        def minutes(value: float | None) -> str:
-            if value is None:
-                return "—"
-            if value < 120:
-                return t("law.minutes", lang).format(n=round(value))
-            if value < 48 * 60:
-                return t("law.hours", lang).format(n=round(value / 60, 1))
-            return t("law.days", lang).format(n=round(value / 1440, 1))
-
         rows = [
             (t("law.kpi.disputes", lang), f"{m['disputes']:,}"),
             (t("law.kpi.parties", lang), f"{m['parties']:,}"),
@@ -133,9 +135,9 @@ class RuleOfLaw(Application):
                                                   else round(m["success_pct"], 1))),
             (t("law.kpi.prelitigation", lang), pct_text(
                 None if m["prelitigation_pct"] is None else round(m["prelitigation_pct"], 1))),
-            (t("law.kpi.median", lang), minutes(m["median_minutes"])),
-            (t("law.kpi.p90", lang), minutes(m["p90_minutes"])),
-            (t("law.kpi.online_median", lang), minutes(m["online_median_minutes"])),
+            (t("law.kpi.median", lang), duration_text(m["median_minutes"], lang)),
+            (t("law.kpi.p90", lang), duration_text(m["p90_minutes"], lang)),
+            (t("law.kpi.online_median", lang), duration_text(m["online_median_minutes"], lang)),
             (t("law.kpi.open", lang), f"{m['open']:,}"),
             (t("law.kpi.litigation", lang), f"{m['litigation']:,}"),
             (t("law.kpi.organizations", lang), f"{m['organizations']:,}"),

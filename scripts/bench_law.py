@@ -34,6 +34,7 @@ from benchlib import (  # noqa: E402
     machine,
     median_p95,
     row,
+    start_server,
     timings,
 )
 from playwright.sync_api import sync_playwright  # noqa: E402
@@ -95,8 +96,6 @@ def main() -> None:
         rows.append(row(f"a town's disputes on 法治工作台 ({town['code']}): median (p95)",
                         f"{med:.1f} ({p95:.1f}) ms", "—", None))
         SESSION.update(bench_session(engine))
-        from benchlib import start_server
-
         proc, base = start_server(bench_url(settings), data_dir)
         try:
             with sync_playwright() as p:

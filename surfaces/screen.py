@@ -11,6 +11,7 @@ from shapely.geometry import shape
 
 from layers.application import pct_text
 from layers.governance import loop_kpis
+from layers.law import duration_text
 from layers.registry import APPLICATIONS, parse
 from surfaces.deck import view_for
 from surfaces.map import build_map
@@ -156,10 +157,7 @@ def law_figures(unit: dict | None, end: dt.datetime, lang: str) -> None:
         None if m["success_pct"] is None else round(m["success_pct"], 1)))
     cols[2].metric(t("law.kpi.prelitigation", lang), pct_text(
         None if m["prelitigation_pct"] is None else round(m["prelitigation_pct"], 1)))
-    median = m["median_minutes"]
-    cols[3].metric(t("law.kpi.median", lang), "—" if median is None else
-                   t("law.minutes", lang).format(n=round(median)) if median < 120 else
-                   t("law.hours", lang).format(n=round(median / 60, 1)),
+    cols[3].metric(t("law.kpi.median", lang), duration_text(m["median_minutes"], lang),
                    help=t("law.seed_note", lang))
 
 
