@@ -46,15 +46,16 @@ def units_layer(collection: dict[str, Any], level: str, on_terrain: bool = False
     )
 
 
-def view_for(bbox: list[float] | None) -> pdk.ViewState:
-    """A tilted view that frames a lon/lat bbox (Tongxiang if none)."""
+def view_for(bbox: list[float] | None, fit_px: float = 416) -> pdk.ViewState:
+    """A tilted view that frames a lon/lat bbox (Tongxiang if none) in about ``fit_px``
+    pixels of the map."""
     if not bbox:
         bbox = [120.30, 30.47, 120.66, 30.80]
     west, south, east, north = bbox
     span = max(east - west, (north - south) / math.cos(math.radians((north + south) / 2)), 1e-4)
-    # deck.gl's world is 512 px wide at zoom 0: this fits the span in ~400 px, which leaves
-    # room for the tilt (the near edge of a pitched view is drawn larger)
-    zoom = max(3.0, min(17.0, math.log2(360 / span) - 0.3))
+    # deck.gl's world is 512 px wide at zoom 0; fit_px below the map's size leaves room for
+    # the tilt (the near edge of a pitched view is drawn larger)
+    zoom = max(3.0, min(17.0, math.log2(360 / span * fit_px / 512)))
     return pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2,
                          zoom=zoom, pitch=45, bearing=0)
 

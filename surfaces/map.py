@@ -36,11 +36,60 @@ from twin.errors import NotFound, TwinError
 from twin.i18n import LANGUAGES, t
 from twin.publish.tiles import current_versions
 
+# The map is the page: it fills the window below a slim header; the six elements and the
+# charts stand in a panel over it on the right (a sheet at the bottom on a phone), the
+# legend floats at the bottom left, and the sidebar (applications, period, filters) slides
+# over it. Panels are Streamlit containers with keys (class ``st-key-<key>``).
+HEAD = "3.2rem"
+FIT_PX = 640  # the unit framed in the part of a laptop's map between the sidebar and panel
+MAP_CSS = f"""
+<style>
+  [data-testid="stHeader"] {{ background: transparent; height: {HEAD}; }}
+  [data-testid="stHeader"], [data-testid="stHeader"] div {{ pointer-events: none !important; }}
+  [data-testid="stHeader"] button, [data-testid="stHeader"] a {{
+    pointer-events: auto !important; }}
+  [data-testid="stMainBlockContainer"] {{ padding: 0 0.8rem !important; max-width: 100%; }}
+  .st-key-twin-head {{ position: sticky; top: 0; z-index: 5; height: {HEAD};
+    box-sizing: border-box; overflow-x: auto; overflow-y: hidden; scrollbar-width: none;
+    padding: 0.2rem 3.2rem 0.2rem 2.6rem; background: rgba(255, 255, 255, 0.94);
+    border-bottom: 1px solid #d9dee7; margin: -1rem -0.8rem 0;
+    width: calc(100% + 1.6rem) !important; }}
+  .st-key-twin-head h1 {{ font-size: 1.15rem; padding: 0; margin: 0; white-space: nowrap; }}
+  .st-key-twin-head button {{ padding: 0.1rem 0.6rem; min-height: 2rem; white-space: nowrap; }}
+  .st-key-twin-head > div {{ flex-shrink: 0; }}
+  .st-key-twin-map {{ position: fixed; top: {HEAD}; bottom: 0; left: 0; right: 0;
+    z-index: 0; }}
+  .st-key-twin-map [data-testid="stDeckGlJsonChart"] {{ height: 100% !important; }}
+  .st-key-twin-panel {{ position: fixed; top: calc({HEAD} + 0.6rem); right: 0.6rem;
+    width: min(23rem, 30vw); max-height: calc(100vh - {HEAD} - 1.2rem); overflow-y: auto;
+    z-index: 4; background: rgba(255, 255, 255, 0.92); border-radius: 8px;
+    padding: 0.6rem 0.9rem; box-shadow: 0 2px 10px rgba(20, 40, 80, 0.18); }}
+  .st-key-twin-panel [data-testid="stMetricValue"] {{ font-size: 1.45rem; }}
+  .st-key-twin-panel h3 {{ font-size: 1.2rem; padding: 0.2rem 0; }}
+  .twin-figs {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 0.1rem 0.6rem; }}
+  .twin-figs .head {{ grid-column: 1 / -1; font-weight: 600; margin-top: 0.3rem; }}
+  .twin-figs small {{ display: block; color: #5b6573; font-size: 0.78rem; }}
+  .twin-figs b {{ font-size: 1.15rem; font-weight: 600; }}
+  .st-key-twin-legend {{ position: fixed; bottom: 0.6rem; z-index: 4; max-width: 16rem;
+    background: rgba(255, 255, 255, 0.9); border-radius: 8px; padding: 0.4rem 0.7rem;
+    font-size: 0.8rem; line-height: 1.35; box-shadow: 0 2px 8px rgba(20, 40, 80, 0.15); }}
+  .st-key-twin-legend p {{ margin: 0; }}
+  .st-key-twin-legend details {{ max-height: 38vh; overflow-y: auto; }}
+  .st-key-twin-legend summary {{ cursor: pointer; font-weight: 600; }}
+  @media (max-width: 700px) {{
+    .st-key-twin-head {{ padding-right: 2.8rem; }}
+    .st-key-twin-head h1, .st-key-twin-head [data-testid="stCheckbox"] p {{ display: none; }}
+    .st-key-twin-panel {{ top: auto; bottom: 0.4rem; left: 0.4rem; right: 0.4rem;
+      width: auto; max-height: 38vh; }}
+    .st-key-twin-legend {{ display: none; }}
+  }}
+</style>
+"""
+
 
 def map_page(lang: str) -> None:
     """The planner's and official's map."""
-    st.title(t("app.title", lang))
-    st.caption(t("app.subtitle", lang))
+    st.markdown(MAP_CSS, unsafe_allow_html=True)
     try:
         eng = read_engine()
         path = unit_path(eng, st.query_params.get("unit"))
@@ -52,6 +101,7 @@ def map_page(lang: str) -> None:
         st.error(f"{t('app.db_error', lang)}: {exc}")
         return
     with st.sidebar:
+        st.caption(t("app.subtitle", lang))
         choice = st.radio(t("app.language", lang), LANGUAGES, index=LANGUAGES.index(lang),
                           format_func=lambda code: {"zh": "中文", "en": "English"}[code],
                           horizontal=True)
@@ -69,44 +119,66 @@ def map_page(lang: str) -> None:
         for app in chosen:
             show_application(app, summary, lang)
     if not summary["child_units"] and current is None:
+        st.title(t("app.title", lang))
         st.info(t("app.no_data", lang))
         return
-    breadcrumb(path, lang)
     level = child_level(current["level"] if current else None)
     if level is None:  # a micro-grid: show it among its siblings
         level, parent = "microgrid", current["parent_id"]
     else:
         parent = current["id"] if current else None
     units = units_geojson(eng, level, parent)
-    children = {f["properties"]["code"]: f["properties"]["name"] for f in units["features"]}
-    if current is None or current["level"] != "microgrid":
-        target = st.selectbox(t("nav.children", lang), [""] + list(children),
-                              format_func=lambda c: children.get(c, t("nav.choose", lang)))
-        if target:
-            go_to(target)
-            st.rerun()
-
-    map_col, panel_col = st.columns([3, 1])
-    with map_col:
+    with st.container(key="twin-head", horizontal=True, vertical_alignment="center",
+                      gap="small", wrap=False):
+        st.title(t("app.title", lang), anchor=False)
+        breadcrumb(path, lang)
+        if current is None or current["level"] != "microgrid":
+            children_picker(units, lang)
+        panel = st.toggle(t("app.panel", lang), value=st.query_params.get("panel") != "0",
+                          key="show-panel")
+    if panel:
+        st.query_params.pop("panel", None)
+    else:
+        st.query_params["panel"] = "0"
+    with st.container(key="twin-map"):
         deck = build_map(eng, chosen, units, level, window, lang, filters)
         # a click reruns the script, which follows it before drawing (follow_click)
-        st.pydeck_chart(deck, height=720, on_select="rerun", selection_mode="single-object",
-                        key="map")
-    with panel_col:
+        st.pydeck_chart(deck, height="stretch", on_select="rerun",
+                        selection_mode="single-object", key="map")
+    legends = "".join(float_legend(app, lang) for app in chosen)
+    if legends:  # one box, folded away with a click, scrolling when the legends are long
+        with st.container(key="twin-legend"):
+            st.markdown(f"<details open><summary>{html.escape(t('app.legend', lang))}</summary>"
+                        f"{legends}</details>", unsafe_allow_html=True)
+    if not panel:
+        return
+    with st.container(key="twin-panel"):
         building_panel(engine(), lang)  # personal data and its audit: the primary
         if current and current["level"] == "microgrid" and "party" in [a.name for a in chosen]:
             leader_link(engine(), current, lang)
         six_elements(summary, current, lang)
-    if chosen and window:
-        application_charts(eng, chosen, Scope(current, window[0], window[1], lang,
-                                              principal=principal()), filters)
+        if chosen and window:
+            application_charts(eng, chosen, Scope(current, window[0], window[1], lang,
+                                                  principal=principal()), filters)
+
+
+def children_picker(units: dict, lang: str) -> None:
+    """The units one level down, to go into (as a click on the map does)."""
+    children = {f["properties"]["code"]: f["properties"]["name"] for f in units["features"]}
+    target = st.selectbox(t("nav.children", lang), [""] + list(children),
+                          format_func=lambda c: children.get(c, t("nav.choose", lang)),
+                          label_visibility="collapsed", width=160)
+    if target:
+        go_to(target)
+        st.rerun()
 
 
 def build_map(eng, chosen: list[Application], units: dict, level: str,
               window: tuple[dt.datetime, dt.datetime] | None, lang: str,
               filters: dict[str, dict[str, tuple[str, ...]]] | None = None, view=None):
     """The deck: the twin's terrain, the units of ``level``, the chosen applications."""
-    view = view or view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"))
+    view = view or view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"),
+                                                                           FIT_PX)
     basemap, on_terrain = twin_basemap(settings().data_dir, view.zoom)
     needed = {layer for app in chosen for layer in app.tile_layers}
     versions = current_versions(eng, needed)
@@ -203,10 +275,9 @@ def share_link(lang: str) -> None:
 def breadcrumb(path: list[dict], lang: str) -> None:
     """County › town › village › … as buttons; each one drills back up."""
     steps = [(None, t("nav.county", lang))] + [(u["code"], u["name"]) for u in path]
-    cols = st.columns(len(steps))
-    for i, (col, (code, name)) in enumerate(zip(cols, steps, strict=True)):
+    for i, (code, name) in enumerate(steps):
         last = i == len(steps) - 1
-        if col.button(name, key=f"crumb-{i}", disabled=last, width="stretch"):
+        if st.button(name, key=f"crumb-{i}", disabled=last, width="content"):
             go_to(code)
             st.rerun()
 
@@ -355,10 +426,13 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
                           ("kpi.events_closed", summary["events_closed"])]),
         ("panel.orgs", [("kpi.organizations", summary["organizations"])]),
     ]
-    for title, figures in sections:
-        st.markdown(f"**{html.escape(t(title, lang))}**")
-        for key, value in figures:
-            st.metric(t(key, lang), f"{value:,}" if isinstance(value, int) else value)
+    for title, figures in sections:  # small figures, three to a row: the map stays in view
+        cells = "".join(
+            f"<div><small>{html.escape(t(key, lang))}</small><b>"
+            f"{html.escape(f'{value:,}' if isinstance(value, int) else str(value))}</b></div>"
+            for key, value in figures)
+        st.markdown(f"<div class='twin-figs'><div class='head'>{html.escape(t(title, lang))}</div>"
+                    f"{cells}</div>", unsafe_allow_html=True)
         if title == "panel.land" and land:
             st.markdown(share_bars({t(f"landuse.{k}", lang): v for k, v in land.items()}),
                         unsafe_allow_html=True)
@@ -367,13 +441,18 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
 
 
 def show_application(app: Application, summary: dict, lang: str) -> None:
-    """An application's KPIs and legend in the sidebar."""
+    """An application's KPIs in the sidebar."""
     st.subheader(app.title(lang))
     for kpi in app.kpis(summary, lang):
         st.metric(kpi.label, f"{kpi.value:,}{kpi.unit}")
+
+
+def float_legend(app: Application, lang: str) -> str:
+    """An application's legend as HTML, for the box floating over the map."""
     legend = app.legend(lang)
-    swatches = "<br>".join(
-        f"<span style='color:rgb({e.color[0]},{e.color[1]},{e.color[2]})'>■</span> "
-        f"{html.escape(e.label)}" for e in legend.entries)
-    st.caption(html.escape(legend.title))
-    st.markdown(swatches, unsafe_allow_html=True)
+    if not legend.entries:
+        return ""
+    swatches = " ".join(
+        f"<span style='white-space:nowrap'><span style='color:rgb({e.color[0]},{e.color[1]},"
+        f"{e.color[2]})'>■</span> {html.escape(e.label)}</span>" for e in legend.entries)
+    return f"<p><b>{html.escape(legend.title)}</b><br>{swatches}</p>"

@@ -637,12 +637,12 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     opened = {"map": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
               "party": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
               "law_app": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
-              "screen": lambda: len(at.metric) >= 7,
+              "screen": lambda: "wall-figs" in shown,
               "work": lambda: bool(at.get("text")) or any(t("field.none") in i.value
                                                            for i in at.info),
               }.get(surface, lambda: t(f"desk.{surface}") in headers)
     if user == "t-screen":  # the wall sees its own page whatever the URL asks
-        assert len(at.metric) >= 7 and "MARK" not in shown
+        assert "wall-figs" in shown and "MARK" not in shown
         return
     assert opened() == (user in allowed), (surface, user)
     # what people typed appears only where the role sees event text, in its scope

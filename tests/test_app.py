@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -33,6 +35,27 @@ def charts_json(at: AppTest) -> str:
     return "".join(c.proto.json for c in at.get("deck_gl_json_chart"))
 
 
+# A figure of a panel (label above the value) or of the wall (value above the label)
+_FIGURE = re.compile(r"<small>([^<]*)</small><b>([^<]*)</b>|<b>([^<]*)</b><small>([^<]*)</small>")
+_BAR = re.compile(r"<div class='wall-bar'><span>([^<]*)</span>.*?<span>([^<]*)</span></div>")
+
+
+def figures(at: AppTest) -> dict[str, str]:
+    """label → value of every figure the page shows as HTML (panel and wall)."""
+    found = {}
+    for m in at.markdown:
+        for a, b, c, d in _FIGURE.findall(m.value):
+            label, value = (a, b) if a or b else (d, c)
+            found[html.unescape(label)] = html.unescape(value)
+    return found
+
+
+def bars(at: AppTest) -> dict[str, str]:
+    """label → figure of the wall's bars (the three loops)."""
+    return {html.unescape(label): html.unescape(value)
+            for m in at.markdown for label, value in _BAR.findall(m.value)}
+
+
 def _deck(at: AppTest) -> dict:
     charts = at.get("deck_gl_json_chart")
     assert len(charts) == 1
@@ -51,8 +74,7 @@ def test_map_draws_the_sample_units_offline(app, village_sample):
     towns = village_sample.units[village_sample.units["level"] == "town"]
     assert sorted(f["properties"]["code"] for f in layer["data"]["features"]) == sorted(
         towns["code"])
-    residents = next(m for m in at.metric if m.label == "居民")
-    assert residents.value == f"{len(village_sample.people):,}"
+    assert figures(at)["居民"] == f"{len(village_sample.people):,}"
 
 
 def test_english_is_selectable_by_url(app):
@@ -60,7 +82,7 @@ def test_english_is_selectable_by_url(app):
     at = app.run()
     assert not at.exception
     assert at.title[0].value == "Village Twin"
-    assert any(m.label == "Residents" for m in at.metric)
+    assert "Residents" in figures(at)
 
 
 def test_drill_down_to_a_micro_grid_and_back(app, village_sample):
@@ -104,9 +126,11 @@ def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, vill
     terrain = _layer(deck, "terrain")
     assert terrain["elevationData"].startswith("/api/terrain/{z}/{x}/{y}.png?v=")
     assert terrain["texture"].startswith("/api/imagery/{z}/{x}/{y}.webp?v=")
-    assert terrain["operation"] == "draw"  # the overview: terrain beneath, nothing draped
-    assert "extensions" not in _layer(deck, "buildings")
     centre = village_sample.buildings.geometry.iloc[0].centroid
+    app.query_params.update(lon=str(centre.x), lat=str(centre.y), zoom="12.5", pitch="60")
+    deck = _deck(app.run())
+    assert _layer(deck, "terrain")["operation"] == "draw"  # far: terrain beneath, not draped
+    assert "extensions" not in _layer(deck, "buildings")
     app.query_params.update(lon=str(centre.x), lat=str(centre.y), zoom="15.5", pitch="60")
     deck = _deck(app.run())
     assert _layer(deck, "terrain")["operation"] == "terrain+draw"  # close: draped
@@ -169,18 +193,19 @@ def test_big_screen_mode(app, village_sample):
     app.query_params["screen"] = "1"
     at = app.run()
     assert not at.exception
-    assert [m.label for m in at.metric][:3] == ["居民", "户", "房屋"]
-    labels = [m.label for m in at.metric]
-    assert len(labels) == 30 and not at.radio and not at.multiselect
-    assert {"办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度",
-            "大闭环（县级部门）"} <= set(labels[7:])  # the elements, the loop, the three loops
-    # and 党建统领: grids covered, leaders, visits in 30 days, projects done
-    assert {"党组织覆盖网格", "微网格长", "30天走访次数", "书记领办 完成/总数"} <= set(labels[7:])
-    covered = next(m for m in at.metric if m.label == "党组织覆盖网格").value
+    shown = figures(at)
+    assert len(shown) == 24 and not at.radio and not at.multiselect
+    # the four boards, the six elements, the loop and the environment
+    assert {"党组织覆盖网格", "微网格长", "30天走访次数", "书记领办 完成/总数",  # 党建统领
+            "已办结项目", "解决民生实事", "随手拍解决率",  # 自治
+            "居民", "户", "在办事件", "超期事件", "监测站", "告警站点",
+            "受理纠纷", "调解成功率", "诉前化解率",  # 法治
+            "有积分的户", "三治信用户",  # 德治
+            "办结率", "按时办结率", "网格内办结（小事不出格）", "群众满意度"} <= set(shown)
     grids = len(village_sample.units[village_sample.units["level"] == "grid"])
-    assert covered == f"{grids} / {grids}"  # the sample covers every grid
-    rate = next(m for m in at.metric if m.label == "办结率").value
-    assert rate.endswith("%") or rate == "—"
+    assert shown["党组织覆盖网格"] == f"{grids} / {grids}"  # the sample covers every grid
+    assert shown["办结率"].endswith("%") or shown["办结率"] == "—"
+    assert set(bars(at)) == {"小闭环", "中闭环", "大闭环"}
     assert _layer(_deck(at), "units-town")
 
 
@@ -204,7 +229,7 @@ def test_one_resolution_rate_on_the_map_the_wall_and_the_api(app, sample_engine,
     app.query_params.clear()
     app.query_params["screen"] = "1"
     wall = app.run()
-    on_wall = {m.label: m.value for m in wall.metric if m.label in shown}
+    on_wall = {label: v for label, v in figures(wall).items() if label in shown}
     assert len(on_map) == 4 and on_map == on_wall, (on_map, on_wall)
     with signed_clients(sample_engine, settings, ["t-planner"]) as clients:
         api = clients["t-planner"].get("/measures.json", params={
@@ -212,10 +237,8 @@ def test_one_resolution_rate_on_the_map_the_wall_and_the_api(app, sample_engine,
     assert on_map["办结率"] == f"{api['resolution_rate']:g}%"
     assert on_map["按时办结率"] == f"{api['on_time_rate']:g}%"
     assert on_map["群众满意度"] == f"{api['satisfaction']:g} / 5"
-    loops = {m.label: m.value for m in wall.metric if m.label.endswith("闭环（县级部门）")
-             or "闭环（" in m.label}
-    assert loops["大闭环（县级部门）"] == (f"{api['loops']['large']['resolved']:,} / "
-                                       f"{api['loops']['large']['reported']:,}")
+    assert bars(wall)["大闭环"] == (f"{api['loops']['large']['resolved']:,} / "
+                                  f"{api['loops']['large']['reported']:,}")
 
 
 def test_units_shaded_only_when_governance_is_on(app, sample_engine):

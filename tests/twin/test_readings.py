@@ -165,3 +165,34 @@ def test_loop_measures_agree_with_the_events(sample_engine, village_sample):
     assert trend["reported"].sum() == len(events)
     empty = loop_measures(sample_engine, None, end, end + dt.timedelta(days=1))
     assert empty["reported"] == 0 and empty["resolution_rate"] is None
+
+
+def test_the_walls_ticker_shows_the_latest_alerting_moves_in_scope(sample_engine,
+                                                                    village_sample):
+    """The cockpit's ticker: reports, warnings and overdue escalations, newest first, with
+    no event text, inside the unit and the viewer's scope (twin.domain.access)."""
+    from twin.domain.access import ANONYMOUS
+    from twin.domain.summary import TICKER_MOVES, ticker
+
+    wall = ticker(sample_engine, Principal("screen", (), "wall"), None, limit=20)
+    assert len(wall) == 20 and {i["move"] for i in wall} <= set(TICKER_MOVES)
+    assert [i["id"] for i in wall] == sorted((i["id"] for i in wall), reverse=True)
+    assert all("title" not in i and "description" not in i for i in wall)
+    with sample_engine.connect() as conn:
+        latest = conn.execute(sa.text(
+            "SELECT max(id) FROM event_log WHERE to_status = ANY(:m)"),
+            {"m": list(TICKER_MOVES)}).scalar()
+    assert wall[0]["id"] == latest
+    assert ticker(sample_engine, Principal("screen", (), "wall"), None, after=latest) == []
+    # an official of one village sees only that village's; no one signed in sees nothing
+    village = village_sample.units[village_sample.units["level"] == "village"].iloc[0]
+    official = Principal("official", (village["code"],), "o")
+    theirs = ticker(sample_engine, official, None, limit=50)
+    assert theirs and {i["village"] for i in theirs} == {village["name"]}
+    with sample_engine.connect() as conn:
+        unit_id = conn.execute(sa.text("SELECT id FROM units WHERE code = :c"),
+                               {"c": village["code"]}).scalar()
+    in_unit = ticker(sample_engine, Principal("screen", (), "wall"),
+                     {"id": unit_id, "level": "village"}, limit=50)
+    assert [i["id"] for i in in_unit] == [i["id"] for i in theirs]
+    assert ticker(sample_engine, ANONYMOUS, None) == []

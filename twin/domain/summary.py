@@ -237,3 +237,32 @@ def loop_trend(engine: Engine, unit: dict[str, Any] | None, start: Any,
                                            "start": start, "end": end, "tz": LOCAL_TZ})
         weeks = [{"week": r["grp"], **_measures(r)} for r in rows.mappings()]
     return pd.DataFrame(weeks, columns=["week", "reported", "resolution_rate", "on_time_rate"])
+
+
+# The wall's ticker: what just happened to the loop. Only moves that call for attention
+# (reported, warned, escalated for being overdue), as category, village and time: no
+# event text, which the wall's role does not see.
+TICKER_MOVES = ("reported", "warned", "escalated")
+
+
+def ticker(engine: Engine, principal: Principal, unit: dict[str, Any] | None,
+           limit: int = 12, after: int = 0) -> list[dict[str, Any]]:
+    """The latest ``limit`` alerting moves of events in ``unit`` that ``principal`` sees,
+    newest first (``after``: only moves logged after that log id)."""
+    visible, params = row_filter(principal, "events", "e")
+    sql = sa.text(f"""
+        SELECT l.id, l.at, l.to_status AS move, e.code, c.name_zh, c.name_en,
+               coalesce(v.name, '') AS village,
+               ST_X(e.geom)::float8 AS lon, ST_Y(e.geom)::float8 AS lat
+          FROM event_log l
+          JOIN events e ON e.id = l.event_id
+          JOIN event_categories c ON c.code = e.category
+          LEFT JOIN units v ON v.id = e.village_id
+         WHERE l.to_status = ANY(:moves) AND l.id > :after
+           AND {in_unit(unit, 'e')} AND {visible}
+         ORDER BY l.id DESC LIMIT :limit""")  # noqa: S608 - conditions from in_unit/access
+    with engine.connect() as conn:
+        rows = conn.execute(sql, {"moves": list(TICKER_MOVES), "after": after,
+                                  "limit": limit, "unit": unit["id"] if unit else None,
+                                  **params}).mappings().all()
+    return [dict(r) for r in rows]
