@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from twin.api import create_api
 from twin.config import get_settings
 from twin.runtime.compress import PrecompressedStatic, default_cache_dir
-from twin.runtime.pageguard import PageGuard, inline_script_hashes, page_policy
+from twin.runtime.pageguard import PageGuard, inline_script_hashes, map_preloads, page_policy
 
 ROOT = Path(__file__).resolve().parent
 
@@ -64,10 +64,11 @@ def _may_upload_large(cookies: str) -> bool:
 _listen_without_nagle()
 api = create_api(get_settings())
 STREAMLIT_STATIC = Path(st.__file__).parent / "static" / "static"
+INDEX_HTML = STREAMLIT_STATIC.parent / "index.html"
 app = st.App(ROOT / "app.py", routes=[Mount("/api", app=api)], middleware=[
-    Middleware(PageGuard, policy=page_policy(inline_script_hashes(
-        STREAMLIT_STATIC.parent / "index.html")), may_upload_large=_may_upload_large,
-        max_upload_bytes=int(st.get_option("server.maxUploadSize")) << 20),
+    Middleware(PageGuard, policy=page_policy(inline_script_hashes(INDEX_HTML)),
+               may_upload_large=_may_upload_large, preload=map_preloads(INDEX_HTML),
+               max_upload_bytes=int(st.get_option("server.maxUploadSize")) << 20),
     Middleware(PrecompressedStatic, root=STREAMLIT_STATIC, cache_dir=default_cache_dir())])
 
 

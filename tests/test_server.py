@@ -27,3 +27,24 @@ def test_accepted_connections_have_tcp_nodelay():
     assert out.returncode == 0, out.stderr
     listener, accepted = (int(v) for v in out.stdout.split())
     assert listener and accepted
+
+
+def test_the_page_preloads_the_maps_script_of_the_installed_streamlit():
+    """The map's chunk of Streamlit's bundle (and what it loads) is preloaded from the page's
+    Link header: every named file exists, none is one the page already preloads."""
+    from pathlib import Path
+
+    import streamlit as st
+
+    from twin.runtime.pageguard import map_preloads
+
+    index = Path(st.__file__).parent / "static" / "index.html"
+    header = map_preloads(index)
+    files = [part.split(">")[0].lstrip("<").strip() for part in header.split(",")]
+    assert files[0].startswith("./static/js/DeckGlJsonChart.")
+    assert any("webgl-device." in f for f in files)
+    static = index.parent
+    assert all((static / f).is_file() for f in files)
+    page = index.read_text(encoding="utf-8")
+    assert not any(f in page for f in files)
+    assert header.count("rel=modulepreload") == len(files)
