@@ -48,7 +48,7 @@ def drawn(page, min_colours: int = 40, timeout: float = 60.0) -> None:
         canvas = page.locator("canvas").first
         if canvas.count():
             try:
-                shot = canvas.screenshot(timeout=2000)
+                shot = canvas.screenshot(timeout=8000)  # a 3D frame may take seconds
                 colours = Image.open(io.BytesIO(shot)).convert("RGB").getcolors(1 << 20)
                 if colours and len(colours) >= min_colours:
                     return
@@ -206,7 +206,7 @@ def screenshots(browser, base: str) -> None:
         page = context.new_page()
         page.goto(base + path)
         try:
-            drawn(page, colours)
+            drawn(page, colours, timeout=120)
         except TimeoutError:
             page.screenshot(path=str(SHOTS / f"failed-{name}"))
             print(f"screenshot {name}: the map was not drawn (see failed-{name})",

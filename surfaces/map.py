@@ -167,7 +167,7 @@ def children_picker(units: dict, lang: str) -> None:
     children = {f["properties"]["code"]: f["properties"]["name"] for f in units["features"]}
     target = st.selectbox(t("nav.children", lang), [""] + list(children),
                           format_func=lambda c: children.get(c, t("nav.choose", lang)),
-                          label_visibility="collapsed", width=160)
+                          label_visibility="collapsed", width=140)
     if target:
         go_to(target)
         st.rerun()

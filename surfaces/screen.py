@@ -51,7 +51,8 @@ WALL_CSS = """
   .wall-clock b { font-size: 1.6rem; margin-left: 0.8rem; color: #9fe0ff; }
   .st-key-wall-left, .st-key-wall-right { position: fixed; top: 4.2rem;
     max-height: calc(100vh - 8.6rem);
-    width: 24vw; z-index: 2; overflow: hidden; padding: 0.5rem 0.9rem; border-radius: 0.5rem;
+    width: 24vw; z-index: 2; overflow-y: auto; scrollbar-width: none; border-radius: 0.5rem;
+    padding: 0.5rem 0.9rem 1.4rem;
     background: rgba(11, 22, 44, 0.72); border: 1px solid rgba(127, 209, 255, 0.28); }
   .st-key-wall-left { left: 0.8rem; }
   .st-key-wall-right { right: 0.8rem; }
@@ -64,11 +65,11 @@ WALL_CSS = """
   .wall-chart { margin-top: 0.2rem; }
   .wall-chart svg { width: 100%; height: 4.2rem; }
   .wall-bar { display: flex; align-items: center; gap: 0.4rem; font-size: 0.78rem; }
-  .wall-bar span:first-child { flex: 0 0 5.5em; color: #b8c7e0; }
+  .wall-bar span:first-child { flex: 0 0 4em; color: #b8c7e0; }
   .wall-bar i { flex: 1; height: 0.55rem; background: rgba(255, 255, 255, 0.12);
     border-radius: 0.3rem; }
   .wall-bar i em { display: block; height: 100%; background: #3aa0ff; border-radius: 0.3rem; }
-  .wall-bar span:last-child { flex: 0 0 5.5em; text-align: right; }
+  .wall-bar span:last-child { flex: 0 0 7.5em; text-align: right; white-space: nowrap; }
   .st-key-wall-ticker { position: fixed; bottom: 0.8rem; left: 26vw; right: 26vw; z-index: 3;
     height: 3rem; overflow: hidden; border-radius: 0.5rem; white-space: nowrap;
     background: rgba(11, 22, 44, 0.85); border: 1px solid rgba(127, 209, 255, 0.28); }
