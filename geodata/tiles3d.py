@@ -15,11 +15,17 @@ References: 3D Tiles 1.0 (OGC 22-025r4) for b3dm and tileset.json; glTF 2.0 for 
 from __future__ import annotations
 
 import json
+import stat
 import struct
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 from pyproj import Transformer
+
+from geodata.errors import GeodataError
 
 GLB_MAGIC = b"glTF"
 B3DM_MAGIC = b"b3dm"
@@ -159,3 +165,218 @@ def tileset(frame: np.ndarray, tiles: list[tuple[str, Mesh]],
                  "boundingVolume": {"box": box(lo, hi)}, "geometricError": error / 4,
                  "refine": "ADD", "children": children},
     }
+
+
+# --- Reading a tileset someone hands in -------------------------------------------------
+
+class TilesetError(GeodataError):
+    """A tileset (or its zip) that is refused, with the file and the reason."""
+
+
+CONTENT = (".b3dm", ".glb", ".i3dm", ".cmpt", ".pnts", ".json")
+VERSIONS = ("0.0", "1.0", "1.1")
+# glTF extensions a browser could only draw with a decoder fetched from another host
+NEEDS_DECODER = {"KHR_draco_mesh_compression": "Draco-compressed meshes",
+                 "KHR_texture_basisu": "KTX2/Basis textures",
+                 "3DTILES_draco_point_compression": "Draco-compressed points"}
+MAX_JSON = 64 << 20
+MAX_TILES = 1_000_000
+MAX_DEPTH = 64
+
+
+@dataclass
+class TilesetInfo:
+    """What a checked tileset holds and where it stands."""
+
+    files: int
+    bytes: int
+    bounds: tuple[float, float, float, float]  # lon/lat west, south, east, north
+
+
+def _inside(folder: Path, uri: str, where: str) -> Path:
+    """The file a relative URI names inside ``folder``, refusing any other place."""
+    parts = urlsplit(uri)
+    if parts.scheme or parts.netloc or uri.startswith(("/", "\\")) or ":" in parts.path:
+        raise TilesetError(f"{where}: {uri!r} points at another place (a URL or an "
+                           "absolute path); a tileset may only name files in its folder")
+    target = (folder / unquote(parts.path)).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise TilesetError(f"{where}: {uri!r} points outside the tileset's folder")
+    if not target.is_file():
+        raise TilesetError(f"{where}: {uri!r} is not in the tileset")
+    return target
+
+
+def _gltf_json(data: bytes, name: str) -> dict | None:
+    """The glTF JSON inside a glb or b3dm (None for other tile formats)."""
+    start = 0
+    if data[:4] == B3DM_MAGIC:
+        if len(data) < 28:
+            raise TilesetError(f"{name}: a b3dm shorter than its header")
+        _, _, _, ftj, ftb, btj, btb = struct.unpack_from("<4sIIIIII", data)
+        start = 28 + ftj + ftb + btj + btb
+    if data[start:start + 4] != GLB_MAGIC:
+        return None
+    try:
+        length, kind = struct.unpack_from("<I4s", data, start + 12)
+        return json.loads(data[start + 20:start + 20 + length]) if kind == b"JSON" else None
+    except (struct.error, UnicodeDecodeError, json.JSONDecodeError):
+        raise TilesetError(f"{name}: its glTF is not readable") from None
+
+
+def _check_content(path: Path, folder: Path) -> None:
+    name = str(path.relative_to(folder))
+    doc = _gltf_json(path.read_bytes(), name)
+    if doc is None:
+        return
+    for ext in doc.get("extensionsUsed") or []:
+        if ext in NEEDS_DECODER:
+            raise TilesetError(f"{name}: {NEEDS_DECODER[ext]} ({ext}) would need a decoder "
+                               "from another host: convert the tiles without it")
+    for kind in ("buffers", "images"):
+        for item in doc.get(kind) or []:
+            uri = item.get("uri")
+            if uri and not uri.startswith("data:"):
+                _inside(path.parent, uri, name)
+
+
+def _region_bounds(region: list[float]) -> tuple[float, float, float, float]:
+    w, s, e, n = (float(np.degrees(v)) for v in region[:4])
+    return w, s, e, n
+
+
+def _box_bounds(volume: dict, transform: np.ndarray) -> tuple[float, float, float, float]:
+    if "box" in volume:
+        c, axes = np.asarray(volume["box"][:3], float), np.asarray(volume["box"][3:12],
+                                                                   float).reshape(3, 3)
+        corners = [c + sx * axes[0] + sy * axes[1] + sz * axes[2]
+                   for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]
+    else:  # a sphere
+        c, r = np.asarray(volume["sphere"][:3], float), float(volume["sphere"][3])
+        corners = [c + r * np.asarray(d) for d in np.vstack([np.identity(3), -np.identity(3)])]
+    ecef = (transform @ np.column_stack([corners, np.ones(len(corners))]).T)[:3]
+    lon, lat, _ = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True).transform(
+        *ecef)
+    return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
+
+
+def check_tileset(folder: Path, max_bytes: int) -> TilesetInfo:
+    """Check a tileset in ``folder`` (its ``tileset.json`` at the top) before anything of it
+    is kept: every file it names lies in the folder, no content needs a decoder from
+    another host, the whole is under ``max_bytes``; and say where it stands."""
+    folder = Path(folder)
+    top = folder / "tileset.json"
+    if not top.is_file():
+        raise TilesetError(f"{folder.name}: no tileset.json at its top")
+    files = [p for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
+    if any(p.is_symlink() for p in files):
+        raise TilesetError(f"{folder.name}: holds a symbolic link; a tileset holds files only")
+    total = sum(p.stat().st_size for p in files)
+    if total > max_bytes:
+        raise TilesetError(f"{folder.name}: {total / 2**30:.1f} GB is more than a scene may "
+                           f"hold here ({max_bytes / 2**30:.1f} GB)")
+    seen: set[Path] = set()
+    tiles = 0
+
+    def read(path: Path) -> dict:
+        name = str(path.relative_to(folder))
+        if path.stat().st_size > MAX_JSON:
+            raise TilesetError(f"{name}: a tileset JSON over {MAX_JSON >> 20} MB")
+        try:
+            doc = json.loads(path.read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TilesetError(f"{name}: not JSON ({exc})") from None
+        version = str((doc.get("asset") or {}).get("version", ""))
+        if version not in VERSIONS:
+            raise TilesetError(f"{name}: asset.version {version!r} is not 3D Tiles "
+                               f"({', '.join(VERSIONS)})")
+        if not isinstance(doc.get("root"), dict):
+            raise TilesetError(f"{name}: no root tile")
+        return doc
+
+    def walk(tile: dict, path: Path, depth: int) -> None:
+        nonlocal tiles
+        name = str(path.relative_to(folder))
+        tiles += 1
+        if depth > MAX_DEPTH or tiles > MAX_TILES:
+            raise TilesetError(f"{name}: deeper than {MAX_DEPTH} levels or over {MAX_TILES:,} "
+                               "tiles")
+        if "implicitTiling" in tile:
+            raise TilesetError(f"{name}: implicit tiling (3D Tiles 1.1 subtrees) is not read "
+                               "here yet: export explicit tiles")
+        contents = list(tile.get("contents") or []) + (
+            [tile["content"]] if isinstance(tile.get("content"), dict) else [])
+        for content in contents:
+            uri = content.get("uri") or content.get("url") or ""
+            target = _inside(path.parent, uri, name)
+            if target.suffix.lower() not in CONTENT:
+                raise TilesetError(f"{name}: {uri!r} is not tile content "
+                                   f"({', '.join(CONTENT)})")
+            if target.suffix.lower() == ".json":
+                if target in seen:
+                    raise TilesetError(f"{name}: {uri!r} is named twice (a loop of tilesets)")
+                seen.add(target)
+                walk(read(target)["root"], target, depth + 1)
+            else:
+                _check_content(target, folder)
+        for child in tile.get("children") or []:
+            walk(child, path, depth + 1)
+
+    doc = read(top)
+    seen.add(top.resolve())
+    walk(doc["root"], top, 0)
+    volume = doc["root"].get("boundingVolume") or {}
+    transform = np.asarray(doc["root"].get("transform") or np.identity(4).T.reshape(-1),
+                           float).reshape(4, 4).T
+    if "region" in volume:
+        bounds = _region_bounds(volume["region"])
+    elif "box" in volume or "sphere" in volume:
+        bounds = _box_bounds(volume, transform)
+    else:
+        raise TilesetError("tileset.json: the root has no bounding volume")
+    return TilesetInfo(len(files), total, bounds)
+
+
+def unpack_zip(archive: Path, dest: Path, max_bytes: int, max_files: int = 200_000) -> Path:
+    """Unpack a zipped tileset into ``dest`` after checking its whole table of contents:
+    no entry outside ``dest`` (zip-slip), no link, no more than ``max_bytes`` claimed or
+    written. Returns the folder holding ``tileset.json``."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError):
+        raise TilesetError(f"{archive.name}: not a zip file") from None
+    with zf:
+        entries = zf.infolist()
+        if len(entries) > max_files:
+            raise TilesetError(f"{archive.name}: {len(entries):,} entries, more than "
+                               f"{max_files:,}")
+        claimed = sum(e.file_size for e in entries)
+        if claimed > max_bytes:
+            raise TilesetError(f"{archive.name}: its files claim {claimed / 2**30:.1f} GB, more "
+                               f"than a scene may hold here ({max_bytes / 2**30:.1f} GB)")
+        root = dest.resolve()
+        for e in entries:
+            target = (dest / e.filename).resolve()
+            if (e.filename.startswith(("/", "\\")) or ".." in Path(e.filename).parts
+                    or not target.is_relative_to(root)):
+                raise TilesetError(f"{archive.name}: the entry {e.filename!r} points outside "
+                                   "the archive's folder")
+            if stat.S_ISLNK(e.external_attr >> 16):
+                raise TilesetError(f"{archive.name}: the entry {e.filename!r} is a link")
+        written = 0
+        for e in entries:
+            target = dest / e.filename
+            if e.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(e) as src, target.open("wb") as out:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise TilesetError(f"{archive.name}: unpacks to more than it claims")
+                    out.write(chunk)
+    tops = [p.parent for p in dest.rglob("tileset.json")]
+    if not tops:
+        raise TilesetError(f"{archive.name}: no tileset.json in the archive")
+    return min(tops, key=lambda p: len(p.parts))

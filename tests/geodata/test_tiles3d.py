@@ -101,3 +101,109 @@ def test_cityjson_that_cannot_be_placed_or_read_is_refused(tmp_path):
     broken.write_bytes(b"{\"type\": \"CityJSON\", ")
     with pytest.raises(CityJsonError, match="broken.city.json: not JSON"):
         read_buildings(broken)
+
+
+def _write_tileset(folder: Path, content_uri: str = "tiles/0.b3dm", **root) -> None:
+    """A small tileset near Wuzhen: one box tile."""
+    mesh = Mesh()
+    mesh.add(np.array([[[0, 0, 0], [4, 0, 0], [4, 3, 5]]]), (0.5, 0.5, 0.5))
+    (folder / "tiles").mkdir(parents=True, exist_ok=True)
+    (folder / "tiles" / "0.b3dm").write_bytes(b3dm(glb(mesh)))
+    ts = tileset(enu_frame(120.4865, 30.7442), [(content_uri, mesh)])
+    ts["root"].update(root)
+    (folder / "tileset.json").write_text(json.dumps(ts))
+
+
+def test_a_tileset_folder_is_checked_and_placed(tmp_path):
+    from geodata.tiles3d import check_tileset
+
+    _write_tileset(tmp_path)
+    info = check_tileset(tmp_path, max_bytes=1 << 20)
+    assert info.files == 2 and info.bytes > 100
+    west, south, east, north = info.bounds
+    assert (west, south) == pytest.approx((120.4865, 30.7442), abs=1e-7)  # the frame's origin
+    assert 0 < east - west < 0.0001 and 0 < north - south < 0.0001  # the box: a few metres
+
+
+@pytest.mark.parametrize("uri,why", [
+    ("../outside.b3dm", "points outside the tileset's folder"),
+    ("https://example.com/0.b3dm", "points at another place"),
+    ("/etc/passwd", "points at another place"),
+    ("tiles/missing.b3dm", "is not in the tileset"),
+])
+def test_a_tileset_naming_files_elsewhere_is_refused(tmp_path, uri, why):
+    from geodata.tiles3d import TilesetError, check_tileset
+
+    (tmp_path / "outside.b3dm").write_bytes(b"b3dm")
+    folder = tmp_path / "scene"
+    _write_tileset(folder, uri)
+    with pytest.raises(TilesetError, match=why):
+        check_tileset(folder, max_bytes=1 << 20)
+
+
+@pytest.mark.parametrize("extension,what", [
+    ("KHR_draco_mesh_compression", "Draco-compressed meshes"),
+    ("KHR_texture_basisu", "KTX2/Basis textures")])
+def test_tiles_that_need_a_decoder_from_another_host_are_refused(tmp_path, extension, what):
+    from geodata.tiles3d import TilesetError, check_tileset
+
+    _write_tileset(tmp_path)
+    doc = {"asset": {"version": "2.0"}, "extensionsUsed": [extension]}
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    model = struct.pack("<4sII", b"glTF", 2, 20 + len(text)) + struct.pack(
+        "<I4s", len(text), b"JSON") + text
+    (tmp_path / "tiles" / "0.b3dm").write_bytes(b3dm(model))
+    with pytest.raises(TilesetError, match=f"tiles/0.b3dm: {what}"):
+        check_tileset(tmp_path, max_bytes=1 << 20)
+
+
+def test_hostile_zips_are_refused_before_anything_is_written(tmp_path):
+    import zipfile
+
+    from geodata.tiles3d import TilesetError, unpack_zip
+
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("tileset.json", "{}")
+        zf.writestr("../../evil.txt", "x")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(TilesetError, match="points outside the archive's folder"):
+        unpack_zip(slip, out, max_bytes=1 << 20)
+    assert list(out.iterdir()) == [] and not (tmp_path / "evil.txt").exists()
+    huge = tmp_path / "huge.zip"  # a table of contents that claims 10 GB
+    with zipfile.ZipFile(huge, "w") as zf:
+        zf.writestr("tileset.json", "{}")
+    raw = bytearray(huge.read_bytes())
+    central = raw.rfind(b"PK\x01\x02")  # the entry's uncompressed size in the directory
+    raw[central + 24:central + 28] = struct.pack("<I", 0xFFFFFFF0)
+    huge.write_bytes(bytes(raw))
+    with pytest.raises(TilesetError, match="claim"):
+        unpack_zip(huge, out, max_bytes=10 << 30 >> 4)
+    assert list(out.iterdir()) == []
+    good = tmp_path / "good.zip"
+    scene = tmp_path / "scene"
+    _write_tileset(scene)
+    with zipfile.ZipFile(good, "w") as zf:
+        for f in scene.rglob("*"):
+            zf.write(f, "wuzhen/" + str(f.relative_to(scene)))
+    assert unpack_zip(good, out, max_bytes=1 << 20) == out / "wuzhen"
+
+
+def test_a_tileset_with_a_link_a_loop_or_too_many_bytes_is_refused(tmp_path):
+    from geodata.tiles3d import TilesetError, check_tileset
+
+    _write_tileset(tmp_path)
+    with pytest.raises(TilesetError, match="more than a scene may hold"):
+        check_tileset(tmp_path, max_bytes=100)
+    loop = json.loads((tmp_path / "tileset.json").read_text())
+    loop["root"]["children"].append({"boundingVolume": loop["root"]["boundingVolume"],
+                                     "geometricError": 0, "content": {"uri": "tileset.json"}})
+    (tmp_path / "tileset.json").write_text(json.dumps(loop))
+    with pytest.raises(TilesetError, match="named twice"):
+        check_tileset(tmp_path, max_bytes=1 << 20)
+    _write_tileset(tmp_path)
+    (tmp_path / "tiles" / "passwd.b3dm").symlink_to("/etc/passwd")
+    with pytest.raises(TilesetError, match="symbolic link"):
+        check_tileset(tmp_path, max_bytes=1 << 20)
