@@ -545,3 +545,16 @@ def raster_info(cog_path: str | Path) -> dict[str, Any]:
         version=version_tag(key),
     )
     return info
+
+
+def height_at(dem_path: str | Path, lon: float, lat: float) -> float | None:
+    """The DEM's height at a WGS 84 point (None outside it, or without the file)."""
+    from pyproj import Transformer
+
+    try:
+        with rasterio.open(dem_path) as src:
+            x, y = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True).transform(lon, lat)
+            value = next(src.sample([(x, y)], masked=True))[0]
+    except (rasterio.errors.RasterioIOError, StopIteration):
+        return None
+    return None if np.ma.is_masked(value) else float(value)

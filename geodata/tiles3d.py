@@ -6,7 +6,7 @@ vertices exact to a millimetre across a county. Each tile's glb turns them to gl
 (x east, y up, z south); the tileset's ``root.transform`` takes the frame to Earth-centred
 coordinates (ECEF, WGS 84), as deck.gl's Tile3DLayer and every 3D Tiles client expect.
 
-Plain geometry only: no Draco, no KTX2, no textures (colours per vertex), so a browser
+Plain geometry only: no Draco, no KTX2, no textures (a material per colour), so a browser
 draws the tiles with nothing but the tiles themselves (no decoder from any other host).
 
 References: 3D Tiles 1.0 (OGC 22-025r4) for b3dm and tileset.json; glTF 2.0 for glb.
@@ -91,34 +91,42 @@ def _pad(data: bytes, to: int, fill: bytes) -> bytes:
 
 
 def glb(mesh: Mesh) -> bytes:
-    """The mesh as one glTF binary: one node, one primitive, flat normals, vertex colours, a
-    matte material (metallic 0, drawn from both sides)."""
+    """The mesh as one glTF binary: one node, one primitive per colour with a matte material
+    of that colour (metallic 0, drawn from both sides), flat normals."""
     enu = np.concatenate(mesh.positions)
     yup = np.column_stack([enu[:, 0], enu[:, 2], -enu[:, 1]]).astype(np.float32)
     normals = _flat_normals(yup.astype(np.float64)).astype(np.float32)
     colors = np.concatenate(mesh.colors).astype(np.float32)
-    arrays = [yup.tobytes(), normals.tobytes(), colors.tobytes()]
-    views, offset = [], 0
-    for data in arrays:
-        views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(data),
-                      "target": ARRAY_BUFFER})
-        offset += len(data)
-    count = len(yup)
+    palette, which = np.unique(colors[::3], axis=0, return_inverse=True)  # per triangle
+    order = np.argsort(which.ravel(), kind="stable")
+    corners = (order[:, None] * 3 + np.arange(3)).ravel()
+    yup, normals = yup[corners], normals[corners]
+    counts = np.bincount(which.ravel(), minlength=len(palette)) * 3
+    arrays = [yup.tobytes(), normals.tobytes()]
+    views = [{"buffer": 0, "byteOffset": 0, "byteLength": len(arrays[0]),
+              "target": ARRAY_BUFFER},
+             {"buffer": 0, "byteOffset": len(arrays[0]), "byteLength": len(arrays[1]),
+              "target": ARRAY_BUFFER}]
+    accessors, primitives, materials, start = [], [], [], 0
+    for i, (rgb, count) in enumerate(zip(palette, counts, strict=True)):
+        part = yup[start:start + count]
+        for view, extra in ((0, {"min": part.min(axis=0).tolist(),
+                                 "max": part.max(axis=0).tolist()}), (1, {})):
+            accessors.append({"bufferView": view, "byteOffset": int(start) * 12,
+                              "componentType": FLOAT, "count": int(count), "type": "VEC3",
+                              **extra})
+        primitives.append({"attributes": {"POSITION": 2 * i, "NORMAL": 2 * i + 1},
+                           "material": i, "mode": 4})
+        materials.append({"pbrMetallicRoughness": {
+            "baseColorFactor": [*map(float, rgb), 1.0], "metallicFactor": 0,
+            "roughnessFactor": 1}, "doubleSided": True})
+        start += count
     doc = {
         "asset": {"version": "2.0", "generator": "Village Twin"},
         "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1, "COLOR_0": 2},
-                                    "material": 0, "mode": 4}]}],
-        "materials": [{"pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1],
-                                                "metallicFactor": 0, "roughnessFactor": 1},
-                       "doubleSided": True}],
-        "accessors": [
-            {"bufferView": 0, "componentType": FLOAT, "count": count, "type": "VEC3",
-             "min": yup.min(axis=0).tolist(), "max": yup.max(axis=0).tolist()},
-            {"bufferView": 1, "componentType": FLOAT, "count": count, "type": "VEC3"},
-            {"bufferView": 2, "componentType": FLOAT, "count": count, "type": "VEC3"}],
-        "bufferViews": views,
-        "buffers": [{"byteLength": offset}],
+        "meshes": [{"primitives": primitives}], "materials": materials,
+        "accessors": accessors, "bufferViews": views,
+        "buffers": [{"byteLength": len(arrays[0]) + len(arrays[1])}],
     }
     body = _pad(b"".join(arrays), 4, b"\x00")
     text = _pad(json.dumps(doc, separators=(",", ":")).encode(), 4, b" ")
@@ -165,6 +173,31 @@ def tileset(frame: np.ndarray, tiles: list[tuple[str, Mesh]],
                  "boundingVolume": {"box": box(lo, hi)}, "geometricError": error / 4,
                  "refine": "ADD", "children": children},
     }
+
+
+def write_tileset(folder: Path, frame: np.ndarray, models: list[tuple[str, Mesh]],
+                  cell: float = 200.0) -> int:
+    """Write ``models`` (id, mesh) as a tileset in ``folder``: one b3dm per ``cell`` metres
+    square (by each model's centre), under one root. Returns the number of tiles."""
+    groups: dict[tuple[int, int], Mesh] = {}
+    for _, mesh in models:
+        lo, hi = mesh.bounds()
+        key = (int((lo[0] + hi[0]) / 2 // cell), int((lo[1] + hi[1]) / 2 // cell))
+        group = groups.setdefault(key, Mesh())
+        group.positions += mesh.positions
+        group.colors += mesh.colors
+    (folder / "tiles").mkdir(parents=True, exist_ok=True)
+    tiles = []
+    for i, (_, mesh) in enumerate(sorted(groups.items())):
+        uri = f"tiles/{i}.b3dm"
+        (folder / uri).write_bytes(b3dm(glb(mesh)))
+        tiles.append((uri, mesh))
+    span = max(float(np.ptp(np.concatenate([m.bounds() for _, m in tiles]), axis=0)[:2].max()),
+               cell)
+    doc = tileset(frame, tiles, error=span / 2)
+    (folder / "tileset.json").write_text(json.dumps(doc, separators=(",", ":")),
+                                         encoding="utf-8")
+    return len(tiles)
 
 
 # --- Reading a tileset someone hands in -------------------------------------------------

@@ -37,6 +37,8 @@ class MapContext:
     # the application's filter values (Filter.key → chosen options); absent = no filter
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     link: str | None = None  # a field link's token: its page's tiles are read with it
+    # the real-scene models (name, title, version, bounds), for applications with ``scenes``
+    scenes: list[dict[str, Any]] = field(default_factory=list)
 
     def chosen(self, key: str, options: tuple[str, ...]) -> tuple[str, ...]:
         """The options of a filter that are on (all of them when it is not set)."""
@@ -108,6 +110,8 @@ class Application(ABC):
     tile_layers: tuple[str, ...] = ()
     #: sidebar filters
     filters: tuple[Filter, ...] = ()
+    #: whether it draws the real-scene models (the map then reads which there are)
+    scenes: bool = False
 
     def title(self, lang: str) -> str:
         return t(self.title_key, lang)

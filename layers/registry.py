@@ -11,6 +11,7 @@ from layers.governance import Governance
 from layers.law import RuleOfLaw
 from layers.moral import Moral
 from layers.party import Party
+from layers.scene import RealScene
 from layers.selfgov import SelfGovernance
 from layers.tourism import Tourism
 
@@ -42,7 +43,7 @@ class Registry:
 
 APPLICATIONS = Registry()
 for _app in (Governance(), Environment(), Tourism(), BaseMap(), Party(), SelfGovernance(),
-             Moral(), RuleOfLaw()):
+             Moral(), RuleOfLaw(), RealScene()):
     APPLICATIONS.register(_app)
 
 DEFAULT = ("governance", "base")

@@ -117,18 +117,22 @@ def ensure_sample(engine, scale: str, data_dir: Path) -> None:
     already holds one."""
     from twin.domain.pii import PiiKey
     from twin.ingest.load import write_sample
+    from twin.runtime.cli import sample_scene
     from twin.sample.generate import generate
     from twin.sample.raster import write_sample_rasters
 
     with engine.connect() as conn:
         if conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM units)")).scalar():
-            if (data_dir / "rasters" / "dem.tif").exists():
-                return
-            raise SystemExit(f"{BENCH_DB} holds data but {data_dir}/rasters has none: "
-                             "run without --reuse")
+            if not (data_dir / "rasters" / "dem.tif").exists():
+                raise SystemExit(f"{BENCH_DB} holds data but {data_dir}/rasters has none: "
+                                 "run without --reuse")
+            if not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM scenes)")).scalar():
+                sample_scene(engine, data_dir, generate(scale, 0).buildings)  # older loads
+            return
     sample = generate(scale, 0)
     write_sample(engine, sample, PiiKey(b"bench-only-key-0123456789"))
     write_sample_rasters(sample, data_dir / "rasters")
+    sample_scene(engine, data_dir, sample.buildings)
     from twin.domain.monitor import evaluate_all
 
     evaluate_all(engine)  # as `twin sample` does

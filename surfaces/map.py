@@ -30,6 +30,7 @@ from surfaces.session import (
 from twin.domain import links, party
 from twin.domain.access import may, published, sees_in
 from twin.domain.buildings import building_detail
+from twin.domain.scenes import current_scenes
 from twin.domain.summary import rollup
 from twin.domain.units import child_level, unit_of_element, unit_path, units_geojson
 from twin.errors import NotFound, TwinError
@@ -183,8 +184,10 @@ def build_map(eng, chosen: list[Application], units: dict, level: str,
     needed = {layer for app in chosen for layer in app.tile_layers}
     versions = current_versions(eng, needed)
     epochs = (int(window[0].timestamp()), int(window[1].timestamp())) if window else None
+    scenes = current_scenes(eng) if any(app.scenes for app in chosen) else []
     above = [layer for app in chosen for layer in app.layers(MapContext(
-        versions, on_terrain, lang, epochs, (filters or {}).get(app.name, {})))]
+        versions, on_terrain, lang, epochs, (filters or {}).get(app.name, {}),
+        scenes=scenes))]
     fill = next((f for app in chosen if (f := app.unit_fill(units))), None)
     return units_deck(units, level, below=basemap, above=above, view=view,
                       on_terrain=on_terrain, fill=fill)

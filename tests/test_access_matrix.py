@@ -417,6 +417,12 @@ def check_raster(c, user, world, path):
     assert c.get(path).status_code == (404 if user in READERS else refused(user))
 
 
+def check_scene(c, user, world):
+    # no scene in this database: 404 for the readers of tiles, never a file for the others
+    r = c.get(f"/scenes/old-town/{'0' * 16}/tileset.json")
+    assert r.status_code == (404 if user in READERS else refused(user))
+
+
 def check_ogc_meta(c, user, world, path):
     r = c.get(path)
     assert r.status_code == (200 if user in OGC else refused(user)), (path, r.text)
@@ -518,6 +524,7 @@ ROUTES = {
     ("get", "/static/loaders/{version}/{name}"): check_loaders,
     ("get", "/tiles/{layer}/{z}/{x}/{y}.mvt"): check_tile,
     ("get", "/tiles/{layer}.json"): check_tilejson,
+    ("get", "/scenes/{name}/{version}/{path}"): check_scene,
     ("get", "/tiles"): check_tile_list,
     ("get", "/terrain/{z}/{x}/{y}.png"): lambda c, u, w: check_raster(c, u, w,
                                                                      "/terrain/14/1/1.png"),

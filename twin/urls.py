@@ -25,6 +25,11 @@ def raster_template(kind: str, version: str, ext: str) -> str:
     return f"{API}/{kind}/{{z}}/{{x}}/{{y}}.{ext}?v={version}"
 
 
+def scene_tileset(name: str, version: str) -> str:
+    """The tileset.json of a version of a real-scene model (3D Tiles)."""
+    return f"{API}/scenes/{name}/{version}/tileset.json"
+
+
 def imagery_overview(version: str) -> str:
     return f"{API}/imagery/overview.webp?v={version}"
 

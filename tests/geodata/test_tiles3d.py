@@ -48,12 +48,16 @@ def test_a_box_becomes_a_b3dm_tile_placed_on_the_globe():
     mesh.add(floor, (0.5, 0.5, 0.5))
     model = glb(mesh)
     doc, body = _read_glb(model)
-    position = doc["accessors"][0]
-    assert position["count"] == 12 and doc["materials"][0]["pbrMetallicRoughness"][
-        "metallicFactor"] == 0
+    primitives = doc["meshes"][0]["primitives"]
+    assert len(primitives) == 2  # one per colour, each with its own matte material
+    colors = sorted(m["pbrMetallicRoughness"]["baseColorFactor"] for m in doc["materials"])
+    assert colors == [pytest.approx([0.2, 0.2, 0.3, 1]), pytest.approx([0.5, 0.5, 0.5, 1])]
+    assert all(m["pbrMetallicRoughness"]["metallicFactor"] == 0 for m in doc["materials"])
+    assert sum(doc["accessors"][p["attributes"]["POSITION"]]["count"] for p in primitives) == 12
     xyz = np.frombuffer(body[:12 * 12], dtype=np.float32).reshape(-1, 3)
     assert xyz[:, 1].max() == 6 and xyz[:, 2].min() == -3  # Y up, Z south
-    assert position["max"][1] == 6
+    assert max(doc["accessors"][p["attributes"]["POSITION"]]["max"][1]
+               for p in primitives) == 6
     tile = b3dm(model)
     magic, version, total, table, *_ = struct.unpack_from("<4sIIIIII", tile)
     assert (magic, version, total) == (b"b3dm", 1, len(tile)) and len(tile) % 8 == 0

@@ -30,6 +30,7 @@ from twin.api import (
     platform,
     raster,
     resident,
+    scenes,
     tiles,
 )
 from twin.api.deps import RETRY_AFTER_S, BadRequest, error, unavailable
@@ -84,7 +85,8 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # the platform's signed changes; every read of the twin needs a signed-in role
     for module in (health, auth, open311, assets, resident, leader, platform, law):
         api.include_router(module.router)
-    for module, channel in ((tiles, "tiles"), (raster, "raster"), (ogc, "ogc")):
+    for module, channel in ((tiles, "tiles"), (scenes, "tiles"), (raster, "raster"),
+                            (ogc, "ogc")):
         api.include_router(module.router, dependencies=[Depends(auth.READERS[channel])])
     api.include_router(heat.router)  # the heat and the open events name their channels
 

@@ -45,6 +45,7 @@ from twin.catalog.points import (
     VOLUNTEER_ACTIVITIES,
     VOLUNTEER_HOURS,
 )
+from twin.catalog.scenes import SCENES
 from twin.catalog.selfgov import (
     COMPACTS,
     CONSULTATION_SESSIONS,
@@ -66,7 +67,7 @@ CATALOG: tuple[Element, ...] = (
     CONSULTATIONS, CONSULTATION_SESSIONS, COMPACTS, COUNCIL_MEMBERS, VOLUNTEER_REPORTS,
     CREDIT_CONSENTS, POINTS_RULES, SHOP_ITEMS, DISPUTES, LEGAL_PLACES, LAW_UNITS,
     DISPUTE_PARTIES, DISPUTE_LOG, DISPUTE_SESSIONS, AGREEMENTS, AGREEMENT_SIGNATURES,
-    MEDIATORS, MATCH_WEIGHTS, LEGAL_APPOINTMENTS,
+    MEDIATORS, MATCH_WEIGHTS, LEGAL_APPOINTMENTS, SCENES,
 )
 BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
 # Parents before children: the order rows are loaded in (and cleared in reverse).

@@ -210,6 +210,7 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
         counts = write_sample(engine, twin, PiiKey.from_settings(settings), replace=replace,
                               progress=loaded)
     rasters = write_sample_rasters(twin, Path(settings.data_dir) / "rasters")
+    scene = sample_scene(engine, settings.data_dir, twin.buildings)
     from twin.domain.monitor import evaluate_all
 
     warnings = evaluate_all(engine)  # the sample's readings, through monitor → warn
@@ -222,6 +223,20 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
         click.echo(f"  {table:22} {n:>10,}")
     click.echo(f"  rasters: {rasters['dem'].name}, {rasters['imagery'].name} in "
                f"{rasters['dem'].parent}")
+    click.echo(f"  real-scene 3D: {scene.name}, {scene.files - 1:,} tiles, "
+               f"{scene.bytes / 1e6:,.1f} MB")
+
+
+def sample_scene(engine, data_dir: str | Path, buildings):
+    """The sample's old town as a real-scene model, standing on the sample's terrain (also
+    made by the benchmarks' samples)."""
+    from geodata.raster import height_at
+    from twin.ingest.scene import keep_models
+    from twin.sample.scene import NAME, TITLE, old_town
+
+    dem = Path(data_dir) / "rasters" / "dem.tif"
+    frame, models = old_town(buildings, height_of=lambda lon, lat: height_at(dem, lon, lat))
+    return keep_models(engine, data_dir, frame, models, name=NAME, title=TITLE, actor="sample")
 
 
 # --- roll-up ------------------------------------------------------------------------------
@@ -256,8 +271,9 @@ def _precompress() -> None:
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--as", "kind", required=True,
-              type=click.Choice([*IMPORT_ORDER, *RASTER_KINDS]),
-              help="what the file holds")
+              type=click.Choice([*IMPORT_ORDER, *RASTER_KINDS, "scene"]),
+              help="what the file holds (scene: a 3D Tiles folder or .zip, or CityJSON)")
+@click.option("--name", "scene_name", help="a scene's name (default: from the file's)")
 @click.option("--level", type=click.Choice(LEVELS),
               help="the grid level of imported units")
 @click.option("--crs", help="the file's CRS if it does not declare it: EPSG:xxxx, gcj02, bd09")
@@ -267,8 +283,9 @@ def _precompress() -> None:
 @click.option("--dry-run", is_flag=True, help="check everything, write nothing")
 @click.pass_context
 @friendly
-def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: str | None,
-            encoding: str | None, mappings: tuple[str, ...], dry_run: bool) -> None:
+def import_(ctx: click.Context, path: str, kind: str, scene_name: str | None, level: str | None,
+            crs: str | None, encoding: str | None, mappings: tuple[str, ...],
+            dry_run: bool) -> None:
     """Import a file (GeoJSON, Shapefile/.zip, GeoPackage, OSM, CityJSON, CSV/XLSX, or a
     GeoTIFF as dem/imagery) in one transaction: on any error nothing is written."""
     from tqdm import tqdm
@@ -279,6 +296,9 @@ def import_(ctx: click.Context, path: str, kind: str, level: str | None, crs: st
 
     if kind in RASTER_KINDS:
         _import_raster(_settings(ctx), Path(path), kind)
+        return
+    if kind == "scene":
+        _import_scene(_settings(ctx), Path(path), scene_name)
         return
     mapping = {}
     for m in mappings:
@@ -367,6 +387,17 @@ def credit_export(ctx: click.Context, units: tuple[str, ...], purpose: str,
         writer.writeheader()
         writer.writerows(rows)
     click.echo(f"{output}: {len(rows):,} households")
+
+
+def _import_scene(settings: Settings, path: Path, name: str | None) -> None:
+    from twin.ingest.scene import import_scene
+    from twin.store import db as twin_db
+
+    engine = twin_db.open_twin(settings)
+    r = import_scene(engine, settings.data_dir, path, actor=_operator().name, name=name)
+    click.echo(f"{path}: scene {r.name} version {r.version} ({r.kind}): {r.files:,} files, "
+               f"{r.bytes / 1e6:,.1f} MB, at {(r.bounds[0] + r.bounds[2]) / 2:.4f}, "
+               f"{(r.bounds[1] + r.bounds[3]) / 2:.4f}")
 
 
 def _import_raster(settings: Settings, path: Path, kind: str) -> None:

@@ -770,3 +770,16 @@ audit_log = Table(
     Column("purpose", Text),
     Column("detail", JSONB, nullable=False),
 )
+
+scenes = Table(
+    "scenes", metadata, _id(),
+    Column("name", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("footprint", Geometry("POLYGON", SRID, spatial_index=False), nullable=False),
+    Column("imported_by", Text, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
