@@ -34,4 +34,5 @@ class RealScene(Application):
                                                  LegendEntry(t("scene.roof", lang), ROOF)])
 
     def kpis(self, summary: dict[str, Any], lang: str) -> list[Kpi]:
-        return []
+        """The unit's buildings, which the models show as they stand."""
+        return [Kpi(t("kpi.buildings", lang), summary["buildings"])]

@@ -16,8 +16,10 @@ from layers.registry import APPLICATIONS, Registry, parse
 from twin.domain.summary import rollup
 from twin.i18n import CATALOG, t
 
+SCENE = {"name": "old-town", "title": "old town", "version": "0123456789abcdef",
+         "w": 120.48, "s": 30.73, "e": 120.50, "n": 30.75}
 CTX = MapContext(versions={name: "7" for app in APPLICATIONS for name in app.tile_layers},
-                 on_terrain=True)
+                 on_terrain=True, scenes=[SCENE])
 
 
 def test_registry_lists_every_application_module_once():
@@ -52,6 +54,10 @@ def test_application_layers_are_local_versioned_and_serialisable(name):
     text = json.dumps(spec)
     assert "http" not in text
     for layer in spec["layers"]:
+        if layer["@@type"] == "Tile3DLayer":  # a real-scene model: its version in its path
+            assert layer["data"] == "/api/scenes/old-town/0123456789abcdef/tileset.json"
+            assert layer["pickable"] is False  # a picked 3D tile cannot go back to the page
+            continue
         assert layer["data"].startswith("/api/") and layer["data"].endswith("?v=7")
         if layer["@@type"] == "MVTLayer":
             assert layer["data"].startswith("/api/tiles/")
