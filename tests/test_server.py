@@ -40,7 +40,7 @@ def test_the_page_preloads_the_maps_script_of_the_installed_streamlit():
 
     index = Path(st.__file__).parent / "static" / "index.html"
     header = map_preloads(index)
-    files = [part.split(">")[0].lstrip("<").strip() for part in header.split(",")]
+    files = [part.strip().split(">")[0].lstrip("<") for part in header.split(",")]
     assert files[0].startswith("./static/js/DeckGlJsonChart.")
     assert any("webgl-device." in f for f in files)
     static = index.parent

