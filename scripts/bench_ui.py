@@ -189,7 +189,8 @@ def drill_down(browser, base: str) -> float:
 
 def scene_stream(browser, base: str, engine) -> tuple[int, int, int, int]:
     """(tiles fetched, all tiles, bytes fetched, all bytes) of the old town's real-scene
-    model for a close view of its middle: the client streams by screen-space error."""
+    model for a close look straight down at its middle: the client fetches the tiles in
+    view whose screen-space error asks for them, not the model."""
     import json
 
     from twin.domain.scenes import current_scenes, scene_folder
@@ -204,7 +205,7 @@ def scene_stream(browser, base: str, engine) -> tuple[int, int, int, int]:
     fetched: dict[str, int] = {}
     page.on("response", lambda r: fetched.__setitem__(r.url, len(r.body()))
             if "/api/scenes/" in r.url and r.ok else None)
-    page.goto(f"{base}/?apps=scene&lon={lon:.5f}&lat={lat:.5f}&zoom=17.2&pitch=55&panel=0")
+    page.goto(f"{base}/?apps=scene&lon={lon:.5f}&lat={lat:.5f}&zoom=18&pitch=0&panel=0")
     page.wait_for_selector("canvas", timeout=60_000)
     page.wait_for_timeout(15_000)
     context.close()
