@@ -148,3 +148,32 @@ def test_scenes_are_served_to_readers_with_their_version(engine, village_sample,
                     f"/scenes/served/{'0' * 16}/tileset.json", "/scenes/nope/"
                     f"{report.version}/tileset.json", f"{base}/tiles/none.b3dm"):
             assert c["t-planner"].get(bad).status_code == 404, bad
+
+
+def test_hostile_zips_are_refused_by_the_import_and_leave_nothing(engine, data_dir, tmp_path):
+    import struct
+
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("tileset.json", "{}")
+        zf.writestr("../../../escaped.txt", "x")
+    huge = tmp_path / "huge.zip"  # its table of contents claims 10 GB
+    with zipfile.ZipFile(huge, "w") as zf:
+        for i in range(3):
+            zf.writestr(f"tiles/{i}.b3dm", "b3dm")
+    raw = bytearray(huge.read_bytes())
+    at = 0
+    while (at := raw.find(b"PK\x01\x02", at)) >= 0:  # each entry in the central directory
+        raw[at + 24:at + 28] = struct.pack("<I", 0xD0000000)  # ~3.3 GB each
+        at += 4
+    huge.write_bytes(bytes(raw))
+    before = _rows(engine)
+    with pytest.raises(LoadError, match="slip.zip: the entry '../../../escaped.txt' points "
+                                        "outside the archive's folder"):
+        import_scene(engine, data_dir, slip, actor="t-admin")
+    with pytest.raises(LoadError, match=r"huge.zip: its files claim 9.8 GB, more than a scene "
+                                        r"may hold here \(2.0 GB\)"):
+        import_scene(engine, data_dir, huge, actor="t-admin")
+    assert _rows(engine) == before
+    assert not (tmp_path / "escaped.txt").exists() and not (data_dir / "escaped.txt").exists()
+    assert not [p for p in (data_dir / "scenes").rglob("*")]  # nothing unpacked stays
