@@ -13,7 +13,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from twin.domain.links import save_photo
+from twin.domain.scenes import scene_folder
+from twin.ingest.scene import keep_models
 from twin.runtime.cli import main
+from twin.sample.scene import old_town
 from twin.store.backup import BackupError, backup, read_manifest, restore, row_counts
 
 
@@ -40,13 +43,19 @@ def test_every_row_survives_a_round_trip(sample_db, db_factory, settings, tmp_pa
     jpeg = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 90, 40)).save(jpeg, format="JPEG")
     photo = save_photo(source, src_settings, event_id, jpeg.getvalue(), "test")
+    frame, models = old_town(village_sample.buildings, radius_m=80.0)  # a real-scene model
+    scene = keep_models(source, src_settings.data_dir, frame, models, name="old-town",
+                        title="old town", actor="test")
+    tileset = scene_folder(src_settings.data_dir, "old-town", scene.version) / "tileset.json"
     archive = tmp_path / "twin.tar"
     manifest = backup(source, src_settings, archive)
     assert manifest["rows"]["people"] == len(village_sample.people)
     assert read_manifest(archive)["revision"] == manifest["revision"]
     with tarfile.open(archive) as tar:
         assert {"manifest.json", "twin.dump", "rasters/dem.tif",
-                f"photos/{event_id}/{photo.name}"} <= set(tar.getnames())
+                f"photos/{event_id}/{photo.name}",
+                f"scenes/old-town/{scene.version}/tileset.json"} <= set(tar.getnames())
+        assert any(n.endswith(".b3dm") for n in tar.getnames())
     with pytest.raises(BackupError, match="exists already"):
         backup(source, src_settings, archive)
 
@@ -57,6 +66,10 @@ def test_every_row_survives_a_round_trip(sample_db, db_factory, settings, tmp_pa
     assert (tmp_path / "dst" / "rasters" / "dem.tif").read_bytes() == b"II*\x00fake-tiff"
     assert (tmp_path / "dst" / "photos" / str(event_id) / photo.name).read_bytes() == \
         photo.read_bytes()
+    restored = scene_folder(dst_settings.data_dir, "old-town", scene.version)
+    assert (restored / "tileset.json").read_bytes() == tileset.read_bytes()
+    assert sorted(p.relative_to(restored) for p in restored.rglob("*")) == \
+        sorted(p.relative_to(tileset.parent) for p in tileset.parent.rglob("*"))
 
     # a twin is there now: only --replace, and what it held is saved first
     with pytest.raises(BackupError, match="holds a twin"):

@@ -3,7 +3,8 @@
 A backup is one ``.tar`` holding ``twin.dump`` (``pg_dump`` custom format of the twin's
 database: every table, the accounts and the audit log included), ``manifest.json`` (the
 schema revision, when, the PostGIS version and the row count of every table), the map's
-rasters (``rasters/*.tif``) and the photos of events (``photos/<event>/<sha256>.jpg``).
+rasters (``rasters/*.tif``), the photos of events (``photos/<event>/<sha256>.jpg``) and
+the real-scene 3D models (``scenes/<name>/<version>/…``, tilesets and their tiles).
 The keys (``pii.key``, ``link.key``) are not in it: keep them apart, as a backup must not
 hold what unlocks it.
 
@@ -34,10 +35,13 @@ from twin.errors import TwinError
 
 FORMAT = "village-twin-backup/1"
 # The files of the twin kept beside the database, under the data folder: terrain and
-# imagery rasters, and the photos of events (by event and hash). Only names of these
-# shapes are written to a backup or taken from one.
+# imagery rasters, the photos of events (by event and hash), and the real-scene models (by
+# scene and version; no part of a path starts with a dot). Only names of these shapes are
+# written to a backup or taken from one.
 FILES = {"rasters": re.compile(r"rasters/[^/]+\.tif"),
-         "photos": re.compile(r"photos/\d+/[0-9a-f]{64}\.jpg")}
+         "photos": re.compile(r"photos/\d+/[0-9a-f]{64}\.jpg"),
+         "scenes": re.compile(r"scenes/[a-z0-9][a-z0-9-]*/[0-9a-f]{16}"
+                              r"(?:/[\w-][\w.-]*)+", re.ASCII)}
 
 
 class BackupError(TwinError):
