@@ -108,6 +108,17 @@ def test_database_without_schema_says_run_upgrade(cluster, settings):
     assert up.exit_code == 0 and f"revision {twin_db.head_revision()}" in up.output
 
 
+def test_a_citus_cluster_of_no_workers_is_refused_before_anything_is_made(tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url=None)
+    out = _run(settings, "cluster", "start", "--workers", "0")
+    assert out.exit_code == 1
+    assert "--workers must be between 1 and 16, not 0" in out.output
+    assert not (tmp_path / "citus").exists()
+    out = _run(settings, "cluster", "status")  # nothing created: every node says so
+    assert out.exit_code == 3
+    assert "coordinator: not created" in out.output
+
+
 def test_unknown_scale_lists_the_valid_ones(settings):
     out = _run(settings, "sample", "--scale", "province")
     assert out.exit_code == 2

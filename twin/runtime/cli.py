@@ -153,6 +153,64 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"schema at revision {twin_db.current_revision(engine)}")
 
 
+# --- cluster (Citus) ----------------------------------------------------------------------
+@main.group()
+def cluster() -> None:
+    """The twin on several database nodes: a Citus coordinator and workers on this machine
+    (docs/scaling.md). Point TWIN_DATABASE_URL at `twin cluster url` to use it."""
+
+
+def _citus(settings: Settings, workers: int | None = None):
+    from twin.store.citus import CitusCluster
+
+    return CitusCluster(settings.data_dir, workers)
+
+
+@cluster.command("start")
+@click.option("--workers", type=int, default=None,
+              help="workers beside the coordinator (default: as created, else 2)")
+@click.pass_context
+@friendly
+def cluster_start(ctx: click.Context, workers: int | None) -> None:
+    """Create (once) and start the coordinator and its workers, with PostGIS and Citus."""
+    nodes = _citus(_settings(ctx), workers)
+    for line in nodes.start():
+        click.echo(line)
+    click.echo(f"coordinator: TWIN_DATABASE_URL='{nodes.url()}'")
+
+
+@cluster.command("stop")
+@click.pass_context
+@friendly
+def cluster_stop(ctx: click.Context) -> None:
+    """Stop the workers, then the coordinator."""
+    for line in _citus(_settings(ctx)).stop():
+        click.echo(line)
+
+
+@cluster.command("status")
+@click.pass_context
+@friendly
+def cluster_status(ctx: click.Context) -> None:
+    """Each node: running or not, its port and folder (exit 3 when any is down)."""
+    down = False
+    for node in _citus(_settings(ctx)).status():
+        st = node.status
+        state = ("running" if st.running else "stopped") if st.initialised else "not created"
+        down = down or not st.running
+        click.echo(f"{node.name}: {state}, port {st.port or '-'}, data {st.data}")
+    if down:
+        sys.exit(3)
+
+
+@cluster.command("url")
+@click.pass_context
+@friendly
+def cluster_url(ctx: click.Context) -> None:
+    """Print the coordinator's URL (for TWIN_DATABASE_URL)."""
+    click.echo(_citus(_settings(ctx)).url())
+
+
 # --- sample -------------------------------------------------------------------------------
 @main.command()
 @click.option("--scale", default="town", show_default=True,
