@@ -18,9 +18,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
-import urllib.request
 from datetime import date
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from benchlib import (  # noqa: E402
     median_p95,
     start_server,
     timings,
+    wait_up,
 )
 
 from twin.config import Settings  # noqa: E402
@@ -98,16 +97,7 @@ def start_tipg(python: Path, url: str, settings: Settings):
                              "--log-level", "warning"], env=env, cwd="/",
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(base + "/collections/public.buildings", timeout=2) as r:
-                if r.status == 200:
-                    return proc, base
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("tipg did not start")
+    return wait_up(proc, base, "/collections/public.buildings", "tipg", tries=300), base
 
 
 def main() -> None:

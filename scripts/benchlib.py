@@ -142,7 +142,6 @@ def start_server(url: str, data_dir: Path):
     """The product's server (server.py) on a free loopback port; returns (process, base)."""
     import socket
     import subprocess
-    import urllib.request
 
     import streamlit
 
@@ -158,16 +157,24 @@ def start_server(url: str, data_dir: Path):
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=root)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    return wait_up(proc, base, "/api/health", "the server"), base
+
+
+def wait_up(proc, base: str, path: str, what: str, tries: int = 200):
+    """``proc`` once ``base + path`` answers 200 (killed, and the run stopped, if it never
+    does)."""
+    import urllib.request
+
+    for _ in range(tries):
         try:
-            with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
+            with urllib.request.urlopen(base + path, timeout=2) as r:
                 if r.status == 200:
-                    return proc, base
+                    return proc
         except OSError:
             pass
         time.sleep(0.2)
     proc.kill()
-    raise SystemExit("the server did not start")
+    raise SystemExit(f"{what} did not start")
 
 
 # Chromium as the benchmarks run it: headless, software WebGL, nothing fetched for itself

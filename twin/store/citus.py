@@ -13,14 +13,13 @@ node; the twin itself connects to the coordinator over its unix socket.
 
 from __future__ import annotations
 
-import glob
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from twin.errors import ClusterError
-from twin.store.cluster import DATABASE, SUPERUSER, Cluster, ClusterStatus
+from twin.store.cluster import DATABASE, SUPERUSER, Cluster, ClusterStatus, extension_installed
 
 COORDINATOR = "coordinator"
 INSTALL_HINT = ("Citus is not installed: as root run ./scripts/install-citus (with "
@@ -33,11 +32,6 @@ shared_buffers = '256MB'
 max_connections = 200
 citus.shard_count = {shards}
 """
-
-
-def citus_installed(pg_bin: Path) -> bool:
-    version = pg_bin.parent.name
-    return bool(glob.glob(f"/usr/share/postgresql/{version}/extension/citus.control"))
 
 
 @dataclass(frozen=True)
@@ -82,7 +76,7 @@ class CitusCluster:
         """Create (once) and start every node, with PostGIS and Citus in its twin database,
         and register the workers with the coordinator; harmless when they already run."""
         pg_bin = self.coordinator.pg_bin
-        if not citus_installed(pg_bin):
+        if not extension_installed(pg_bin, "citus"):
             raise ClusterError(INSTALL_HINT)
         known = self.root / "workers"
         if known.exists() and int(known.read_text()) != self.workers:

@@ -46,10 +46,15 @@ def find_pg_bin() -> Path:
     )
 
 
-def postgis_installed(pg_bin: Path) -> bool:
-    """True if the PostGIS extension files are installed for this PostgreSQL version."""
+def extension_installed(pg_bin: Path, name: str) -> bool:
+    """True if an extension's files (``postgis``, ``citus``) are installed for this
+    PostgreSQL version."""
     version = pg_bin.parent.name
-    return bool(glob.glob(f"/usr/share/postgresql/{version}/extension/postgis.control"))
+    return bool(glob.glob(f"/usr/share/postgresql/{version}/extension/{name}.control"))
+
+
+def postgis_installed(pg_bin: Path) -> bool:
+    return extension_installed(pg_bin, "postgis")
 
 
 @dataclass(frozen=True)
