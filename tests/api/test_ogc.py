@@ -27,6 +27,8 @@ ALL_IDS = {"towns", "villages", "grids", "microgrids", "buildings", "land", "fac
            "workrooms", "party_projects", "consultations", "disputes", "legal_places"}
 # Inside the sample's extent (120.4857..120.5070, 30.7261..30.7485), cutting through it.
 BOX = (120.490, 30.730, 120.500, 30.740)
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 PERSONAL = {"name", "id_hash", "id_masked", "phone", "phone_hash", "phone_masked", "id_number",
             "birth_date", "sex", "person_id"}
 
@@ -60,10 +62,17 @@ def test_landing_links_built_from_the_request(client):
     assert client.get("/ogc", params={"f": "html"}).status_code == 400
 
 
-def test_conformance(client):
+def test_conformance_claims_only_what_is_served(client):
     classes = client.get("/ogc/conformance").json()["conformsTo"]
-    for c in ("core", "geojson", "oas30"):
+    for c in ("core", "geojson"):
         assert f"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{c}" in classes
+    assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in classes
+    # the API definition is OpenAPI 3.1 (FastAPI's): Part 1's oas30 class is not claimed
+    assert not [c for c in classes if c.endswith("/oas30")]
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+    desc = next(link for link in client.get("/ogc").json()["links"]
+                if link["rel"] == "service-desc")
+    assert desc["type"].endswith("version=3.1")
 
 
 def test_collections_list_every_collection_with_extent(official, village_sample):
@@ -73,7 +82,8 @@ def test_collections_list_every_collection_with_extent(official, village_sample)
     assert set(by_id) == ALL_IDS == set(COLLECTIONS)
     b = by_id["buildings"]
     assert b["itemType"] == "feature"
-    assert b["crs"] == ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
+    assert b["crs"] == [CRS84, *(f"{EPSG}{code}" for code in (4490, 4549, 4528))]
+    assert b["storageCrs"] == CRS84
     assert b["extent"]["spatial"]["bbox"][0] == pytest.approx(
         list(village_sample.buildings.total_bounds), abs=1e-6)
     assert _rel(b, "items") == "http://testserver/ogc/collections/buildings/items"
@@ -180,6 +190,79 @@ def test_property_filters(client, village_sample):
     assert _items(client, "facilities", kind=kind)["numberMatched"] == int(
         (village_sample.facilities.kind == kind).sum())
     assert _items(client, "land", use_class="no_such_class")["numberMatched"] == 0
+
+
+# --- Part 2: CRS by reference ------------------------------------------------------------
+def _points(geometry: dict) -> np.ndarray:
+    """Every position of a GeoJSON geometry, as rows."""
+    return np.asarray(shapely.get_coordinates(shapely.geometry.shape(geometry)))
+
+
+@pytest.mark.parametrize("code, tolerance", [(4549, 1e-3), (4528, 1e-3), (4490, 1e-8)])
+def test_items_in_cgcs2000_are_pyproj_of_crs84_in_the_authority_axis_order(
+        client, code, tolerance):
+    from pyproj import Transformer
+
+    plain = _items(client, "buildings", limit=40)
+    r = client.get("/ogc/collections/buildings/items",
+                   params={"limit": 40, "crs": f"<{EPSG}{code}>"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-crs"] == f"<{EPSG}{code}>"
+    assert _items(client, "buildings", limit=1)  # CRS84 stays the default
+    to = Transformer.from_crs("OGC:CRS84", f"EPSG:{code}")  # latitude / northing first
+    served = r.json()["features"]
+    assert [f["id"] for f in served] == [f["id"] for f in plain["features"]]
+    for mine, ref in zip(served, plain["features"], strict=True):
+        lon_lat = _points(ref["geometry"])
+        expected = np.column_stack(to.transform(lon_lat[:, 0], lon_lat[:, 1]))
+        assert np.abs(_points(mine["geometry"]) - expected).max() <= tolerance
+    if code == 4490:  # latitude first: the sample lies at 30.7°N, 120.5°E
+        assert 30 < _points(served[0]["geometry"])[0, 0] < 31
+
+
+def test_bbox_crs_selects_the_same_features_in_any_crs(client, village_sample):
+    from pyproj import Transformer
+
+    def ids(**params):
+        doc = _items(client, "buildings", limit=MAX_LIMIT, **params)
+        return {f["id"] for f in doc["features"]}
+
+    plain = ids(bbox=",".join(map(str, BOX)))
+    assert len(plain) == _in_box(village_sample.buildings.geometry, BOX) > 0
+    lat_first = f"{BOX[1]},{BOX[0]},{BOX[3]},{BOX[2]}"
+    assert ids(bbox=lat_first, **{"bbox-crs": f"{EPSG}4490"}) == plain
+    to = Transformer.from_crs("OGC:CRS84", "EPSG:4549")
+    n0, e0 = to.transform(BOX[0], BOX[1])
+    n1, e1 = to.transform(BOX[2], BOX[3])
+    gk = ids(bbox=f"{min(n0, n1)},{min(e0, e1)},{max(n0, n1)},{max(e0, e1)}",
+             **{"bbox-crs": f"{EPSG}4549"})
+    assert plain <= gk  # the metric box covers the degree box (its edges are not parallel)
+    assert len(gk) <= len(plain) * 1.2
+
+
+def test_a_single_item_in_cgcs2000(client):
+    r = client.get("/ogc/collections/buildings/items/1", params={"crs": f"{EPSG}4549"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-crs"] == f"<{EPSG}4549>"
+    north, east = _points(r.json()["geometry"])[0]
+    assert 3.3e6 < north < 3.5e6 and 4e5 < east < 6e5
+    plain = client.get("/ogc/collections/buildings/items/1")
+    assert plain.headers["content-crs"] == f"<{CRS84}>"
+
+
+@pytest.mark.parametrize("params, mentions", [
+    ({"crs": f"{EPSG}3857"}, "is not served"),
+    ({"crs": "EPSG:4549"}, "is not served"),
+    ({"bbox-crs": f"{EPSG}4549"}, "bbox-crs given without a bbox"),
+    ({"bbox": "3.4e6,5.5e5,3.3e6,5.6e5", "bbox-crs": f"{EPSG}4549"}, "lower corner"),
+])
+def test_bad_crs_parameters_are_400(client, params, mentions):
+    r = client.get("/ogc/collections/buildings/items", params=params)
+    assert r.status_code == 400, r.text
+    assert mentions in r.json()["detail"]
+    if "crs" in params:
+        one = client.get("/ogc/collections/buildings/items/1", params={"crs": params["crs"]})
+        assert one.status_code == 400
 
 
 def test_queryables_list_the_filters(client):
@@ -401,6 +484,42 @@ def test_gdal_oapif_driver_reads_layers(server, loopback_only, village_sample):
     assert sorted(got["in_box"]) == sorted(b.code[inside])
     assert got["microgrids"] == int((village_sample.units.level == "microgrid").sum())
     assert got["land"] == len(village_sample.land)  # every page, through the next links
+
+
+GDAL_IN_GK = """
+import json, sys
+import pyogrio, shapely
+df = pyogrio.read_dataframe("OAPIF:" + sys.argv[1], layer="buildings", CRS="EPSG:4549")
+print(json.dumps({"crs": df.crs.to_epsg(), "codes": df["code"].tolist(),
+                  "points": [shapely.get_coordinates(g).tolist() for g in df.geometry]}))
+"""
+
+
+def test_gdal_reads_buildings_in_gauss_kruger_within_a_millimetre(server, loopback_only,
+                                                                    client):
+    """GDAL asks for EPSG:4549 (Part 2) and gets every building within 1 mm of pyproj's
+    transform of the CRS84 features."""
+    from pyproj import Transformer
+
+    env = {**os.environ, "GDAL_HTTP_TIMEOUT": "20", "GDAL_HTTP_MAX_RETRY": "0",
+           "CPL_DEBUG": "ON", "GDAL_HTTP_AUTH": "BASIC",
+           "GDAL_HTTP_USERPWD": f"t-planner:{TEST_PASSWORD}"}
+    run = subprocess.run([sys.executable, "-c", GDAL_IN_GK, server], env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "crs=http" in run.stderr and "4549" in run.stderr  # it asked the server for it
+    got = json.loads(run.stdout)
+    assert got["crs"] == 4549
+    plain = {f["properties"]["code"]: f["geometry"] for f in
+             _items(client, "buildings", limit=MAX_LIMIT)["features"]}
+    assert sorted(got["codes"]) == sorted(plain)
+    to = Transformer.from_crs("OGC:CRS84", "EPSG:4549", always_xy=True)  # as GDAL: x = east
+    worst = 0.0
+    for code, points in zip(got["codes"], got["points"], strict=True):
+        lon_lat = _points(plain[code])
+        expected = np.column_stack(to.transform(lon_lat[:, 0], lon_lat[:, 1]))
+        worst = max(worst, float(np.abs(np.asarray(points)[:, :2] - expected).max()))
+    assert worst <= 1e-3, f"{worst * 1000:.3f} mm"
 
 
 def test_links_follow_the_api_mount(api):

@@ -1,4 +1,5 @@
-"""``/ogc``: OGC API – Features Part 1 Core (GeoJSON) over the twin (a thin adapter).
+"""``/ogc``: OGC API – Features Part 1 Core (GeoJSON) and Part 2 (CRS by reference) over the
+twin (a thin adapter).
 
 What is published and how it is queried lives in :mod:`twin.publish.ogc`; this module parses the
 request, turns :class:`twin.publish.ogc.InvalidParameter` into 400 and builds the links, always
@@ -27,9 +28,11 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"  # what FastAPI serves
 
 FormatQuery = Query(None, description="Response format: json (the only one served).")
+CrsQuery = Query(None, description="The CRS of the geometries (a URI from the collection's "
+                                   "`crs` list; default CRS84)")
 Reader = Depends(READERS["ogc"])
 
 
@@ -155,7 +158,10 @@ def queryables(collection_id: str, request: Request, f: str | None = FormatQuery
 def items(
     collection_id: str,
     request: Request,
-    bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat (CRS84)"),
+    bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat (CRS84), or the "
+                                               "corners in `bbox-crs`"),
+    bbox_crs: str | None = Query(None, alias="bbox-crs", description="The CRS of `bbox`"),
+    crs: str | None = CrsQuery,
     datetime: str | None = Query(  # the OGC name; the module imports datetime as dt
         None, description="RFC 3339 instant or interval (`..` = open end); events and "
                           "observations only"),
@@ -193,19 +199,21 @@ def items(
         "links": links,
     }
     return Response(ogc.feature_collection_json(meta, page.features_json), media_type=GEOJSON,
-                    headers={"Content-Crs": f"<{ogc.CRS84}>"})
+                    headers={"Content-Crs": f"<{q.crs.uri}>"})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", name="ogc_item",
             summary="One feature (GeoJSON)")
 def item(collection_id: str, feature_id: str, request: Request, f: str | None = FormatQuery,
-         engine: Engine = Depends(get_read_engine), principal: Principal = Reader) -> Response:
+         crs: str | None = CrsQuery, engine: Engine = Depends(get_read_engine),
+         principal: Principal = Reader) -> Response:
     """One feature by its id; 404 when there is none (or none the principal may see)."""
     c = _collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
+        out = ogc.parse_crs(crs) if crs is not None else ogc.STORAGE
         with engine.connect() as conn:
-            feature = ogc.fetch_feature(conn, c, feature_id, principal)
+            feature = ogc.fetch_feature(conn, c, feature_id, principal, out)
     if feature is None:
         raise NotFound(f"no feature {feature_id[:60]!r} in {c.id}")
     doc = json.loads(feature)
@@ -214,4 +222,6 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
               GEOJSON),
         _link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
     ]
-    return _json(doc, GEOJSON)
+    response = _json(doc, GEOJSON)
+    response.headers["Content-Crs"] = f"<{out.uri}>"
+    return response

@@ -1,4 +1,5 @@
-"""OGC API – Features (Part 1 Core) over the twin store, without any web framework.
+"""OGC API – Features (Part 1 Core, Part 2 CRS by reference) over the twin store, without any
+web framework.
 
 ``COLLECTIONS`` is what is published, derived from the element catalogue (``twin.catalog``):
 each collection names its source table, the whitelist of properties (output name → SQL
@@ -7,7 +8,9 @@ SQL identifiers and expressions come only from the catalogue; everything a clien
 parsed here and reaches the database as bound parameters.
 
 Features are built as GeoJSON by PostGIS (``ST_AsGeoJSON`` + ``json_agg``), so a page of
-ten thousand features costs one query and no Python loop over rows.
+ten thousand features costs one query and no Python loop over rows. The twin stores CRS84;
+``crs`` asks for the features in CGCS2000 (``CRSS``), transformed by PostGIS in the same
+query, in the axis order of the CRS's authority (EPSG: latitude or northing first).
 """
 
 # ruff: noqa: S608 - SQL here is composed only from the COLLECTIONS derived from the catalogue;
@@ -41,11 +44,33 @@ from twin.errors import TwinError
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-GEOJSON_DIGITS = 7
+
+
+@dataclass(frozen=True)
+class Crs:
+    """A CRS served: its URI, PostGIS SRID, whether its authority's axis order is the
+    reverse of x/y (latitude or northing first), and the decimals a coordinate keeps."""
+
+    uri: str
+    srid: int
+    flipped: bool
+    digits: int
+
+
+def _epsg(code: int) -> str:
+    return f"http://www.opengis.net/def/crs/EPSG/0/{code}"
+
+
+# CRS84 as stored (8 decimals ≈ 1 mm), and CGCS2000, in which national rules put official data:
+# geographic (EPSG:4490), and 3-degree Gauss–Krüger for the county's meridian, 120°E, without
+# (EPSG:4549) and with (EPSG:4528, zone 40) the zone number in the false easting (0.1 mm).
+CRSS = {c.uri: c for c in (Crs(CRS84, 4326, False, 8), Crs(_epsg(4490), 4490, True, 8),
+                           Crs(_epsg(4549), 4549, True, 4), Crs(_epsg(4528), 4528, True, 4))}
+STORAGE = CRSS[CRS84]
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
 # Query parameters every items request may carry; the rest must be a collection's filters.
 ITEM_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"})
@@ -122,8 +147,32 @@ def check_format(f: str | None) -> None:
         raise InvalidParameter(f"unsupported format f={f!r}: use f=json")
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``minLon,minLat,maxLon,maxLat`` (CRS84; 6 numbers = with heights, which are ignored)."""
+def parse_crs(text: str, name: str = "crs") -> Crs:
+    """One of ``CRSS`` by its URI (``<…>`` around it allowed, as Part 2 writes it)."""
+    crs = CRSS.get(text.strip().strip("<>"))
+    if crs is None:
+        raise InvalidParameter(f"{name} {text[:80]!r} is not served: use one of "
+                               + ", ".join(CRSS))
+    return crs
+
+
+def bbox_to_crs84(box: tuple[float, float, float, float],
+                  crs: Crs) -> tuple[float, float, float, float]:
+    """A ``bbox`` given in ``crs`` (its axis order) as the CRS84 box that covers it."""
+    from pyproj import Transformer
+
+    if crs is STORAGE:
+        return box
+    to84 = Transformer.from_crs(f"EPSG:{crs.srid}", "OGC:CRS84")  # the authorities' orders
+    x0, y0, x1, y1 = to84.transform_bounds(*box, densify_pts=21)
+    if not all(math.isfinite(n) for n in (x0, y0, x1, y1)):
+        raise InvalidParameter(f"bbox lies outside the area of {crs.uri}")
+    return x0, y0, x1, y1
+
+
+def parse_bbox(text: str, crs: Crs = STORAGE) -> tuple[float, float, float, float]:
+    """``minLon,minLat,maxLon,maxLat`` (CRS84; 6 numbers = with heights, which are ignored),
+    or the lower and upper corners in ``crs``'s axis order (``bbox-crs``); as CRS84."""
     parts = text.split(",")
     if len(parts) not in (4, 6):
         raise InvalidParameter("bbox must be 4 (or 6) comma-separated numbers")
@@ -134,6 +183,10 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     if not all(math.isfinite(n) for n in nums):
         raise InvalidParameter("bbox numbers must be finite")
     x0, y0, x1, y1 = nums if len(nums) == 4 else (nums[0], nums[1], nums[3], nums[4])
+    if crs is not STORAGE:
+        if not (x0 <= x1 and y0 <= y1):
+            raise InvalidParameter("bbox must be the lower corner, then the upper one")
+        return bbox_to_crs84((x0, y0, x1, y1), crs)
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         raise InvalidParameter("bbox must be minLon,minLat,maxLon,maxLat within -180..180, "
                                "-90..90, min not above max")
@@ -213,6 +266,7 @@ class ItemsQuery:
     bbox: tuple[float, float, float, float] | None = None
     time: TimeFilter | None = None
     filters: Mapping[str, str] = field(default_factory=dict)
+    crs: Crs = STORAGE
 
 
 def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -> ItemsQuery:
@@ -226,9 +280,10 @@ def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -
             raise InvalidParameter(f"query parameter {name!r} given more than once")
     one = {name: values[0] for name, values in params.items()}
     check_format(one.get("f"))
-    for name in ("crs", "bbox-crs"):  # Part 2 names: clients send them; CRS84 is the only one
-        if name in one and one[name].strip("<>") != CRS84:
-            raise InvalidParameter(f"{name} must be {CRS84}, the only CRS served")
+    crs = parse_crs(one["crs"]) if "crs" in one else STORAGE
+    bbox_crs = parse_crs(one["bbox-crs"], "bbox-crs") if "bbox-crs" in one else STORAGE
+    if "bbox-crs" in one and "bbox" not in one:
+        raise InvalidParameter("bbox-crs given without a bbox")
     time = None
     if "datetime" in one:
         if collection.temporal is None:
@@ -239,9 +294,10 @@ def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -
         collection=collection,
         limit=parse_limit(one.get("limit")),
         offset=parse_offset(one.get("offset")),
-        bbox=parse_bbox(one["bbox"]) if "bbox" in one else None,
+        bbox=parse_bbox(one["bbox"], bbox_crs) if "bbox" in one else None,
         time=time,
         filters={k: v for k, v in one.items() if k in collection.filters},
+        crs=crs,
     )
 
 
@@ -269,14 +325,22 @@ def _where(q: ItemsQuery, principal: Principal) -> tuple[str, dict[str, Any]]:
     return " AND ".join(f"({x})" for x in clauses), params
 
 
-def _feature_sql(c: Collection, principal: Principal) -> str:
+def _geometry_sql(c: Collection, crs: Crs) -> str:
+    """The GeoJSON geometry of the row ``t`` in ``crs`` (SRID and digits from ``CRSS``)."""
+    geom = c.geom if crs is STORAGE else f"ST_Transform({c.geom}, {crs.srid})"
+    if crs.flipped:
+        geom = f"ST_FlipCoordinates({geom})"
+    return f"ST_AsGeoJSON({geom}, {crs.digits})::json"
+
+
+def _feature_sql(c: Collection, principal: Principal, crs: Crs = STORAGE) -> str:
     """A json_build_object of one Feature of the row ``t``; what people typed is null for a
     principal who may not read it."""
     hidden = c.text if sees(principal, "event_text") == NONE else frozenset()
     props = ", ".join(f"'{name}', {'NULL' if name in hidden else expr}"
                       for name, expr in c.properties.items())
     return (f"json_build_object('type', 'Feature', 'id', {c.key}, "
-            f"'geometry', ST_AsGeoJSON({c.geom}, {GEOJSON_DIGITS})::json, "
+            f"'geometry', {_geometry_sql(c, crs)}, "
             f"'properties', json_build_object({props}))")
 
 
@@ -297,8 +361,8 @@ def fetch_page(conn: Connection, q: ItemsQuery, principal: Principal) -> Page:
     sql = (
         f"SELECT (SELECT count(*) FROM {c.table} t WHERE {where}) AS matched, "
         f"count(*) AS returned, "
-        f"coalesce(json_agg({_feature_sql(c, principal)} ORDER BY {c.order})::text, '[]') "
-        "AS features "
+        f"coalesce(json_agg({_feature_sql(c, principal, q.crs)} ORDER BY {c.order})::text, "
+        "'[]') AS features "
         f"FROM (SELECT t.* FROM {c.table} t WHERE {where} ORDER BY {c.order} "
         f"LIMIT :limit OFFSET :offset) t"
     )
@@ -306,8 +370,8 @@ def fetch_page(conn: Connection, q: ItemsQuery, principal: Principal) -> Page:
     return Page(row.features, row.matched, row.returned)
 
 
-def fetch_feature(conn: Connection, c: Collection, fid: str,
-                  principal: Principal) -> str | None:
+def fetch_feature(conn: Connection, c: Collection, fid: str, principal: Principal,
+                  crs: Crs = STORAGE) -> str | None:
     """One Feature as GeoJSON text, or None when there is no such feature (or none the
     principal may see: the same answer, so ids outside a scope cannot be probed)."""
     try:
@@ -318,7 +382,7 @@ def fetch_feature(conn: Connection, c: Collection, fid: str,
         return None
     cond, params = lookup
     visible, scope = row_filter(principal, c.kind)
-    sql = (f"SELECT {_feature_sql(c, principal)}::text FROM {c.table} t "
+    sql = (f"SELECT {_feature_sql(c, principal, crs)}::text FROM {c.table} t "
            f"WHERE ({c.where}) AND ({cond}) AND {visible}")
     return conn.execute(sa.text(sql), {**params, **scope}).scalar()
 
@@ -371,7 +435,7 @@ def collection_document(c: Collection, extent: Extent, links: list[dict]) -> dic
     """The metadata of one collection (``/collections/{id}``)."""
     doc: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-        "crs": [CRS84], "storageCrs": CRS84, "links": links,
+        "crs": list(CRSS), "storageCrs": STORAGE.uri, "links": links,
         "extent": {"spatial": {"bbox": [list(extent.bbox)] if extent.bbox else [],
                                "crs": CRS84}},
     }
