@@ -6,12 +6,11 @@ keeps one from an earlier run): pages of buildings and events in boxes over the 
 towns, asked in CRS84 (as stored) and in EPSG:4549 / EPSG:4490 (transformed by PostGIS in
 the same query), one keep-alive client, in turn. Budget: ≤ 1.2 × the CRS84 time.
 
-    .venv/bin/python scripts/bench_ogc.py [--scale county] [--reuse] [--keep] [--repeat 7]
+    .venv/bin/python scripts/bench_ogc.py [--scale county] [--reuse] [--keep] [--repeat 15]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import date
 from pathlib import Path
@@ -22,17 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_tiles import HEADERS, fetch_keepalive  # noqa: E402
 from benchlib import (  # noqa: E402
-    bench_engine,
-    bench_session,
+    bench_parser,
+    bench_setup,
     bench_url,
     drop_bench,
-    ensure_sample,
     machine,
     median_p95,
     start_server,
 )
-
-from twin.config import Settings  # noqa: E402
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 BUDGET = 1.2
@@ -49,18 +45,9 @@ def boxes(engine, count: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="county", choices=("village", "town", "county"))
-    parser.add_argument("--reuse", action="store_true", help="reuse a loaded twin_bench")
-    parser.add_argument("--keep", action="store_true", help="keep twin_bench afterwards")
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
-
-    settings = Settings()
-    data_dir = Path(settings.data_dir) / "bench"
-    engine = bench_engine(settings, fresh=not args.reuse)
-    ensure_sample(engine, args.scale, data_dir)
-    HEADERS["Cookie"] = "; ".join(f"{k}={v}" for k, v in bench_session(engine).items())
+    args = bench_parser(__doc__, repeat=15).parse_args()
+    settings, data_dir, engine, headers = bench_setup(args)
+    HEADERS.update(headers)
     proc, root = start_server(bench_url(settings), data_dir)
     base = root + "/api/ogc/collections"
     rows = []

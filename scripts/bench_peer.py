@@ -12,7 +12,6 @@ the data folder (``bench/peer``, made on first use from PyPI), never from the pr
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import socket
@@ -26,11 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_tiles import HEADERS, pick_tiles  # noqa: E402
 from benchlib import (  # noqa: E402
-    bench_engine,
-    bench_session,
+    bench_parser,
+    bench_setup,
     bench_url,
     drop_bench,
-    ensure_sample,
     machine,
     median_p95,
     start_server,
@@ -101,19 +99,11 @@ def start_tipg(python: Path, url: str, settings: Settings):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="town", choices=("village", "town", "county"))
-    parser.add_argument("--reuse", action="store_true", help="reuse a loaded twin_bench")
-    parser.add_argument("--keep", action="store_true", help="keep twin_bench afterwards")
+    parser = bench_parser(__doc__, scale="town")
     parser.add_argument("--per-zoom", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-
-    settings = Settings()
-    data_dir = Path(settings.data_dir) / "bench"
-    engine = bench_engine(settings, fresh=not args.reuse)
-    ensure_sample(engine, args.scale, data_dir)
-    HEADERS["Cookie"] = "; ".join(f"{k}={v}" for k, v in bench_session(engine).items())
+    settings, data_dir, engine, headers = bench_setup(args)
+    HEADERS.update(headers)
     url = bench_url(settings)
     python = peer_python(data_dir / "peer")
     twin_proc, twin_base = start_server(url, data_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -54,6 +55,27 @@ def bench_engine(settings: Settings, *, fresh: bool = True):
     engine = twin_db.make_engine(settings, bench_url(settings))
     twin_db.upgrade(engine)
     return engine
+
+
+def bench_parser(doc: str, scale: str = "county", repeat: int = 5) -> argparse.ArgumentParser:
+    """The options every benchmark takes: --scale, --reuse, --keep, --repeat."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", default=scale, choices=("village", "town", "county"))
+    parser.add_argument("--reuse", action="store_true", help="reuse a loaded twin_bench")
+    parser.add_argument("--keep", action="store_true", help="keep twin_bench afterwards")
+    parser.add_argument("--repeat", type=int, default=repeat)
+    return parser
+
+
+def bench_setup(args: argparse.Namespace) -> tuple[Settings, Path, object, dict[str, str]]:
+    """(settings, bench data folder, engine of the loaded bench database, the HTTP headers of
+    a signed-in planner) for a benchmark's parsed options."""
+    settings = Settings()
+    data_dir = Path(settings.data_dir) / "bench"
+    engine = bench_engine(settings, fresh=not args.reuse)
+    ensure_sample(engine, args.scale, data_dir)
+    cookie = "; ".join(f"{k}={v}" for k, v in bench_session(engine).items())
+    return settings, data_dir, engine, {"Cookie": cookie}
 
 
 def drop_bench(settings: Settings) -> None:
