@@ -1,10 +1,13 @@
 #!/usr/bin/env python
-"""Benchmark of OGC API – Features in CGCS2000 against the same requests in CRS84.
+"""Benchmark of OGC API – Features: CGCS2000 against CRS84, CQL2 against property filters.
 
 Against the real server on loopback and the bench database (``twin_bench``; ``--reuse``
 keeps one from an earlier run): pages of buildings and events in boxes over the busiest
 towns, asked in CRS84 (as stored) and in EPSG:4549 / EPSG:4490 (transformed by PostGIS in
-the same query), one keep-alive client, in turn. Budget: ≤ 1.2 × the CRS84 time.
+the same query); and the same page asked with a property filter (``?use=residential``) and
+with the same condition as a CQL2 filter (``filter=use='residential'``). One keep-alive
+client; the variants of a request in turn in every round. Budgets: ≤ 1.2 × the CRS84 time,
+≤ 1.2 × the property filter's.
 
     .venv/bin/python scripts/bench_ogc.py [--scale county] [--reuse] [--keep] [--repeat 15]
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -44,6 +48,29 @@ def boxes(engine, count: int) -> list[str]:
     return [",".join(f"{v:.6f}" for v in r) for r in rows]
 
 
+def compare(label: str, variants: list[dict[str, str]], repeat: int) -> list[str]:
+    """Rows of each variant's time against the first's: the variants of a request asked in
+    turn in every round, so that they meet the same conditions."""
+    took: dict[str, list[float]] = {name: [] for name in variants[0]}
+    for asked in variants:
+        for one in asked.values():  # each answers, and is warm
+            if fetch_keepalive(one)[0] != 200:
+                raise SystemExit(f"{one}: HTTP {fetch_keepalive(one)[0]}")
+        for _ in range(repeat):
+            for name, one in asked.items():
+                took[name].append(fetch_keepalive(one)[2])
+    first = next(iter(took))
+    base, _ = median_p95(took[first])
+    rows = []
+    for name, samples in took.items():
+        med, p95 = median_p95(samples)
+        budget = "—" if name == first else f"≤ {BUDGET} × {first}"
+        ratio = "—" if name == first else f"{med / base / BUDGET:.2f}"
+        rows.append(f"| {label}, {name} | {med:.1f} ({p95:.1f}) ms = {med / base:.2f}× | "
+                    f"{budget} | {ratio} |")
+    return rows
+
+
 def main() -> None:
     args = bench_parser(__doc__, repeat=15).parse_args()
     settings, data_dir, engine, headers = bench_setup(args)
@@ -52,33 +79,26 @@ def main() -> None:
     base = root + "/api/ogc/collections"
     rows = []
     try:
+        filtered = {"buildings": ("use=residential", "use = 'residential'"),
+                    "events": ("status=closed", "status = 'closed'")}
         for collection in ("buildings", "events"):
             urls = [f"{base}/{collection}/items?bbox={box}&limit=1000"
                     for box in boxes(engine, 5)]
-            took: dict[str, list[float]] = {"CRS84": [], "EPSG:4549": [], "EPSG:4490": []}
-            for url in urls:
-                asked = {name: url if name == "CRS84" else f"{url}&crs={EPSG}{name[5:]}"
-                         for name in took}
-                for one in asked.values():  # each answers, and is warm
-                    if fetch_keepalive(one)[0] != 200:
-                        raise SystemExit(f"{one}: HTTP {fetch_keepalive(one)[0]}")
-                for _ in range(args.repeat):  # the three in turn, every time: same conditions
-                    for name, one in asked.items():
-                        took[name].append(fetch_keepalive(one)[2])
-            plain, _ = median_p95(took["CRS84"])
-            for name, samples in took.items():
-                med, p95 = median_p95(samples)
-                budget = "—" if name == "CRS84" else f"≤ {BUDGET} × CRS84"
-                ratio = "—" if name == "CRS84" else f"{med / plain / BUDGET:.2f}"
-                rows.append(f"| {collection}, a page of ≤ 1,000 in a town's box, {name} | "
-                            f"{med:.1f} ({p95:.1f}) ms = {med / plain:.2f}× | {budget} | "
-                            f"{ratio} |")
+            plain, cql2 = filtered[collection]
+            rows += compare(f"{collection}, a page of ≤ 1,000 in a town's box",
+                            [{"CRS84": url, "EPSG:4549": f"{url}&crs={EPSG}4549",
+                              "EPSG:4490": f"{url}&crs={EPSG}4490"} for url in urls],
+                            args.repeat)
+            rows += compare(f"{collection}, a page of ≤ 1,000 in a town's box",
+                            [{plain: f"{url}&{plain}",
+                              f"filter={cql2}": f"{url}&filter={quote(cql2)}"}
+                             for url in urls], args.repeat)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(f"OGC API – Features by CRS, {args.scale} sample, {date.today()}, {machine()}; "
-          f"5 towns' boxes × {args.repeat} rounds, the three CRSs in turn in each round\n")
-    print("| measure | median (p95), ratio to CRS84 | budget | ratio to budget |")
+    print(f"OGC API – Features by CRS and filter, {args.scale} sample, {date.today()}, "
+          f"{machine()}; 5 towns' boxes × {args.repeat} rounds, the variants in turn\n")
+    print("| measure | median (p95), ratio to the first | budget | ratio to budget |")
     print("|---|---|---|---|")
     print("\n".join(rows))
     engine.dispose()

@@ -165,8 +165,9 @@ def snapshot_ogc(engine, who: dict, w: Writer) -> None:
     ogc = _module("twin.publish.ogc", "twin.ogc")
     with engine.connect() as conn:
         w.put("ogc/_collections.json", json.dumps(
-            {c.id: [c.title, c.description, c.queryables()] for c in ogc.COLLECTIONS.values()
-             if c.id not in SKIP},
+            {c.id: [c.title, c.description, ogc.queryables_document(conn, c)
+                    if hasattr(ogc, "queryables_document") else c.queryables()]
+             for c in ogc.COLLECTIONS.values() if c.id not in SKIP},
             ensure_ascii=False))
         bbox = conn.execute(sa.text(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMin(e) + (ST_XMax(e) - ST_XMin(e)) / 3, "

@@ -265,9 +265,130 @@ def test_bad_crs_parameters_are_400(client, params, mentions):
         assert one.status_code == 400
 
 
-def test_queryables_list_the_filters(client):
-    doc = client.get("/ogc/collections/events/queryables").json()
-    assert {"status", "category", "owner_level", "source"} <= set(doc["properties"])
+def test_queryables_are_typed_by_the_database_and_leave_out_what_people_typed(client):
+    r = client.get("/ogc/collections/events/queryables")
+    assert r.headers["content-type"].startswith("application/schema+json")
+    props = r.json()["properties"]
+    assert {"status", "category", "owner_level", "source"} <= set(props)
+    assert props["status"]["type"] == "string"
+    assert props["escalations"]["type"] == "integer"
+    assert props["reported_at"] == {"title": "reported_at", "type": "string",
+                                    "format": "date-time"}
+    assert props["geometry"]["format"] == "geometry-any"
+    assert "title" not in props  # typed by people: never a queryable
+    b = client.get("/ogc/collections/buildings/queryables").json()["properties"]
+    assert b["floors"]["type"] == "integer" and b["height_m"]["type"] == "number"
+    stations = client.get("/ogc/collections/stations/queryables").json()["properties"]
+    assert stations["in_alarm"]["type"] == "boolean" and "latest" not in stations  # json
+
+
+# --- Part 3: CQL2 filters ---------------------------------------------------------------
+def _matched(client, cid: str, text: str, lang: str = "cql2-text", **params) -> int:
+    doc = _items(client, cid, filter=text, **{"filter-lang": lang}, limit=MAX_LIMIT, **params)
+    return doc["numberMatched"]
+
+
+def test_cql2_text_comparisons_like_in_between_and_null(client, village_sample):
+    b, ev = village_sample.buildings, village_sample.events
+    assert _matched(client, "buildings", "floors > 3") == int((b.floors > 3).sum()) > 0
+    assert _matched(client, "buildings", "3 < floors") == int((b.floors > 3).sum())
+    assert _matched(client, "buildings", "floors BETWEEN 2 AND 3 AND use = 'residential'") \
+        == int(((b.floors >= 2) & (b.floors <= 3) & (b.use == "residential")).sum())
+    assert _matched(client, "buildings", "use IN ('commercial', 'public')") == int(
+        b.use.isin(["commercial", "public"]).sum())
+    prefix = b.code.iloc[0][:-2]
+    assert _matched(client, "buildings", f"code LIKE '{prefix}%'") == int(
+        b.code.str.startswith(prefix).sum())
+    assert _matched(client, "events", "closed_at IS NULL OR NOT (status = 'closed')") == int(
+        (ev.closed_at.isna() | (ev.status != "closed")).sum())
+    assert _matched(client, "buildings", "height_m >= 10.5") == int((b.height_m >= 10.5).sum())
+
+
+def test_cql2_json_is_the_same_filter(client, village_sample):
+    b = village_sample.buildings
+    tree = {"op": "and", "args": [{"op": ">", "args": [{"property": "floors"}, 3]},
+                                  {"op": "in", "args": [{"property": "use"},
+                                                        ["residential", "commercial"]]}]}
+    assert _matched(client, "buildings", json.dumps(tree), "cql2-json") == _matched(
+        client, "buildings", "floors > 3 AND use IN ('residential', 'commercial')") == int(
+        ((b.floors > 3) & b.use.isin(["residential", "commercial"])).sum())
+
+
+def test_cql2_spatial_and_temporal_functions(client, village_sample):
+    from pyproj import Transformer
+
+    b, ev = village_sample.buildings, village_sample.events
+    in_box = _in_box(b.geometry, BOX)
+    x0, y0, x1, y1 = BOX
+    polygon = f"POLYGON(({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"
+    assert _matched(client, "buildings", f"S_INTERSECTS(geometry, {polygon})") == in_box
+    assert _matched(client, "buildings", f"S_INTERSECTS(geometry, BBOX({x0},{y0},{x1},{y1}))"
+                    ) == in_box
+    assert _matched(client, "buildings", f"S_DISJOINT(geometry, {polygon})") == len(b) - in_box
+    to = Transformer.from_crs("OGC:CRS84", "EPSG:4549")  # northing first, as filter-crs says
+    corners = [to.transform(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
+    ring = ", ".join(f"{n} {e}" for n, e in [*corners, corners[0]])
+    gk = _matched(client, "buildings", f"S_INTERSECTS(geometry, POLYGON(({ring})))",
+                  **{"filter-crs": f"{EPSG}4549"})
+    assert abs(gk - in_box) <= max(2, in_box // 50)  # the same box, its edges reprojected
+    times = ev.reported_at.sort_values()
+    mid = times.iloc[len(times) // 2]
+    stamp = mid.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _matched(client, "events", f"T_AFTER(reported_at, TIMESTAMP('{stamp}'))") == int(
+        (ev.reported_at > mid).sum())
+    assert _matched(client, "events", f"reported_at <= TIMESTAMP('{stamp}')") == int(
+        (ev.reported_at <= mid).sum())
+    day = mid.tz_convert("Asia/Shanghai").strftime("%Y-%m-%d")  # a local day
+    local = ev.reported_at.dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d")
+    assert _matched(client, "events", f"T_INTERSECTS(reported_at, DATE('{day}'))") == int(
+        (local == day).sum()) > 0
+    assert _matched(client, "events", f"T_DURING(reported_at, INTERVAL('{day}', '..'))") == \
+        int((local >= day).sum())
+
+
+def test_cql2_filters_keep_to_the_readers_scope(client, api, village_sample, sample_engine):
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import sign_in
+
+    everyone = _matched(client, "events", "status <> 'nothing'")
+    assert everyone == len(village_sample.events)
+    grid = village_sample.units[village_sample.units.level == "grid"]
+    with TestClient(api) as field:  # a grid worker: the grid's events only
+        assert sign_in(field, "t-field").status_code == 303
+        mine = _matched(field, "events", "status <> 'nothing'")
+    with sample_engine.connect() as conn:
+        in_grid = conn.execute(sa.text(
+            "SELECT count(*) FROM events WHERE grid_id = (SELECT id FROM units WHERE code = :c)"
+        ), {"c": grid.code.iloc[0]}).scalar()
+    assert mine == in_grid < everyone
+
+
+@pytest.mark.parametrize("text, mentions", [
+    ("floors >", "not valid cql2-text"),
+    ("colour = 'red'", "not a queryable"),
+    ("title = 'x'", "not a queryable"),  # typed by people: never filtered on
+    ("floors > 'three'", "is a number"),
+    ("use > 3", "is text"),
+    ("reported_at > 3", "not a queryable"),  # buildings have no such time
+    ("S_INTERSECTS(floors, POINT(1 2))", "takes the geometry"),
+    ("use IN ()", "not valid cql2-text"),
+    ("CASEI(use) = 'x'", "not supported"),
+])
+def test_bad_cql2_filters_are_400_naming_the_reason(client, text, mentions):
+    r = client.get("/ogc/collections/buildings/items", params={"filter": text})
+    assert r.status_code == 400, r.text
+    assert mentions in r.json()["detail"]
+
+
+def test_bad_filter_parameters_are_400(client):
+    for params, mentions in (({"filter": "floors > 1", "filter-lang": "sql"}, "filter-lang"),
+                             ({"filter-lang": "cql2-text"}, "without a filter"),
+                             ({"filter": "x" * 20_001}, "longer than"),
+                             ({"filter": "{", "filter-lang": "cql2-json"}, "cql2-json")):
+        r = client.get("/ogc/collections/buildings/items", params=params)
+        assert r.status_code == 400, (params, r.text)
+        assert mentions in r.json()["detail"]
 
 
 def test_stations_carry_latest_readings_and_alarm(client, village_sample, sample_engine):
@@ -344,6 +465,11 @@ def test_injection_attempts_never_reach_sql(client, sample_engine, village_sampl
         ("buildings", {"t.id) OR (1": "1"}),
         ("buildings; DROP TABLE buildings", {}),
         ("buildings' OR '1'='1", {}),
+        ("buildings", {"filter": "use = 'x'' OR ''1''=''1'"}),
+        ("buildings", {"filter": "use = 'residential'); DROP TABLE buildings; --'"}),
+        ("buildings", {"filter": '{"op": "=", "args": [{"property": "t.id) OR (1"}, 1]}',
+                       "filter-lang": "cql2-json"}),
+        ("buildings", {"filter": "S_INTERSECTS(geometry, POINT(1 2)) OR 1=1"}),
     ]
     for cid, params in attempts:
         r = client.get(f"/ogc/collections/{cid}/items", params=params)
@@ -449,6 +575,13 @@ def test_owslib_reads_collections_and_items(server, loopback_only, village_sampl
     assert small["numberMatched"] == int((village_sample.events.status == "closed").sum())
     assert api.collection_item("buildings", "1")["properties"]["code"] == (
         village_sample.buildings.code.iloc[0])
+    # a CQL2 filter (Part 3), over the queryables OWSLib reads first
+    assert "floors" in api.collection_queryables("buildings")["properties"]
+    b = village_sample.buildings
+    tall = api.collection_items("buildings", limit=MAX_LIMIT, filter="floors > 3 AND "
+                                "use = 'residential'", **{"filter-lang": "cql2-text"})
+    assert tall["numberMatched"] == int(((b.floors > 3) & (b.use == "residential")).sum()) > 0
+    assert {f["properties"]["use"] for f in tall["features"]} == {"residential"}
 
 
 # GDAL runs in a child process: pyogrio holds the GIL while GDAL reads features, which

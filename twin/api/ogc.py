@@ -143,13 +143,15 @@ def collection(collection_id: str, request: Request, f: str | None = FormatQuery
 @router.get("/collections/{collection_id}/queryables", name="ogc_queryables",
             summary="The properties a collection can be filtered on")
 def queryables(collection_id: str, request: Request, f: str | None = FormatQuery,
+               engine: Engine = Depends(get_read_engine),
                principal: Principal = Reader) -> Response:
-    """A JSON Schema of the filterable properties (``?name=value`` on items)."""
+    """A JSON Schema of what a CQL2 ``filter`` may name (and its types)."""
     c = _collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
-    doc = {"$id": str(request.url_for("ogc_queryables", collection_id=c.id)),
-           **c.queryables()}
+    with engine.connect() as conn:
+        doc = ogc.queryables_document(conn, c)
+    doc = {"$id": str(request.url_for("ogc_queryables", collection_id=c.id)), **doc}
     return _json(doc, "application/schema+json")
 
 
@@ -162,6 +164,12 @@ def items(
                                                "corners in `bbox-crs`"),
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="The CRS of `bbox`"),
     crs: str | None = CrsQuery,
+    filter: str | None = Query(None, description="A CQL2 filter over the collection's "  # noqa: A002
+                                                 "queryables"),
+    filter_lang: str | None = Query(None, alias="filter-lang",
+                                    description="cql2-text (default) or cql2-json"),
+    filter_crs: str | None = Query(None, alias="filter-crs",
+                                   description="The CRS of the filter's geometries"),
     datetime: str | None = Query(  # the OGC name; the module imports datetime as dt
         None, description="RFC 3339 instant or interval (`..` = open end); events and "
                           "observations only"),
@@ -177,8 +185,8 @@ def items(
     params = {name: request.query_params.getlist(name) for name in request.query_params}
     with _client_errors():
         q = ogc.parse_items_query(c, params)
-    with engine.connect() as conn:
-        page = ogc.fetch_page(conn, q, principal)
+        with engine.connect() as conn:
+            page = ogc.fetch_page(conn, q, principal)
     url = request.url
     links = [
         _link(url, "self", GEOJSON, "this page"),

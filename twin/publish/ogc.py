@@ -1,5 +1,5 @@
-"""OGC API – Features (Part 1 Core, Part 2 CRS by reference) over the twin store, without any
-web framework.
+"""OGC API – Features (Part 1 Core, Part 2 CRS by reference, Part 3 CQL2 filters) over the
+twin store, without any web framework.
 
 ``COLLECTIONS`` is what is published, derived from the element catalogue (``twin.catalog``):
 each collection names its source table, the whitelist of properties (output name → SQL
@@ -11,6 +11,8 @@ Features are built as GeoJSON by PostGIS (``ST_AsGeoJSON`` + ``json_agg``), so a
 ten thousand features costs one query and no Python loop over rows. The twin stores CRS84;
 ``crs`` asks for the features in CGCS2000 (``CRSS``), transformed by PostGIS in the same
 query, in the axis order of the CRS's authority (EPSG: latitude or northing first).
+``filter`` (CQL2, :mod:`twin.publish.cql`) runs over the collection's queryables: its published
+properties, typed by the database, and its geometry.
 """
 
 # ruff: noqa: S608 - SQL here is composed only from the COLLECTIONS derived from the catalogue;
@@ -40,6 +42,7 @@ from twin.catalog.model import (
 )
 from twin.domain.access import NONE, Principal, row_filter, sees
 from twin.errors import TwinError
+from twin.publish import cql
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 DEFAULT_LIMIT = 100
@@ -71,9 +74,20 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
 )
 # Query parameters every items request may carry; the rest must be a collection's filters.
-ITEM_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs"})
+ITEM_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs",
+                             "filter", "filter-lang", "filter-crs"})
 FORMATS = frozenset({"json", "geojson"})
 
 
@@ -101,16 +115,6 @@ class Collection:
     extent_from: str | None = None  # FROM clause whose ``t.geom`` gives the spatial extent
     kind: str = "geography"  # what twin.domain.access calls its rows: decides who sees which
     text: frozenset[str] = frozenset()  # properties people typed (twin.domain.access event_text)
-
-    def queryables(self) -> dict[str, Any]:
-        """A JSON Schema of the properties that can be filtered on."""
-        return {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "type": "object",
-            "title": self.title,
-            "properties": {name: {"type": "string"} for name in self.filters},
-            "additionalProperties": False,
-        }
 
 
 def _collection(element: Element, spec: OgcSpec) -> Collection:
@@ -267,6 +271,8 @@ class ItemsQuery:
     time: TimeFilter | None = None
     filters: Mapping[str, str] = field(default_factory=dict)
     crs: Crs = STORAGE
+    cql: dict | None = None  # a CQL2 filter, as cql2-json
+    filter_crs: Crs = STORAGE
 
 
 def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -> ItemsQuery:
@@ -284,6 +290,17 @@ def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -
     bbox_crs = parse_crs(one["bbox-crs"], "bbox-crs") if "bbox-crs" in one else STORAGE
     if "bbox-crs" in one and "bbox" not in one:
         raise InvalidParameter("bbox-crs given without a bbox")
+    tree = None
+    if "filter" in one:
+        try:
+            tree = cql.parse(one["filter"], one.get("filter-lang"))
+        except cql.FilterError as exc:
+            raise InvalidParameter(str(exc)) from None
+    else:
+        for name in ("filter-lang", "filter-crs"):
+            if name in one:
+                raise InvalidParameter(f"{name} given without a filter")
+    filter_crs = parse_crs(one["filter-crs"], "filter-crs") if "filter-crs" in one else STORAGE
     time = None
     if "datetime" in one:
         if collection.temporal is None:
@@ -298,16 +315,76 @@ def parse_items_query(collection: Collection, params: Mapping[str, list[str]]) -
         time=time,
         filters={k: v for k, v in one.items() if k in collection.filters},
         crs=crs,
+        cql=tree,
+        filter_crs=filter_crs,
     )
 
 
+# --- queryables -------------------------------------------------------------------------
+_JSON_TYPES = {20: "integer", 21: "integer", 23: "integer", 700: "number", 701: "number",
+               1700: "number", 25: "string", 1043: "string", 1042: "string", 19: "string",
+               16: "boolean", 1184: "date-time", 1114: "date-time", 1082: "date"}
+_QUERYABLES: dict[str, dict[str, cql.Queryable]] = {}
+
+
+def queryables(conn: Connection, c: Collection) -> dict[str, cql.Queryable]:
+    """What a filter on ``c`` may name: its published properties of a scalar type (as the
+    database types them; times published as RFC 3339 text are filtered as the times they
+    are), and its geometry. Never what people typed. Learnt once per collection."""
+    known = _QUERYABLES.get(c.id)
+    if known is not None:
+        return known
+    names = [n for n in c.properties if n not in c.text]
+    columns = ", ".join(f"{c.properties[n]} AS c{i}" for i, n in enumerate(names))
+    result = conn.execute(sa.text(f"SELECT {columns} FROM {c.table} t WHERE false"))
+    types = [col.type_code for col in result.cursor.description]
+    result.close()
+    found = {GEOMETRY_QUERYABLE: cql.Queryable(GEOMETRY_QUERYABLE, c.geom, "geometry")}
+    for name, oid in zip(names, types, strict=True):
+        sql = c.properties[name]
+        if sql == utc(f"t.{name}"):  # an RFC 3339 rendering of a timestamptz column
+            found[name] = cql.Queryable(name, f"t.{name}", "date-time")
+        elif oid in _JSON_TYPES:
+            found[name] = cql.Queryable(name, sql, _JSON_TYPES[oid])
+    _QUERYABLES[c.id] = found
+    return found
+
+
+GEOMETRY_QUERYABLE = cql.GEOMETRY
+_SCHEMA_TYPES = {"date-time": {"type": "string", "format": "date-time"},
+                 "date": {"type": "string", "format": "date"},
+                 "geometry": {"format": "geometry-any", "x-ogc-role": "primary-geometry"}}
+
+
+def queryables_document(conn: Connection, c: Collection) -> dict[str, Any]:
+    """The JSON Schema of ``c``'s queryables (``/queryables``)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "title": c.title,
+        "properties": {q.name: {"title": q.name,
+                                **_SCHEMA_TYPES.get(q.type, {"type": q.type})}
+                       for q in queryables(conn, c).values()},
+        "additionalProperties": False,
+    }
+
+
 # --- building and running the SQL ---------------------------------------------------------
-def _where(q: ItemsQuery, principal: Principal) -> tuple[str, dict[str, Any]]:
+def _where(q: ItemsQuery, principal: Principal,
+           known: Mapping[str, cql.Queryable] | None = None) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (from the collection's own SQL and twin.domain.access only) and its bound
-    values."""
+    values; ``known``: the collection's queryables, when the query has a CQL2 filter."""
     c = q.collection
     visible, params = row_filter(principal, c.kind)
     clauses = [c.where, visible]
+    if q.cql is not None:
+        try:
+            condition, values = cql.to_sql(q.cql, known or {}, q.filter_crs.srid,
+                                           q.filter_crs.flipped)
+        except cql.FilterError as exc:
+            raise InvalidParameter(str(exc)) from None
+        clauses.append(condition)
+        params.update(values)
     if q.bbox is not None:
         clauses.append(c.bbox)
         params.update(zip(("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"), q.bbox, strict=True))
@@ -357,7 +434,7 @@ def fetch_page(conn: Connection, q: ItemsQuery, principal: Principal) -> Page:
     """The features of one page that the principal may see, and the number matched by the
     same filter, in one query."""
     c = q.collection
-    where, params = _where(q, principal)
+    where, params = _where(q, principal, queryables(conn, c) if q.cql is not None else None)
     sql = (
         f"SELECT (SELECT count(*) FROM {c.table} t WHERE {where}) AS matched, "
         f"count(*) AS returned, "
