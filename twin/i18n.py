@@ -994,6 +994,25 @@ CATALOG: dict[str, dict[str, str]] = {
     "law.page.cancel": {"zh": "取消预约", "en": "Cancel the booking"},
     "law.page.msg.cancelled": {"zh": "预约已取消", "en": "The booking is cancelled"},
     "law.page.weekday": {"zh": "周一 周二 周三 周四 周五 周六 周日", "en": "Mon Tue Wed Thu Fri Sat Sun"},
+    # --- OGC API – Features as HTML (f=html) ------------------------------------------------
+    "ogc.title": {"zh": "乡村数字孪生 · 地理数据服务（OGC API – Features）", "en": "Village Twin · OGC API – Features"},
+    "ogc.collections": {"zh": "数据集", "en": "Collections"},
+    "ogc.conformance": {"zh": "符合的标准类", "en": "Conformance classes"},
+    "ogc.api": {"zh": "接口说明（OpenAPI）", "en": "API definition (OpenAPI)"},
+    "ogc.id": {"zh": "标识", "en": "Id"},
+    "ogc.name": {"zh": "名称", "en": "Title"},
+    "ogc.extent": {"zh": "范围（经纬度）", "en": "Extent (lon/lat)"},
+    "ogc.interval": {"zh": "时间范围", "en": "Time span"},
+    "ogc.crs": {"zh": "可选坐标系", "en": "Coordinate systems"},
+    "ogc.items": {"zh": "要素", "en": "Features"},
+    "ogc.queryables": {"zh": "可筛选字段", "en": "Queryables"},
+    "ogc.matched": {"zh": "共 {matched} 条，本页 {returned} 条", "en": "{matched} matched, {returned} on this page"},
+    "ogc.next": {"zh": "下一页", "en": "Next page"},
+    "ogc.prev": {"zh": "上一页", "en": "Previous page"},
+    "ogc.geometry": {"zh": "几何", "en": "Geometry"},
+    "ogc.as_json": {"zh": "JSON 格式", "en": "As JSON"},
+    "ogc.home": {"zh": "首页", "en": "Home"},
+    "ogc.filter_help": {"zh": "筛选：在地址后加 filter=（CQL2，例如 floors > 3）；坐标系：crs=", "en": "Filter: add filter= (CQL2, e.g. floors > 3) to the address; coordinate system: crs="},
 }
 
 

@@ -59,12 +59,12 @@ def test_landing_links_built_from_the_request(client):
     assert _rel(doc, "conformance") == "http://testserver/ogc/conformance"
     assert _rel(doc, "data") == "http://testserver/ogc/collections"
     assert client.get("/ogc/", params={"f": "json"}).json() == doc
-    assert client.get("/ogc", params={"f": "html"}).status_code == 400
+    assert client.get("/ogc", params={"f": "xml"}).status_code == 400
 
 
 def test_conformance_claims_only_what_is_served(client):
     classes = client.get("/ogc/conformance").json()["conformsTo"]
-    for c in ("core", "geojson"):
+    for c in ("core", "geojson", "html"):
         assert f"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{c}" in classes
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in classes
     # the API definition is OpenAPI 3.1 (FastAPI's): Part 1's oas30 class is not claimed
@@ -446,7 +446,7 @@ def test_single_item_and_404s(client, village_sample):
     ("buildings", {"colour": "red"}, "colour"),
     ("events", {"use": "residential"}, "use"),
     ("residents", {"name": "x"}, "name"),
-    ("buildings", {"f": "html"}, "f="),
+    ("buildings", {"f": "xml"}, "f="),
 ])
 def test_bad_parameters_are_400(client, cid, params, mentions):
     r = client.get(f"/ogc/collections/{cid}/items", params=params)
@@ -523,6 +523,51 @@ def test_every_collection_serves_a_page(official):
             assert f["geometry"]["type"] in ("Point", "MultiPolygon")
             assert not {"id_hash", "id_masked", "phone_hash", "phone_masked"} & set(
                 f["properties"])
+
+
+# --- HTML -----------------------------------------------------------------------------
+def _page(client, path: str, **params) -> str:
+    r = client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    hosts = set(re.findall(r'(?:href|src)="https?://([^/"]+)', r.text))
+    assert hosts <= {"testserver"}, hosts  # nothing from any other host
+    assert "<script" not in r.text
+    return r.text
+
+
+def test_html_pages_in_chinese_by_default_and_in_english(client, village_sample):
+    landing = _page(client, "/ogc", f="html")
+    assert "地理数据服务" in landing and 'lang="zh-CN"' in landing
+    assert 'href="http://testserver/ogc/collections?f=html"' in landing
+    assert "Collections" in _page(client, "/ogc", f="html", lang="en")
+    listing = _page(client, "/ogc/collections", f="html")
+    assert "数据集" in listing and "/ogc/collections/buildings/items?f=html" in listing
+    one = _page(client, "/ogc/collections/buildings", f="html")
+    assert "EPSG/0/4549" in one and "可筛选字段" in one
+    b = village_sample.buildings
+    page = _page(client, "/ogc/collections/buildings/items", f="html", limit=5,
+                 filter="floors > 3")
+    assert f"共 {int((b.floors > 3).sum())} 条，本页 5 条" in page
+    assert "下一页" in page and "filter=floors+%3E+3" in page  # the next page keeps the filter
+    assert b.code.iloc[0] in _page(client, "/ogc/collections/buildings/items/1", f="html")
+    conformance = _page(client, "/ogc/conformance", f="html")
+    assert "ogcapi-features-3/1.0/conf/filter" in conformance
+
+
+def test_a_browser_gets_pages_and_clients_get_json(client):
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    r = client.get("/ogc/collections/events/items", headers=browser)
+    assert r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-crs"].startswith("<http://www.opengis.net/def/crs/")
+    for accept in ("application/json", "application/geo+json", "*/*"):
+        r = client.get("/ogc/collections/events/items", headers={"Accept": accept})
+        assert r.headers["content-type"].startswith("application/geo+json")
+    r = client.get("/ogc/collections/events/items", headers=browser, params={"f": "json"})
+    assert r.headers["content-type"].startswith("application/geo+json")
+    assert client.get("/ogc/collections/events/queryables",
+                      params={"f": "html"}).status_code == 400
 
 
 # --- real clients over HTTP -----------------------------------------------------------

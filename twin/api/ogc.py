@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
+from twin.api import ogc_html
 from twin.api.auth import READERS
 from twin.api.deps import BadRequest, get_read_engine
 from twin.domain.access import Principal
@@ -30,7 +31,8 @@ JSON = "application/json"
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.1"  # what FastAPI serves
 
-FormatQuery = Query(None, description="Response format: json (the only one served).")
+FormatQuery = Query(None, description="Response format: json, or html (pages to read in a "
+                                      "browser, also chosen by `Accept: text/html`)")
 CrsQuery = Query(None, description="The CRS of the geometries (a URI from the collection's "
                                    "`crs` list; default CRS84)")
 Reader = Depends(READERS["ogc"])
@@ -43,6 +45,20 @@ def _client_errors() -> Iterator[None]:
         yield
     except ogc.InvalidParameter as exc:
         raise BadRequest(str(exc)) from exc
+
+
+def _html(request: Request, f: str | None) -> bool:
+    """Whether to answer as a page: ``f=html``, or no ``f`` and a browser's Accept."""
+    if f is not None:
+        return f.lower() == "html"
+    accept = request.headers.get("accept", "")
+    return accept.split(",")[0].strip().startswith("text/html")
+
+
+def _pages(request: Request) -> tuple[str, str, str]:
+    """(language, the landing page's URL, this page's URL) for an HTML answer."""
+    return (ogc_html.language(dict(request.query_params)), str(request.url_for("ogc_landing")),
+            str(request.url))
 
 
 def _json(doc: Any, media_type: str = JSON) -> Response:
@@ -89,7 +105,7 @@ def landing(request: Request, f: str | None = FormatQuery) -> Response:
     """The landing page: links to the API definition, conformance and the collections."""
     with _client_errors():
         ogc.check_format(f)
-    return _json({
+    doc = {
         "title": "乡村数字孪生 OGC API – Features",
         "description": "Village Twin: units, buildings, land, facilities, stations, "
                        "observations, events, organizations, households and resident counts.",
@@ -100,15 +116,22 @@ def landing(request: Request, f: str | None = FormatQuery) -> Response:
             _link(request.url_for("ogc_conformance"), "conformance"),
             _link(request.url_for("ogc_collections"), "data", title="the collections"),
         ],
-    })
+    }
+    if _html(request, f):
+        lang, home, _ = _pages(request)
+        return ogc_html.landing(doc, lang, home)
+    return _json(doc)
 
 
 @router.get("/conformance", name="ogc_conformance", summary="Conformance classes")
-def conformance(f: str | None = FormatQuery) -> Response:
+def conformance(request: Request, f: str | None = FormatQuery) -> Response:
     """The conformance classes this API implements."""
     with _client_errors():
         ogc.check_format(f)
-    return _json({"conformsTo": list(ogc.CONFORMANCE)})
+    doc = {"conformsTo": list(ogc.CONFORMANCE)}
+    if _html(request, f):
+        return ogc_html.conformance(doc, *_pages(request))
+    return _json(doc)
 
 
 @router.get("/collections", name="ogc_collections", summary="The feature collections")
@@ -120,11 +143,14 @@ def collections(request: Request, f: str | None = FormatQuery,
         ogc.check_format(f)
     all_ = ogc.visible_collections(principal)
     extents = _extents(request, engine, all_)
-    return _json({
+    doc = {
         "links": [_link(request.url_for("ogc_collections"), "self")],
         "collections": [ogc.collection_document(c, extents[c.id], _collection_links(request, c))
                         for c in all_],
-    })
+    }
+    if _html(request, f):
+        return ogc_html.collections(doc, *_pages(request))
+    return _json(doc)
 
 
 @router.get("/collections/{collection_id}", name="ogc_collection",
@@ -137,7 +163,10 @@ def collection(collection_id: str, request: Request, f: str | None = FormatQuery
     with _client_errors():
         ogc.check_format(f)
     extent = _extents(request, engine, [c])[c.id]
-    return _json(ogc.collection_document(c, extent, _collection_links(request, c)))
+    doc = ogc.collection_document(c, extent, _collection_links(request, c))
+    if _html(request, f):
+        return ogc_html.collection(doc, *_pages(request))
+    return _json(doc)
 
 
 @router.get("/collections/{collection_id}/queryables", name="ogc_queryables",
@@ -149,6 +178,8 @@ def queryables(collection_id: str, request: Request, f: str | None = FormatQuery
     c = _collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
+        if f is not None and f.lower() == "html":
+            raise ogc.InvalidParameter("queryables are served as JSON Schema: use f=json")
     with engine.connect() as conn:
         doc = ogc.queryables_document(conn, c)
     doc = {"$id": str(request.url_for("ogc_queryables", collection_id=c.id)), **doc}
@@ -206,8 +237,14 @@ def items(
                                                                                    "Z"),
         "links": links,
     }
-    return Response(ogc.feature_collection_json(meta, page.features_json), media_type=GEOJSON,
-                    headers={"Content-Crs": f"<{q.crs.uri}>"})
+    if _html(request, params.get("f", [None])[0]):
+        doc = {**meta, "features": json.loads(page.features_json)}
+        response = ogc_html.items(doc, c.title, *_pages(request))
+    else:
+        response = Response(ogc.feature_collection_json(meta, page.features_json),
+                            media_type=GEOJSON)
+    response.headers["Content-Crs"] = f"<{q.crs.uri}>"
+    return response
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", name="ogc_item",
@@ -230,6 +267,9 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
               GEOJSON),
         _link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
     ]
-    response = _json(doc, GEOJSON)
+    if _html(request, f):
+        response = ogc_html.item(doc, c.title, *_pages(request))
+    else:
+        response = _json(doc, GEOJSON)
     response.headers["Content-Crs"] = f"<{out.uri}>"
     return response

@@ -73,6 +73,7 @@ STORAGE = CRSS[CRS84]
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -86,9 +87,9 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
 )
 # Query parameters every items request may carry; the rest must be a collection's filters.
-ITEM_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f", "crs", "bbox-crs",
+ITEM_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f", "lang", "crs", "bbox-crs",
                              "filter", "filter-lang", "filter-crs"})
-FORMATS = frozenset({"json", "geojson"})
+FORMATS = frozenset({"json", "geojson", "html"})
 
 
 class InvalidParameter(TwinError):
@@ -146,9 +147,9 @@ def visible_collections(principal: Principal) -> list[Collection]:
 
 
 def check_format(f: str | None) -> None:
-    """Accept ``f`` when it asks for JSON (the only encoding served)."""
+    """Accept ``f`` when it asks for JSON or HTML (the encodings served)."""
     if f is not None and f.lower() not in FORMATS:
-        raise InvalidParameter(f"unsupported format f={f!r}: use f=json")
+        raise InvalidParameter(f"unsupported format f={f!r}: use f=json or f=html")
 
 
 def parse_crs(text: str, name: str = "crs") -> Crs:
