@@ -12,18 +12,16 @@ the data folder (``bench/peer``, made on first use from PyPI), never from the pr
 
 from __future__ import annotations
 
-import http.client
 import os
 import socket
 import subprocess
 import sys
-import urllib.parse
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_tiles import HEADERS, pick_tiles  # noqa: E402
+from bench_tiles import HEADERS, fetch_keepalive, pick_tiles  # noqa: E402
 from benchlib import (  # noqa: E402
     bench_parser,
     bench_setup,
@@ -42,22 +40,11 @@ TIPG = "tipg==1.6.1"
 PROPERTIES = "id,use,floors,height_m"  # the twin's building tile carries these
 
 
-_CONNECTIONS: dict[str, http.client.HTTPConnection] = {}
-
-
-def fetch_keepalive(url: str) -> bytes:
-    """GET over one persistent connection per server, as a browser does; the body of a 200."""
-    parts = urllib.parse.urlsplit(url)
-    conn = _CONNECTIONS.get(parts.netloc)
-    if conn is None:
-        conn = _CONNECTIONS[parts.netloc] = http.client.HTTPConnection(
-            parts.hostname, parts.port, timeout=30)
-    conn.request("GET", f"{parts.path}?{parts.query}" if parts.query else parts.path,
-                 headers=HEADERS)
-    resp = conn.getresponse()
-    body = resp.read()
-    if resp.status != 200:
-        raise SystemExit(f"{url}: HTTP {resp.status}")
+def fetch_ok(url: str) -> bytes:
+    """The body of a 200 over the thread's keep-alive connection to that server."""
+    status, body, _ = fetch_keepalive(url)
+    if status != 200:
+        raise SystemExit(f"{url}: HTTP {status}")
     return body
 
 
@@ -119,7 +106,7 @@ def main() -> None:
                 # in turn, tile by tile: the same conditions for both
                 ours.append(timings(lambda u=mine: fetch_keepalive(u), args.repeat)[0])
                 theirs.append(timings(lambda u=peer: fetch_keepalive(u), args.repeat)[0])
-                sizes.append((len(fetch_keepalive(mine)), len(fetch_keepalive(peer))))
+                sizes.append((len(fetch_ok(mine)), len(fetch_ok(peer))))
             (om, op), (tm, tp) = median_p95(ours), median_p95(theirs)
             mb, tb = (sum(s[i] for s in sizes) / len(sizes) / 1024 for i in (0, 1))
             rows.append(f"| z{z} ({len(chosen)} tiles) | {om:.1f} ({op:.1f}) ms | "

@@ -52,11 +52,13 @@ HEADERS: dict[str, str] = {}  # the session cookie of the benchmark's planner
 
 
 def fetch_keepalive(url: str) -> tuple[int, bytes, float]:
-    """GET over one persistent connection per thread, as a browser does."""
+    """GET over one persistent connection per thread and server, as a browser does."""
     parts = urllib.parse.urlsplit(url)
-    conn = getattr(_local, "conn", None)
+    conns = _local.__dict__.setdefault("conns", {})  # one per server (a peer beside the twin)
+    conn = conns.get(parts.netloc)
     if conn is None:
-        conn = _local.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        conn = conns[parts.netloc] = http.client.HTTPConnection(parts.hostname, parts.port,
+                                                                timeout=30)
     t0 = time.perf_counter()
     try:
         conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""),
@@ -65,7 +67,7 @@ def fetch_keepalive(url: str) -> tuple[int, bytes, float]:
         body = resp.read()
         status = resp.status
     except (OSError, http.client.HTTPException):
-        _local.conn = None
+        conns.pop(parts.netloc, None)
         conn.close()
         return 599, b"", (time.perf_counter() - t0) * 1000
     return status, body, (time.perf_counter() - t0) * 1000

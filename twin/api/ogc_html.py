@@ -33,22 +33,21 @@ def language(query: dict[str, str]) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def as_html(href: str, lang: str) -> str:
-    """A link of the API, to follow in the browser: its HTML page, in the same language."""
+def _with(href: str, **params: str) -> str:
+    """``href`` with ``f`` and ``lang`` replaced by ``params``."""
     parts = urlsplit(href)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k not in ("f", "lang")]
-    query.append(("f", "html"))
-    if lang != DEFAULT_LANGUAGE:
-        query.append(("lang", lang))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(query=urlencode([*query, *params.items()])))
+
+
+def as_html(href: str, lang: str) -> str:
+    """A link of the API, to follow in the browser: its HTML page, in the same language."""
+    return _with(href, f="html", **({} if lang == DEFAULT_LANGUAGE else {"lang": lang}))
 
 
 def as_json(href: str) -> str:
-    parts = urlsplit(href)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k not in ("f", "lang")]
-    return urlunsplit(parts._replace(query=urlencode([*query, ("f", "json")])))
+    return _with(href, f="json")
 
 
 def _e(value: Any) -> str:

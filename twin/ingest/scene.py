@@ -14,6 +14,8 @@ import hashlib
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,23 +98,38 @@ def import_scene(engine: Engine, data_dir: str | Path, path: str | Path, *, acto
                  name: str | None = None, title: str | None = None) -> SceneReport:
     """Check, keep and record a real-scene model (see the module's notes)."""
     path = plain_path(path, LoadError)
-    label = path.name
-    root = scenes_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
     scene_name = _name(path, name)
-    with tempfile.TemporaryDirectory(dir=root, prefix=".incoming-") as tmp:
-        work = Path(tmp) / "files"
+    with _incoming(data_dir) as tmp:
+        work = tmp / "files"
         work.mkdir()
         try:
             folder, kind = _prepare(path, work)
-            info = check_tileset(folder, MAX_BYTES)
         except (TilesetError, CityJsonError, GeodataError) as exc:
             raise LoadError(str(exc)) from None
-        _in_county(engine, info.bounds, label)
-        version = _version(folder)
-        return _keep(engine, data_dir, folder, SceneReport(
-            scene_name, version, kind, info.files, info.bytes, info.bounds),
-            title or scene_name, actor)
+        return _record(engine, data_dir, folder, name=scene_name, kind=kind,
+                       title=title or scene_name, actor=actor, label=path.name)
+
+
+@contextmanager
+def _incoming(data_dir: str | Path) -> Iterator[Path]:
+    """A private folder beside the scenes (same file system: kept files move in at once),
+    removed afterwards."""
+    root = scenes_dir(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".incoming-") as tmp:
+        yield Path(tmp)
+
+
+def _record(engine: Engine, data_dir: str | Path, folder: Path, *, name: str, kind: str,
+            title: str, actor: str, label: str) -> SceneReport:
+    """Check the tileset in ``folder`` and that it stands in the county, then keep it."""
+    try:
+        info = check_tileset(folder, MAX_BYTES)
+    except (TilesetError, GeodataError) as exc:
+        raise LoadError(str(exc)) from None
+    _in_county(engine, info.bounds, label)
+    report = SceneReport(name, _version(folder), kind, info.files, info.bytes, info.bounds)
+    return _keep(engine, data_dir, folder, report, title, actor)
 
 
 def _keep(engine: Engine, data_dir: str | Path, folder: Path, report: SceneReport,
@@ -153,12 +170,7 @@ def _keep(engine: Engine, data_dir: str | Path, folder: Path, report: SceneRepor
 def keep_models(engine: Engine, data_dir: str | Path, frame, models: list[tuple[str, Mesh]],
                 *, name: str, title: str, actor: str) -> SceneReport:
     """Write meshes (the sample's old town) as a scene of their own."""
-    root = scenes_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=".incoming-") as tmp:
-        folder = Path(tmp)
+    with _incoming(data_dir) as folder:
         write_tileset(folder, frame, models)
-        info = check_tileset(folder, MAX_BYTES)
-        return _keep(engine, data_dir, folder, SceneReport(
-            name, _version(folder), "sample", info.files, info.bytes, info.bounds), title,
-            actor)
+        return _record(engine, data_dir, folder, name=name, kind="sample", title=title,
+                       actor=actor, label=name)

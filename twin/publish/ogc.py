@@ -20,6 +20,7 @@ properties, typed by the database, and its geometry.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -161,15 +162,21 @@ def parse_crs(text: str, name: str = "crs") -> Crs:
     return crs
 
 
+@functools.lru_cache(maxsize=len(CRSS))
+def _to_crs84(srid: int):
+    """The transformer from a served CRS to CRS84, in the authorities' axis orders (made
+    once per CRS: building one costs more than transforming a box)."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(f"EPSG:{srid}", "OGC:CRS84")
+
+
 def bbox_to_crs84(box: tuple[float, float, float, float],
                   crs: Crs) -> tuple[float, float, float, float]:
     """A ``bbox`` given in ``crs`` (its axis order) as the CRS84 box that covers it."""
-    from pyproj import Transformer
-
     if crs is STORAGE:
         return box
-    to84 = Transformer.from_crs(f"EPSG:{crs.srid}", "OGC:CRS84")  # the authorities' orders
-    x0, y0, x1, y1 = to84.transform_bounds(*box, densify_pts=21)
+    x0, y0, x1, y1 = _to_crs84(crs.srid).transform_bounds(*box, densify_pts=21)
     if not all(math.isfinite(n) for n in (x0, y0, x1, y1)):
         raise InvalidParameter(f"bbox lies outside the area of {crs.uri}")
     return x0, y0, x1, y1
@@ -340,7 +347,7 @@ def queryables(conn: Connection, c: Collection) -> dict[str, cql.Queryable]:
     result = conn.execute(sa.text(f"SELECT {columns} FROM {c.table} t WHERE false"))
     types = [col.type_code for col in result.cursor.description]
     result.close()
-    found = {GEOMETRY_QUERYABLE: cql.Queryable(GEOMETRY_QUERYABLE, c.geom, "geometry")}
+    found = {cql.GEOMETRY: cql.Queryable(cql.GEOMETRY, c.geom, "geometry")}
     for name, oid in zip(names, types, strict=True):
         sql = c.properties[name]
         if sql == utc(f"t.{name}"):  # an RFC 3339 rendering of a timestamptz column
@@ -351,7 +358,6 @@ def queryables(conn: Connection, c: Collection) -> dict[str, cql.Queryable]:
     return found
 
 
-GEOMETRY_QUERYABLE = cql.GEOMETRY
 _SCHEMA_TYPES = {"date-time": {"type": "string", "format": "date-time"},
                  "date": {"type": "string", "format": "date"},
                  "geometry": {"format": "geometry-any", "x-ogc-role": "primary-geometry"}}
