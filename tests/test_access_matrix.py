@@ -428,6 +428,29 @@ def check_ogc_meta(c, user, world, path):
     assert r.status_code == (200 if user in OGC else refused(user)), (path, r.text)
 
 
+def check_ogc_tilesets(c, user, world):
+    for path in ("/ogc/collections/events/tiles",
+                 "/ogc/collections/events/tiles/CGCS2000Quad"):
+        r = c.get(path)
+        assert r.status_code == (200 if user in OGC else refused(user)), (path, r.text)
+
+
+def check_ogc_tile(c, user, world):
+    """The events in the CGCS2000 grid (matrix 14 ≈ Web Mercator zoom 15): the same rows as
+    the map's tiles."""
+    from twin.publish.tiles import tile_matrix_set
+
+    grid = tile_matrix_set("CGCS2000Quad")
+    for name in "AB":
+        tile = grid.tile(world[name]["lon"], world[name]["lat"], 14)
+        r = c.get(f"/ogc/collections/events/tiles/CGCS2000Quad/14/{tile.y}/{tile.x}")
+        if user not in OGC:
+            assert r.status_code == refused(user)
+            continue
+        assert r.status_code in (200, 204)
+        assert (world[name]["event_id"] in _mvt_ids(r, "events")) == (name in EVENTS[user])
+
+
 def check_collections(c, user, world):
     r = c.get("/ogc/collections")
     if user not in OGC:
@@ -543,6 +566,13 @@ ROUTES = {
     ("get", "/ogc/collections/{collection_id}/queryables"): check_collection,
     ("get", "/ogc/collections/{collection_id}/items"): check_items,
     ("get", "/ogc/collections/{collection_id}/items/{feature_id}"): check_item,
+    ("get", "/ogc/tileMatrixSets"): lambda c, u, w: check_ogc_meta(c, u, w,
+                                                                   "/ogc/tileMatrixSets"),
+    ("get", "/ogc/tileMatrixSets/{grid_id}"): lambda c, u, w: check_ogc_meta(
+        c, u, w, "/ogc/tileMatrixSets/CGCS2000Quad"),
+    ("get", "/ogc/collections/{collection_id}/tiles"): check_ogc_tilesets,
+    ("get", "/ogc/collections/{collection_id}/tiles/{grid_id}"): check_ogc_tilesets,
+    ("get", "/ogc/collections/{collection_id}/tiles/{grid_id}/{z}/{row}/{col}"): check_ogc_tile,
     ("get", "/heat/events.json"): check_heat,
     ("get", "/events/open.geojson"): check_open_events,
     ("get", "/measures.json"): check_measures,

@@ -26,6 +26,7 @@ from twin.api import (
     law,
     leader,
     ogc,
+    ogc_tiles,
     open311,
     platform,
     raster,
@@ -86,7 +87,7 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for module in (health, auth, open311, assets, resident, leader, platform, law):
         api.include_router(module.router)
     for module, channel in ((tiles, "tiles"), (scenes, "tiles"), (raster, "raster"),
-                            (ogc, "ogc")):
+                            (ogc, "ogc"), (ogc_tiles, "ogc")):
         api.include_router(module.router, dependencies=[Depends(auth.READERS[channel])])
     api.include_router(heat.router)  # the heat and the open events name their channels
 

@@ -1,5 +1,5 @@
-"""``/ogc``: OGC API – Features Part 1 Core (GeoJSON) and Part 2 (CRS by reference) over the
-twin (a thin adapter).
+"""``/ogc``: OGC API – Features Part 1 Core (GeoJSON), Part 2 (CRS by reference) and Part 3
+(CQL2 filters) over the twin (a thin adapter); the tiles are in :mod:`twin.api.ogc_tiles`.
 
 What is published and how it is queried lives in :mod:`twin.publish.ogc`; this module parses the
 request, turns :class:`twin.publish.ogc.InvalidParameter` into 400 and builds the links, always
@@ -61,18 +61,18 @@ def _pages(request: Request) -> tuple[str, str, str]:
             str(request.url))
 
 
-def _json(doc: Any, media_type: str = JSON) -> Response:
+def json_response(doc: Any, media_type: str = JSON) -> Response:
     return Response(json.dumps(doc, ensure_ascii=False), media_type=media_type)
 
 
-def _link(href: Any, rel: str, type_: str = JSON, title: str | None = None) -> dict[str, str]:
+def link(href: Any, rel: str, type_: str = JSON, title: str | None = None) -> dict[str, str]:
     link = {"href": str(href), "rel": rel, "type": type_}
     if title:
         link["title"] = title
     return link
 
 
-def _collection(collection_id: str, principal: Principal) -> ogc.Collection:
+def visible_collection(collection_id: str, principal: Principal) -> ogc.Collection:
     """The collection, if the principal sees any of it (else the same 404 as for none)."""
     c = ogc.get_collection(collection_id)
     if c is None or c not in ogc.visible_collections(principal):
@@ -90,13 +90,18 @@ def _extents(request: Request, engine: Engine, collections: list[ogc.Collection]
 
 def _collection_links(request: Request, c: ogc.Collection) -> list[dict[str, str]]:
     here = request.url_for("ogc_collection", collection_id=c.id)
-    return [
-        _link(here, "self", title=c.title),
-        _link(request.url_for("ogc_items", collection_id=c.id), "items", GEOJSON,
-              title=f"{c.title} features"),
-        _link(request.url_for("ogc_queryables", collection_id=c.id),
-              "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json"),
+    links = [
+        link(here, "self", title=c.title),
+        link(request.url_for("ogc_items", collection_id=c.id), "items", GEOJSON,
+             title=f"{c.title} features"),
+        link(request.url_for("ogc_queryables", collection_id=c.id),
+             "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json"),
     ]
+    if c.tiles is not None:
+        links.append(link(request.url_for("ogc_tilesets", collection_id=c.id),
+                          "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                          title=f"{c.title} vector tiles"))
+    return links
 
 
 @router.get("", name="ogc_landing", summary="OGC API – Features landing page")
@@ -110,17 +115,20 @@ def landing(request: Request, f: str | None = FormatQuery) -> Response:
         "description": "Village Twin: units, buildings, land, facilities, stations, "
                        "observations, events, organizations, households and resident counts.",
         "links": [
-            _link(request.url_for("ogc_landing"), "self", title="this document"),
-            _link(request.url_for("openapi"), "service-desc", OPENAPI,
+            link(request.url_for("ogc_landing"), "self", title="this document"),
+            link(request.url_for("openapi"), "service-desc", OPENAPI,
                   title="the API definition (OpenAPI)"),
-            _link(request.url_for("ogc_conformance"), "conformance"),
-            _link(request.url_for("ogc_collections"), "data", title="the collections"),
+            link(request.url_for("ogc_conformance"), "conformance"),
+            link(request.url_for("ogc_collections"), "data", title="the collections"),
+            link(request.url_for("ogc_tile_matrix_sets"),
+                 "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                 title="the tile matrix sets"),
         ],
     }
     if _html(request, f):
         lang, home, _ = _pages(request)
         return ogc_html.landing(doc, lang, home)
-    return _json(doc)
+    return json_response(doc)
 
 
 @router.get("/conformance", name="ogc_conformance", summary="Conformance classes")
@@ -131,7 +139,7 @@ def conformance(request: Request, f: str | None = FormatQuery) -> Response:
     doc = {"conformsTo": list(ogc.CONFORMANCE)}
     if _html(request, f):
         return ogc_html.conformance(doc, *_pages(request))
-    return _json(doc)
+    return json_response(doc)
 
 
 @router.get("/collections", name="ogc_collections", summary="The feature collections")
@@ -144,13 +152,13 @@ def collections(request: Request, f: str | None = FormatQuery,
     all_ = ogc.visible_collections(principal)
     extents = _extents(request, engine, all_)
     doc = {
-        "links": [_link(request.url_for("ogc_collections"), "self")],
+        "links": [link(request.url_for("ogc_collections"), "self")],
         "collections": [ogc.collection_document(c, extents[c.id], _collection_links(request, c))
                         for c in all_],
     }
     if _html(request, f):
         return ogc_html.collections(doc, *_pages(request))
-    return _json(doc)
+    return json_response(doc)
 
 
 @router.get("/collections/{collection_id}", name="ogc_collection",
@@ -159,14 +167,14 @@ def collection(collection_id: str, request: Request, f: str | None = FormatQuery
                engine: Engine = Depends(get_read_engine),
                principal: Principal = Reader) -> Response:
     """The metadata of one collection."""
-    c = _collection(collection_id, principal)
+    c = visible_collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
     extent = _extents(request, engine, [c])[c.id]
     doc = ogc.collection_document(c, extent, _collection_links(request, c))
     if _html(request, f):
         return ogc_html.collection(doc, *_pages(request))
-    return _json(doc)
+    return json_response(doc)
 
 
 @router.get("/collections/{collection_id}/queryables", name="ogc_queryables",
@@ -175,7 +183,7 @@ def queryables(collection_id: str, request: Request, f: str | None = FormatQuery
                engine: Engine = Depends(get_read_engine),
                principal: Principal = Reader) -> Response:
     """A JSON Schema of what a CQL2 ``filter`` may name (and its types)."""
-    c = _collection(collection_id, principal)
+    c = visible_collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
         if f is not None and f.lower() == "html":
@@ -183,7 +191,7 @@ def queryables(collection_id: str, request: Request, f: str | None = FormatQuery
     with engine.connect() as conn:
         doc = ogc.queryables_document(conn, c)
     doc = {"$id": str(request.url_for("ogc_queryables", collection_id=c.id)), **doc}
-    return _json(doc, "application/schema+json")
+    return json_response(doc, "application/schema+json")
 
 
 @router.get("/collections/{collection_id}/items", name="ogc_items",
@@ -212,7 +220,7 @@ def items(
 ) -> Response:
     """A page of the features the principal may see; other query parameters filter on the
     collection's queryables."""
-    c = _collection(collection_id, principal)
+    c = visible_collection(collection_id, principal)
     params = {name: request.query_params.getlist(name) for name in request.query_params}
     with _client_errors():
         q = ogc.parse_items_query(c, params)
@@ -220,14 +228,14 @@ def items(
             page = ogc.fetch_page(conn, q, principal)
     url = request.url
     links = [
-        _link(url, "self", GEOJSON, "this page"),
-        _link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
+        link(url, "self", GEOJSON, "this page"),
+        link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
     ]
     if q.offset + page.number_returned < page.number_matched:
-        links.append(_link(url.include_query_params(offset=q.offset + q.limit, limit=q.limit),
+        links.append(link(url.include_query_params(offset=q.offset + q.limit, limit=q.limit),
                            "next", GEOJSON, "next page"))
     if q.offset > 0:
-        links.append(_link(url.include_query_params(offset=max(q.offset - q.limit, 0),
+        links.append(link(url.include_query_params(offset=max(q.offset - q.limit, 0),
                                                     limit=q.limit), "prev", GEOJSON,
                            "previous page"))
     meta = {
@@ -253,7 +261,7 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
          crs: str | None = CrsQuery, engine: Engine = Depends(get_read_engine),
          principal: Principal = Reader) -> Response:
     """One feature by its id; 404 when there is none (or none the principal may see)."""
-    c = _collection(collection_id, principal)
+    c = visible_collection(collection_id, principal)
     with _client_errors():
         ogc.check_format(f)
         out = ogc.parse_crs(crs) if crs is not None else ogc.STORAGE
@@ -263,13 +271,13 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
         raise NotFound(f"no feature {feature_id[:60]!r} in {c.id}")
     doc = json.loads(feature)
     doc["links"] = [
-        _link(request.url_for("ogc_item", collection_id=c.id, feature_id=feature_id), "self",
+        link(request.url_for("ogc_item", collection_id=c.id, feature_id=feature_id), "self",
               GEOJSON),
-        _link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
+        link(request.url_for("ogc_collection", collection_id=c.id), "collection"),
     ]
     if _html(request, f):
         response = ogc_html.item(doc, c.title, *_pages(request))
     else:
-        response = _json(doc, GEOJSON)
+        response = json_response(doc, GEOJSON)
     response.headers["Content-Crs"] = f"<{out.uri}>"
     return response

@@ -52,12 +52,14 @@ def _renders(request: Request) -> asyncio.Semaphore:
     return state.tile_renders
 
 
-def _etag(spec: tiles.TileLayer, version: str, z: int, x: int, y: int, view: str) -> str:
+def _etag(spec: tiles.TileLayer, version: str, z: int, x: int, y: int, view: str,
+          grid: tiles.Grid = tiles.MERCATOR) -> str:
     suffix = "" if view == ALL else "-" + hashlib.sha256(view.encode()).hexdigest()[:12]
-    return f'"{spec.name}-{version}-{z}-{x}-{y}{suffix}"'
+    where = "" if grid is tiles.MERCATOR else f"-{grid.id}"
+    return f'"{spec.name}{where}-{version}-{z}-{x}-{y}{suffix}"'
 
 
-def _visible_layer(name: str, principal: Principal) -> tiles.TileLayer:
+def visible_layer(name: str, principal: Principal) -> tiles.TileLayer:
     """The layer's spec if the principal sees any of its rows, else 403."""
     spec = tiles.layer(name)
     if sees(principal, spec.kind) == NONE:
@@ -80,29 +82,35 @@ async def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Ve
                engine: Engine = Depends(get_read_engine),
                principal: Principal = Reader) -> Response:
     """One vector tile of a layer (EPSG:3857 tiling, extent 4096), with the rows the
-    principal may see. Cache hits and 304s are answered on the event loop; rendering runs
-    in the thread pool."""
-    spec = _visible_layer(layer, principal)
+    principal may see."""
+    return await serve(request, visible_layer(layer, principal), tiles.MERCATOR, z, x, y, v,
+                       engine, principal)
+
+
+async def serve(request: Request, spec: tiles.TileLayer, grid: tiles.Grid, z: int, x: int,
+                y: int, v: str | None, engine: Engine, principal: Principal) -> Response:
+    """One tile of ``grid`` as the principal may see it, cached by data version. Cache hits
+    and 304s are answered on the event loop; rendering runs in the thread pool."""
     try:
-        tiles.check_tile(spec, z, x, y)
+        tiles.check_tile(spec, z, x, y, grid)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     view = view_key(principal, spec.kind)
     forever = IMMUTABLE if view == ALL and spec.kind == "geography" else PRIVATE_IMMUTABLE
     cache = _cache(request)
     if v is not None:
-        etag = _etag(spec, v, z, x, y, view)
+        etag = _etag(spec, v, z, x, y, view, grid)
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag, "Cache-Control": forever})
-        hit = cache.get((spec.name, v, z, x, y, view))
+        hit = cache.get((spec.name, grid.id, v, z, x, y, view))
         if hit is not None:
             return _tile_response(hit, etag, forever, request)
     async with _renders(request):
         version, data = await run_in_threadpool(tiles.render, engine, spec, z, x, y,
-                                                principal)
-    etag = _etag(spec, version, z, x, y, view)
+                                                principal, grid)
+    etag = _etag(spec, version, z, x, y, view, grid)
     if v == version:
-        cache.put((spec.name, version, z, x, y, view), data)
+        cache.put((spec.name, grid.id, version, z, x, y, view), data)
         return _tile_response(data, etag, forever, request)
     return _tile_response(data, etag, REVALIDATE, request)
 
@@ -111,10 +119,10 @@ async def tile(request: Request, layer: LayerName, z: int, x: int, y: int, v: Ve
 def tilejson(request: Request, layer: LayerName,
              engine: Engine = Depends(get_read_engine), principal: Principal = Reader) -> dict:
     """TileJSON 3.0 of a layer; its tile URL carries the current data version."""
-    spec = _visible_layer(layer, principal)
+    spec = visible_layer(layer, principal)
     version = tiles.current_version(engine, spec)
     prefix = str(request.url_for("tilejson", layer=spec.name)).removesuffix(f"{spec.name}.json")
-    bounds = _bounds(engine)
+    box = bounds(engine)
     return {
         "tilejson": "3.0.0",
         "name": spec.name,
@@ -124,15 +132,15 @@ def tilejson(request: Request, layer: LayerName,
         "tiles": [f"{prefix}{spec.name}/{{z}}/{{x}}/{{y}}.mvt?v={version}"],
         "minzoom": spec.minzoom,
         "maxzoom": spec.maxzoom,
-        "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, spec.minzoom],
+        "bounds": box,
+        "center": [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, spec.minzoom],
         "data_version": version,
         "vector_layers": [{
             "id": spec.name,
             "description": spec.title_en,
             "minzoom": spec.minzoom,
             "maxzoom": spec.maxzoom,
-            "fields": {p.split(" AS ")[-1].split(".")[-1]: "" for p in spec.properties},
+            "fields": {name: "" for name in tiles.property_names(spec)},
         }],
     }
 
@@ -148,7 +156,7 @@ def tile_layers(request: Request, principal: Principal = Reader) -> dict:
     ]}
 
 
-def _bounds(engine: Engine) -> list[float]:
+def bounds(engine: Engine) -> list[float]:
     with engine.connect() as conn:
         row = conn.execute(sa.text(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "

@@ -86,6 +86,13 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 )
 # Query parameters every items request may carry; the rest must be a collection's filters.
 ITEM_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f", "lang", "crs", "bbox-crs",
@@ -117,6 +124,7 @@ class Collection:
     extent_from: str | None = None  # FROM clause whose ``t.geom`` gives the spatial extent
     kind: str = "geography"  # what twin.domain.access calls its rows: decides who sees which
     text: frozenset[str] = frozenset()  # properties people typed (twin.domain.access event_text)
+    tiles: str | None = None  # the tile layer of the same name and element (OGC API – Tiles)
 
 
 def _collection(element: Element, spec: OgcSpec) -> Collection:
@@ -128,7 +136,8 @@ def _collection(element: Element, spec: OgcSpec) -> Collection:
         where=spec.where, geom=spec.geom, key=spec.key, order=spec.order,
         lookup=spec.lookup or int_key, bbox=spec.bbox or BBOX_ON_GEOM, temporal=spec.temporal,
         filters=dict(spec.filters), extent_from=spec.extent_from, kind=element.kind,
-        text=frozenset(p.name for p in properties if p.privacy == TEXT))
+        text=frozenset(p.name for p in properties if p.privacy == TEXT),
+        tiles=spec.id if any(t.name == spec.id for t in element.tiles) else None)
 
 
 # Every collection, from the element catalogue (its order is the catalogue's).

@@ -5,14 +5,20 @@ Each layer names its source, the properties a tile may carry (never a person), i
 range and a feature budget per zoom; SQL is assembled only from these specs, and z/x/y are
 bound parameters. The tile and the layer's data version are read in one statement, so a
 tile is always labelled with the version it was made from.
+
+Tiles are cut in one of ``GRIDS``: Web Mercator (what deck.gl draws), or the CGCS2000
+geographic grid of China's national map service (天地图 "c" tiles, EPSG:4490), as OGC API –
+Tiles names them (TileMatrixSets, described by morecantile).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -27,6 +33,50 @@ from twin.errors import NotFound
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A tile matrix set tiles are cut in, as ``ST_TileEnvelope`` cuts it: the tile at
+    ``(z, x, y)`` of the grid is ``ST_TileEnvelope(z + shift, x, y, bounds)`` in ``srid``, and
+    has about the scale of a Web Mercator tile at zoom ``z + shift`` (which picks the layer's
+    feature budget and simplification)."""
+
+    id: str
+    title: str
+    srid: int
+    bounds: str = ""  # ST_TileEnvelope's bounds argument (SQL), none for Web Mercator
+    shift: int = 0
+
+    def size(self, z: int) -> tuple[int, int]:
+        """(columns, rows) of the matrix at ``z``."""
+        return 1 << (z + self.shift), 1 << z
+
+    def zooms(self, spec: TileLayer) -> tuple[int, int]:
+        """The layer's first and last matrix in this grid."""
+        return max(spec.minzoom - self.shift, 0), spec.maxzoom - self.shift
+
+
+# Web Mercator; and CGCS2000 geographic, 2 × 1 tiles of 180° at matrix 0 (天地图 level 1): the
+# square -180..180 × -270..90 cut one level deeper, of which the rows north of -90° are used.
+MERCATOR = Grid("WebMercatorQuad", "Google Maps Compatible for the World", 3857)
+CGCS2000 = Grid("CGCS2000Quad", "CGCS2000 geographic quad (天地图 c tiles, level = matrix + 1)",
+                4490, bounds=", ST_MakeEnvelope(-180, -270, 180, 90, 4490)", shift=1)
+GRIDS = {g.id: g for g in (MERCATOR, CGCS2000)}
+
+
+@functools.lru_cache(maxsize=len(GRIDS))
+def tile_matrix_set(grid_id: str):
+    """The grid as a morecantile TileMatrixSet (OGC 2D TMS 2.0), to describe it to clients."""
+    import morecantile
+    from pyproj import CRS
+
+    if grid_id == MERCATOR.id:
+        return morecantile.tms.get("WebMercatorQuad")
+    grid = GRIDS[grid_id]
+    return morecantile.TileMatrixSet.custom(
+        [-180.0, -90.0, 180.0, 90.0], CRS.from_epsg(grid.srid), matrix_scale=[2, 1],
+        id=grid.id, title=grid.title, minzoom=0, maxzoom=MAX_ZOOM - grid.shift)
 
 
 @dataclass(frozen=True)
@@ -83,13 +133,36 @@ def layer(name: str) -> TileLayer:
         raise NotFound(f"unknown tile layer {name!r}: one of {', '.join(LAYERS)}") from None
 
 
-def tile_sql(spec: TileLayer, z: int, visible: str = "true") -> str:
-    """The statement that returns (version, mvt) for one tile of ``spec`` at zoom ``z``;
-    ``visible`` is the principal's row filter from twin.domain.access (its parameters bound)."""
+def property_names(spec: TileLayer) -> list[str]:
+    """The names of the properties a tile's features carry."""
+    return [p.split(" AS ")[-1].split(".")[-1] for p in spec.properties]
+
+
+def matrix_limits(grid: Grid, first: int, last: int,
+                  bounds: list[float]) -> list[dict[str, Any]]:
+    """OGC tileMatrixSetLimits: the rows and columns of each matrix that cover ``bounds``
+    (CRS84), so a client asks for no tile outside the twin."""
+    tms = tile_matrix_set(grid.id)
+    west, south, east, north = bounds
+    limits = []
+    for z in range(first, last + 1):
+        top_left = tms.tile(west, north, z)
+        bottom_right = tms.tile(east, south, z)
+        limits.append({"tileMatrix": str(z), "minTileRow": top_left.y,
+                       "maxTileRow": bottom_right.y, "minTileCol": top_left.x,
+                       "maxTileCol": bottom_right.x})
+    return limits
+
+
+def tile_sql(spec: TileLayer, z: int, visible: str = "true", grid: Grid = MERCATOR) -> str:
+    """The statement that returns (version, mvt) for one tile of ``spec`` at zoom ``z`` of
+    ``grid`` (bound as ``:z`` = z + grid.shift, ``:x``, ``:y``); ``visible`` is the principal's
+    row filter from twin.domain.access (its parameters bound)."""
+    z += grid.shift
     tolerance = spec.simplify_at(z)
-    geom = "ST_Transform(t.geom, 3857)"
+    geom = f"ST_Transform(t.geom, {grid.srid})"
     if tolerance:
-        geom = f"ST_Transform(ST_Simplify(t.geom, {tolerance!r}, true), 3857)"
+        geom = f"ST_Transform(ST_Simplify(t.geom, {tolerance!r}, true), {grid.srid})"
     budget = spec.budget_at(z)
     limit = f"ORDER BY {spec.order} LIMIT {budget}" if budget < 1_000_000 else ""
     props = ", ".join(spec.properties)
@@ -99,11 +172,12 @@ def tile_sql(spec: TileLayer, z: int, visible: str = "true") -> str:
     # Specs are code, not input: every identifier above comes from LAYERS.
     return f"""
         WITH features AS (
-            SELECT ST_AsMVTGeom({geom}, ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true)
-                   AS geom, {props}
+            SELECT ST_AsMVTGeom({geom}, ST_TileEnvelope(:z, :x, :y{grid.bounds}), {EXTENT},
+                                {BUFFER}, true) AS geom, {props}
               FROM {spec.source}
              WHERE t.geom && ST_Transform(
-                       ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT!r}), 4326)
+                       ST_TileEnvelope(:z, :x, :y{grid.bounds}, margin => {BUFFER / EXTENT!r}),
+                       4326)
                AND {spec.where}
                AND {visible}
              {limit}
@@ -115,16 +189,17 @@ def tile_sql(spec: TileLayer, z: int, visible: str = "true") -> str:
     """  # noqa: S608
 
 
-def check_tile(spec: TileLayer, z: int, x: int, y: int) -> None:
+def check_tile(spec: TileLayer, z: int, x: int, y: int, grid: Grid = MERCATOR) -> None:
     """Raise ValueError (bad coordinates) or NotFound (outside the layer's zooms)."""
-    if not 0 <= z <= MAX_ZOOM:
-        raise ValueError(f"zoom {z} out of range 0–{MAX_ZOOM}")
-    n = 1 << z
-    if not (0 <= x < n and 0 <= y < n):
-        raise ValueError(f"tile {z}/{x}/{y} does not exist: x and y must be in 0–{n - 1}")
-    if not spec.minzoom <= z <= spec.maxzoom:
-        raise NotFound(f"layer {spec.name} has tiles from zoom {spec.minzoom} to "
-                       f"{spec.maxzoom}, not {z}")
+    if not 0 <= z <= MAX_ZOOM - grid.shift:
+        raise ValueError(f"zoom {z} out of range 0–{MAX_ZOOM - grid.shift}")
+    cols, rows = grid.size(z)
+    if not (0 <= x < cols and 0 <= y < rows):
+        raise ValueError(f"tile {z}/{x}/{y} does not exist: x must be in 0–{cols - 1} and "
+                         f"y in 0–{rows - 1}")
+    first, last = grid.zooms(spec)
+    if not first <= z <= last:
+        raise NotFound(f"layer {spec.name} has tiles from zoom {first} to {last}, not {z}")
 
 
 def current_versions(engine: Engine, names: list[str] | set[str]) -> dict[str, str]:
@@ -145,14 +220,14 @@ def current_version(engine: Engine, spec: TileLayer) -> str:
 
 
 def render(engine: Engine, spec: TileLayer, z: int, x: int, y: int,
-           principal: Principal) -> tuple[str, bytes]:
-    """(version, MVT bytes) of one tile as ``principal`` may see it, read under one
-    snapshot."""
-    check_tile(spec, z, x, y)
+           principal: Principal, grid: Grid = MERCATOR) -> tuple[str, bytes]:
+    """(version, MVT bytes) of one tile of ``grid`` as ``principal`` may see it, read under
+    one snapshot."""
+    check_tile(spec, z, x, y, grid)
     visible, params = row_filter(principal, spec.kind)
     with engine.connect() as conn:
-        row = conn.execute(sa.text(tile_sql(spec, z, visible)),
-                           {"z": z, "x": x, "y": y, **params}).one()
+        row = conn.execute(sa.text(tile_sql(spec, z, visible, grid)),
+                           {"z": z + grid.shift, "x": x, "y": y, **params}).one()
     return row.version or "0", bytes(row.mvt or b"")
 
 
