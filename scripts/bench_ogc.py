@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark of OGC API – Features: CGCS2000 against CRS84, CQL2 against property filters.
+"""Benchmark of the OGC APIs: CGCS2000 against CRS84, CQL2 against property filters, tiles.
 
 Against the real server on loopback and the bench database (``twin_bench``; ``--reuse``
 keeps one from an earlier run): pages of buildings and events in boxes over the busiest
@@ -7,7 +7,10 @@ towns, asked in CRS84 (as stored) and in EPSG:4549 / EPSG:4490 (transformed by P
 the same query); and the same page asked with a property filter (``?use=residential``) and
 with the same condition as a CQL2 filter (``filter=use='residential'``). One keep-alive
 client; the variants of a request in turn in every round. Budgets: ≤ 1.2 × the CRS84 time,
-≤ 1.2 × the property filter's.
+≤ 1.2 × the property filter's. Also OGC API – Tiles: a building tile of the CGCS2000 grid
+against the Web Mercator tile of about its size over the same place (uncached, so the
+database draws each), held to the same 1.2; and a datastream's readings through
+SensorThings against the same readings as OGC items (for the record, no budget).
 
     .venv/bin/python scripts/bench_ogc.py [--scale county] [--reuse] [--keep] [--repeat 15]
 """
@@ -48,7 +51,32 @@ def boxes(engine, count: int) -> list[str]:
     return [",".join(f"{v:.6f}" for v in r) for r in rows]
 
 
-def compare(label: str, variants: list[dict[str, str]], repeat: int) -> list[str]:
+def centre_tiles(engine, z: int) -> list:
+    """(Web Mercator tile at ``z``, CGCS2000 tile at ``z - 1``) over the centres of the five
+    towns with most buildings: tiles of about the same size over the same place."""
+    from twin.publish.tiles import MERCATOR, tile_matrix_set
+
+    mercator, cgcs = tile_matrix_set(MERCATOR.id), tile_matrix_set("CGCS2000Quad")
+    out = []
+    for box in boxes(engine, 5):
+        x0, y0, x1, y1 = map(float, box.split(","))
+        lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+        out.append((mercator.tile(lon, lat, z), cgcs.tile(lon, lat, z - 1)))
+    return out
+
+
+def datastreams(engine, count: int) -> list[tuple[int, str, str]]:
+    """(station id, station code, parameter) of the air stations' PM2.5 and the water
+    stations' dissolved oxygen: the datastreams with most readings first."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text("""
+            SELECT s.id, s.code, o.parameter FROM observations o JOIN stations s
+                ON s.id = o.station_id WHERE o.parameter IN ('pm25', 'do')
+             GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 1 LIMIT :k"""), {"k": count}).all()]
+
+
+def compare(label: str, variants: list[dict[str, str]], repeat: int,
+            budget: float | None = BUDGET) -> list[str]:
     """Rows of each variant's time against the first's: the variants of a request asked in
     turn in every round, so that they meet the same conditions."""
     took: dict[str, list[float]] = {name: [] for name in variants[0]}
@@ -64,10 +92,10 @@ def compare(label: str, variants: list[dict[str, str]], repeat: int) -> list[str
     rows = []
     for name, samples in took.items():
         med, p95 = median_p95(samples)
-        budget = "—" if name == first else f"≤ {BUDGET} × {first}"
-        ratio = "—" if name == first else f"{med / base / BUDGET:.2f}"
+        held = name != first and budget is not None
         rows.append(f"| {label}, {name} | {med:.1f} ({p95:.1f}) ms = {med / base:.2f}× | "
-                    f"{budget} | {ratio} |")
+                    f"{f'≤ {budget} × {first}' if held else '—'} | "
+                    f"{f'{med / base / budget:.2f}' if held else '—'} |")
     return rows
 
 
@@ -93,10 +121,23 @@ def main() -> None:
                             [{plain: f"{url}&{plain}",
                               f"filter={cql2}": f"{url}&filter={quote(cql2)}"}
                              for url in urls], args.repeat)
+        for z in (14, 15):
+            rows += compare(f"a building tile over a town's centre, about zoom {z}", [
+                {"WebMercatorQuad": f"{root}/api/ogc/collections/buildings/tiles/"
+                                    f"WebMercatorQuad/{z}/{m.y}/{m.x}",
+                 "CGCS2000Quad": f"{root}/api/ogc/collections/buildings/tiles/"
+                                 f"CGCS2000Quad/{z - 1}/{g.y}/{g.x}"}
+                for m, g in centre_tiles(engine, z)], args.repeat)
+        rows += compare("a datastream's first 1,000 readings", [
+            {"OGC items": f"{root}/api/ogc/collections/observations/items?station_code={code}"
+                          f"&parameter={parameter}&limit=1000",
+             "SensorThings": f"{root}/api/sta/v1.1/Datastreams('{sid}:{parameter}')/"
+                             f"Observations?$top=1000"}
+            for sid, code, parameter in datastreams(engine, 5)], args.repeat, budget=None)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(f"OGC API – Features by CRS and filter, {args.scale} sample, {date.today()}, "
+    print(f"OGC APIs by CRS, filter and grid, {args.scale} sample, {date.today()}, "
           f"{machine()}; 5 towns' boxes × {args.repeat} rounds, the variants in turn\n")
     print("| measure | median (p95), ratio to the first | budget | ratio to budget |")
     print("|---|---|---|---|")

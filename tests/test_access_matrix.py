@@ -451,6 +451,20 @@ def check_ogc_tile(c, user, world):
         assert (world[name]["event_id"] in _mvt_ids(r, "events")) == (name in EVENTS[user])
 
 
+def check_sta(c, user, world):
+    r = c.get("/sta/v1.1/Things", params={"$expand": "Datastreams"})
+    assert r.status_code == (200 if user in OGC else refused(user)), r.text
+    if user in OGC:
+        assert r.json()["value"] and c.get("/sta/v1.1").status_code == 200
+
+
+def check_sta_create(c, user, world):
+    """Creating Observations is importing readings: administrators only (the body here is
+    refused for what it holds, after the role was let in)."""
+    r = c.post("/sta/v1.1/Observations", json={"result": "x"})
+    assert r.status_code == (400 if user == "t-admin" else refused(user)), r.text
+
+
 def check_collections(c, user, world):
     r = c.get("/ogc/collections")
     if user not in OGC:
@@ -573,6 +587,9 @@ ROUTES = {
     ("get", "/ogc/collections/{collection_id}/tiles"): check_ogc_tilesets,
     ("get", "/ogc/collections/{collection_id}/tiles/{grid_id}"): check_ogc_tilesets,
     ("get", "/ogc/collections/{collection_id}/tiles/{grid_id}/{z}/{row}/{col}"): check_ogc_tile,
+    ("get", "/sta/v1.1"): check_sta,
+    ("get", "/sta/v1.1/{path}"): check_sta,
+    ("post", "/sta/v1.1/{path}"): check_sta_create,
     ("get", "/heat/events.json"): check_heat,
     ("get", "/events/open.geojson"): check_open_events,
     ("get", "/measures.json"): check_measures,

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -19,6 +16,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from tests.api.conftest import serving
 from tests.conftest import TEST_PASSWORD, sign_in
 from twin.publish.ogc import COLLECTIONS, MAX_LIMIT
 
@@ -574,35 +572,10 @@ def test_a_browser_gets_pages_and_clients_get_json(client):
 @pytest.fixture(scope="module")
 def server(settings, sample_engine) -> Iterator[str]:
     """The API served by uvicorn on a free loopback port; yields the OGC base URL."""
-    import uvicorn
-
     from twin.api import create_api
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_api(settings, engine=sample_engine), host="127.0.0.1",
-                            port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/ogc"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def loopback_only(monkeypatch):
-    """No proxy, no request leaving 127.0.0.1 (requests and GDAL/curl read these)."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with serving(create_api(settings, engine=sample_engine)) as base:
+        yield f"{base}/ogc"
 
 
 def test_owslib_reads_collections_and_items(server, loopback_only, village_sample):

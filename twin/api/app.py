@@ -32,6 +32,7 @@ from twin.api import (
     raster,
     resident,
     scenes,
+    sta,
     tiles,
 )
 from twin.api.deps import RETRY_AFTER_S, BadRequest, error, unavailable
@@ -87,7 +88,7 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for module in (health, auth, open311, assets, resident, leader, platform, law):
         api.include_router(module.router)
     for module, channel in ((tiles, "tiles"), (scenes, "tiles"), (raster, "raster"),
-                            (ogc, "ogc"), (ogc_tiles, "ogc")):
+                            (ogc, "ogc"), (ogc_tiles, "ogc"), (sta, "ogc")):
         api.include_router(module.router, dependencies=[Depends(auth.READERS[channel])])
     api.include_router(heat.router)  # the heat and the open events name their channels
 
