@@ -31,7 +31,7 @@ SCRIPTS = PROJECT_ROOT / "scripts"
 RUNS = [
     ("store: load, roll-ups", "bench_store.py", ["--scale", "county"]),
     ("tiles", "bench_tiles.py", ["--scale", "county", "--reuse", "--keep"]),
-    ("OGC: CRS and CQL2", "bench_ogc.py", ["--scale", "county", "--reuse", "--keep"]),
+    ("OGC: CRS, CQL2, tiles, SensorThings", "bench_ogc.py", ["--scale", "county", "--reuse", "--keep"]),
     ("UI", "bench_ui.py", ["--scale", "county", "--reuse", "--keep", "--no-screenshots"]),
     ("import", "bench_import.py", ["--reuse", "--keep"]),
     ("hostile input", "bench_hostile.py", ["--reuse", "--keep"]),
