@@ -451,6 +451,10 @@ def check_ogc_tile(c, user, world):
         assert (world[name]["event_id"] in _mvt_ids(r, "events")) == (name in EVENTS[user])
 
 
+def check_ogc_map(c, user, path):
+    assert c.get(path).status_code == (404 if user in OGC else refused(user))
+
+
 def check_sta(c, user, world):
     r = c.get("/sta/v1.1/Things", params={"$expand": "Datastreams"})
     assert r.status_code == (200 if user in OGC else refused(user)), r.text
@@ -587,6 +591,12 @@ ROUTES = {
     ("get", "/ogc/collections/{collection_id}/tiles"): check_ogc_tilesets,
     ("get", "/ogc/collections/{collection_id}/tiles/{grid_id}"): check_ogc_tilesets,
     ("get", "/ogc/collections/{collection_id}/tiles/{grid_id}/{z}/{row}/{col}"): check_ogc_tile,
+    ("get", "/ogc/map/tiles"): lambda c, u, w: check_ogc_meta(c, u, w, "/ogc/map/tiles"),
+    # no rasters in this database: 404 for OGC readers, refused for the others
+    ("get", "/ogc/map/tiles/{grid_id}"): lambda c, u, w: check_ogc_map(
+        c, u, "/ogc/map/tiles/WebMercatorQuad"),
+    ("get", "/ogc/map/tiles/{grid_id}/{z}/{row}/{col}"): lambda c, u, w: check_ogc_map(
+        c, u, "/ogc/map/tiles/WebMercatorQuad/14/1/1"),
     ("get", "/sta/v1.1"): check_sta,
     ("get", "/sta/v1.1/{path}"): check_sta,
     ("post", "/sta/v1.1/{path}"): check_sta_create,

@@ -27,7 +27,8 @@ def _tile_url(tileset: dict, z: int, row: int, col: int) -> str:
 
 def test_conformance_and_landing_name_the_tiles(client):
     classes = client.get("/ogc/conformance").json()["conformsTo"]
-    for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt"):
+    for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets", "mvt",
+              "png"):
         assert TILES + c in classes
     assert "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset" in classes
     assert set(classes) == set(CONFORMANCE)

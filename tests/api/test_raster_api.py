@@ -48,7 +48,9 @@ def _reader(api):
     from twin.api.auth import READERS
     from twin.domain.access import Principal
 
-    api.dependency_overrides[READERS["raster"]] = lambda: Principal("planner", (), "t-planner")
+    planner = Principal("planner", (), "t-planner")
+    api.dependency_overrides[READERS["raster"]] = lambda: planner
+    api.dependency_overrides[READERS["ogc"]] = lambda: planner  # the imagery as OGC map tiles
     return api
 
 
@@ -211,3 +213,26 @@ def test_tile_outside_the_raster_is_404(raster_client, layer):
 def test_missing_raster_is_404_naming_the_layer(empty_client, layer, filename):
     assert_json_error(empty_client.get(f"/{layer}/15/27350/13393.png"), 404, layer, filename)
     assert_json_error(empty_client.get(f"/{layer}.json"), 404, layer, "no data")
+
+
+def test_imagery_is_the_ogc_map_tileset_with_its_caching(raster_client, centre_tile):
+    """OGC API – Tiles: the imagery as the dataset's map tiles (Web Mercator only)."""
+    listed = raster_client.get("/ogc/map/tiles").json()["tilesets"]
+    assert [(t["dataType"], t["crs"]) for t in listed] == [
+        ("map", "http://www.opengis.net/def/crs/EPSG/0/3857")]
+    doc = raster_client.get("/ogc/map/tiles/WebMercatorQuad").json()
+    version = raster_client.get("/imagery.json").json()["data_version"]
+    template = next(link["href"] for link in doc["links"] if link["rel"] == "item")
+    assert template.endswith(f"/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?v={version}")
+    limits = {m["tileMatrix"]: m for m in doc["tileMatrixSetLimits"]}
+    z15 = limits["15"]
+    assert z15["minTileCol"] <= centre_tile.x <= z15["maxTileCol"]
+    assert z15["minTileRow"] <= centre_tile.y <= z15["maxTileRow"]
+    url = (template.replace("{tileMatrix}", "15").replace("{tileRow}", str(centre_tile.y))
+           .replace("{tileCol}", str(centre_tile.x)).removeprefix("http://testserver"))
+    r = raster_client.get(url)
+    same = raster_client.get(f"/imagery/15/{centre_tile.x}/{centre_tile.y}.png?v={version}")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content == same.content and "immutable" in r.headers["cache-control"]
+    r = raster_client.get("/ogc/map/tiles/CGCS2000Quad")
+    assert r.status_code == 404 and "WebMercatorQuad only" in r.json()["detail"]

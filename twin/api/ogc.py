@@ -123,6 +123,9 @@ def landing(request: Request, f: str | None = FormatQuery) -> Response:
             link(request.url_for("ogc_tile_matrix_sets"),
                  "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
                  title="the tile matrix sets"),
+            link(request.url_for("ogc_map_tilesets"),
+                 "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
+                 title="the imagery as map tiles"),
         ],
     }
     if _html(request, f):

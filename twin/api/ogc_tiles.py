@@ -1,11 +1,16 @@
-"""``/ogc``: OGC API – Tiles (core, tileset, tilesets list, geodata tilesets, MVT) over the
-twin's vector tile layers, with the tile matrix sets they are cut in (OGC 2D TMS 2.0).
+"""``/ogc``: OGC API – Tiles (core, tileset, tilesets list, geodata and dataset tilesets,
+MVT, PNG) over the twin's vector tile layers and its imagery, with the tile matrix sets they
+are cut in (OGC 2D TMS 2.0).
 
 Each collection that has a tile layer of its name (``Collection.tiles``) is served in every
 grid of :data:`twin.publish.tiles.GRIDS` — Web Mercator, and the CGCS2000 geographic grid of
 天地图. A tileset's tile URL template carries the layer's data version, so tiles keep the
 version caching of ``/api/tiles`` (a year, immutable); the TileJSON deck.gl reads stays at
 ``/api/tiles/{layer}.json`` and is linked from the Web Mercator tileset.
+
+The imagery is the dataset's map (``/map/tiles``), in Web Mercator only (rio-tiler draws it
+so, for deck.gl). The terrain stays TileJSON (``/api/terrain.json``): terrain-RGB PNGs are a
+Mapbox encoding of heights, not one of the map or coverage tile formats the standard names.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
+from twin.api import raster
 from twin.api import tiles as tile_api
 from twin.api.auth import READERS
 from twin.api.deps import get_read_engine
@@ -144,3 +150,57 @@ async def tile(collection_id: str, grid_id: GridId, z: int, row: int, col: int,
     spec = _layer(collection_id, principal)
     return await tile_api.serve(request, spec, _grid(grid_id), z, col, row, v, engine,
                                 principal)
+
+
+# --- the imagery, as the dataset's map ------------------------------------------------------
+def _map_grid(grid_id: str) -> tiles.Grid:
+    grid = _grid(grid_id)
+    if grid is not tiles.MERCATOR:
+        raise NotFound(f"the map (imagery) is tiled in {tiles.MERCATOR.id} only")
+    return grid
+
+
+def _map_summary(request: Request) -> dict[str, Any]:
+    grid = tiles.MERCATOR
+    return {
+        "title": "影像 / imagery", "dataType": "map", "crs": _crs(grid),
+        "tileMatrixSetURI": tiles.tile_matrix_set(grid.id).uri,
+        "links": [link(request.url_for("ogc_map_tileset", grid_id=grid.id), "self",
+                       title="imagery tileset"),
+                  link(request.url_for("ogc_tile_matrix_set", grid_id=grid.id), TILING_SCHEME,
+                       title=grid.title)],
+    }
+
+
+@router.get("/map/tiles", name="ogc_map_tilesets", summary="The map tilesets (imagery)")
+def map_tilesets(request: Request) -> Response:
+    return json_response({"links": [link(request.url_for("ogc_map_tilesets"), "self")],
+                          "tilesets": [_map_summary(request)]})
+
+
+@router.get("/map/tiles/{grid_id}", name="ogc_map_tileset",
+            summary="The imagery tileset: its tile URL template and matrices")
+def map_tileset(grid_id: GridId, request: Request) -> Response:
+    grid = _map_grid(grid_id)
+    layer = raster.LAYERS["imagery"]
+    meta = raster.layer_info(layer, request)
+    doc = _map_summary(request)
+    template = (f"{request.url_for('ogc_map_tileset', grid_id=grid.id)}"
+                f"/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?v={meta['version']}")
+    doc["links"] += [{**link(template, "item", raster.PNG, "the tiles"), "templated": True},
+                     link(request.url_for("imagery_tilejson"), "alternate", JSON, "TileJSON")]
+    bounds = [float(b) for b in meta["bounds"]]
+    doc["tileMatrixSetLimits"] = tiles.matrix_limits(grid, meta["minzoom"], meta["maxzoom"],
+                                                     bounds)
+    doc["boundingBox"] = {"lowerLeft": bounds[:2], "upperRight": bounds[2:],
+                          "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+    return json_response(doc)
+
+
+@router.get("/map/tiles/{grid_id}/{z}/{row}/{col}", name="ogc_map_tile",
+            responses={200: {"content": {raster.PNG: {}}}},
+            summary="One imagery tile (PNG)")
+def map_tile(grid_id: GridId, z: int, row: int, col: int, request: Request,
+             v: raster.Version = None) -> Response:
+    _map_grid(grid_id)
+    return raster.tile_response(raster.LAYERS["imagery"], request, z, col, row, v)

@@ -99,7 +99,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _tile(layer: RasterLayer, request: Request, z: int, x: int, y: int,
+def tile_response(layer: RasterLayer, request: Request, z: int, x: int, y: int,
           v: str | None, fmt: str = "png") -> Response:
     _check_tile(z, x, y)
     path = layer.path(request)
@@ -147,15 +147,19 @@ def _overview_bytes(path: str, key: tuple[str, int, int]) -> bytes:
     return raster.imagery_overview(path)
 
 
-def _tilejson(layer: RasterLayer, request: Request) -> JSONResponse:
-    path = layer.path(request)
+def layer_info(layer: RasterLayer, request: Request) -> dict[str, Any]:
+    """The layer's version, zooms, bounds and centre (404 when it has no file)."""
     try:
-        info = raster.raster_info(path)
+        return raster.raster_info(layer.path(request))
     except raster.RasterNotFound:
         raise _no_data(layer) from None
     except raster.RasterError as exc:
         log.error("%s TileJSON: %s", layer.name, exc)
         raise HTTPException(500, f"the {layer.name} raster cannot be read") from None
+
+
+def _tilejson(layer: RasterLayer, request: Request) -> JSONResponse:
+    meta = layer_info(layer, request)
     template = str(request.url_for(f"{layer.name}_tile", z="{z}", x="{x}", y="{y}"))
     template = template.replace("%7B", "{").replace("%7D", "}")
     body = {
@@ -164,15 +168,15 @@ def _tilejson(layer: RasterLayer, request: Request) -> JSONResponse:
         "description": layer.description,
         "version": "1.0.0",
         "scheme": "xyz",
-        "tiles": [f"{template}?v={info['version']}"],
-        "minzoom": info["minzoom"],
-        "maxzoom": info["maxzoom"],
-        "bounds": [round(b, 7) for b in info["bounds"]],
-        "center": [round(info["center"][0], 7), round(info["center"][1], 7),
-                   info["center"][2]],
+        "tiles": [f"{template}?v={meta['version']}"],
+        "minzoom": meta["minzoom"],
+        "maxzoom": meta["maxzoom"],
+        "bounds": [round(b, 7) for b in meta["bounds"]],
+        "center": [round(meta["center"][0], 7), round(meta["center"][1], 7),
+                   meta["center"][2]],
         "tile_size": 256,
-        "data_version": info["version"],
-        "crs": info["crs"],
+        "data_version": meta["version"],
+        "crs": meta["crs"],
         **layer.tilejson_extra,
     }
     return JSONResponse(body, headers={"Cache-Control": "no-cache"})
@@ -182,7 +186,7 @@ def _register(layer: RasterLayer) -> None:
     """Add the tile and TileJSON routes of ``layer`` to :data:`router`."""
 
     def tile(request: Request, z: int, x: int, y: int, v: Version = None) -> Response:
-        return _tile(layer, request, z, x, y, v)
+        return tile_response(layer, request, z, x, y, v)
 
     def tilejson(request: Request) -> JSONResponse:
         return _tilejson(layer, request)
@@ -206,7 +210,7 @@ def _register(layer: RasterLayer) -> None:
                              responses={200: {"content": {"image/webp": {}}}, 304: {}})
 
         def tile_webp(request: Request, z: int, x: int, y: int, v: Version = None) -> Response:
-            return _tile(layer, request, z, x, y, v, fmt="webp")
+            return tile_response(layer, request, z, x, y, v, fmt="webp")
 
         tile_webp.__doc__ = f"One {layer.name} tile, 256×256 lossy WebP with alpha."
         router.add_api_route(f"/{layer.name}/{{z}}/{{x}}/{{y}}.webp", tile_webp,
