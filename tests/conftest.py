@@ -126,12 +126,22 @@ def sample_db(db_factory, village_sample, pii_key):
 
 
 @pytest.fixture(scope="session")
-def sample_engine(sample_db, village_sample) -> Engine:
+def accounts_db(sample_db, village_sample):
+    """Make a database by name holding the village-scale sample and one account per role
+    (``ACCOUNTS``): one per module whose tests write."""
+    def make(name: str) -> Engine:
+        engine = sample_db(name)
+        add_accounts(engine, village_sample)
+        return engine
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sample_engine(accounts_db) -> Engine:
     """A database holding the village-scale sample (seed 7) and one account per role
     (``ACCOUNTS``). Tests must not write to it."""
-    engine = sample_db("sample")
-    add_accounts(engine, village_sample)
-    return engine
+    return accounts_db("sample")
 
 
 TEST_PASSWORD = "test-password-2026"

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACCOUNTS, add_accounts, app_as, signed_clients
+from tests.conftest import ACCOUNTS, app_as, signed_clients
 from twin.domain.pii import id_check_digit, mask_id
 from twin.i18n import t
 
@@ -46,10 +46,8 @@ def refused(user: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def engine(sample_db, village_sample):
-    engine = sample_db("matrix")
-    add_accounts(engine, village_sample)
-    return engine
+def engine(accounts_db):
+    return accounts_db("matrix")
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import TEST_PII_KEY, account_scope, add_accounts, app_as
+from tests.conftest import TEST_PII_KEY, account_scope, app_as
 from twin.domain import points
 from twin.domain.pii import id_check_digit
 from twin.i18n import t
 
 
 @pytest.fixture(scope="module")
-def engine(sample_db, village_sample):
-    engine = sample_db("boards_desk")
-    add_accounts(engine, village_sample)
-    return engine
+def engine(accounts_db):
+    return accounts_db("boards_desk")
 
 
 def _widget(items, label: str):

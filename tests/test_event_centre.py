@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import account_scope, add_accounts, app_as
+from tests.conftest import account_scope, app_as
 from twin.config import Settings
 from twin.domain import links
 from twin.domain import workflow as wf
@@ -16,10 +16,8 @@ from twin.i18n import t
 
 
 @pytest.fixture(scope="module")
-def engine(sample_db, village_sample):
-    engine = sample_db("event_centre")
-    add_accounts(engine, village_sample)
-    return engine
+def engine(accounts_db):
+    return accounts_db("event_centre")
 
 
 @pytest.fixture

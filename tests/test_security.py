@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACCOUNTS, TEST_PASSWORD, add_accounts, app_as, sign_in, signed_clients
+from tests.conftest import ACCOUNTS, TEST_PASSWORD, app_as, sign_in, signed_clients
 from twin.api import create_api
 from twin.config import PROJECT_ROOT
 from twin.domain import accounts
@@ -28,10 +28,8 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 
 
 @pytest.fixture(scope="module")
-def engine(sample_db, village_sample):
-    engine = sample_db("security")
-    add_accounts(engine, village_sample)
-    return engine
+def engine(accounts_db):
+    return accounts_db("security")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.api.conftest import serving
-from tests.conftest import TEST_PASSWORD, add_accounts, signed_clients
+from tests.conftest import TEST_PASSWORD, signed_clients
 from twin.publish.sta import CONFORMANCE, ENTITIES
 
 BASE = "http://testserver/sta/v1.1"
@@ -140,10 +140,8 @@ def test_paths_that_name_nothing_are_404(client):
 
 # --- creating Observations ----------------------------------------------------------------
 @pytest.fixture(scope="module")
-def write_engine(sample_db, village_sample):
-    engine = sample_db("sta")
-    add_accounts(engine, village_sample)
-    return engine
+def write_engine(accounts_db):
+    return accounts_db("sta")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 
 from geodata.tiles3d import enu_frame, write_tileset
-from tests.conftest import add_accounts, signed_clients
+from tests.conftest import signed_clients
 from twin.domain.scenes import current_scenes, scene_folder
 from twin.errors import LoadError
 from twin.ingest.scene import import_scene, keep_models
@@ -22,10 +22,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
-def engine(sample_db, village_sample):
-    engine = sample_db("scenes")
-    add_accounts(engine, village_sample)
-    return engine
+def engine(accounts_db):
+    return accounts_db("scenes")
 
 
 @pytest.fixture
