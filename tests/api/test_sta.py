@@ -103,6 +103,12 @@ def test_observations_filter_order_page_and_count(client, sample_engine):
     assert set(again["Datastream"]) == {"@iot.id", "@iot.selfLink", "name"}
 
 
+def test_top_zero_counts_without_a_next_page(client, sample_engine):
+    doc = client.get("/sta/v1.1/Observations", params={"$top": "0", "$count": "true"}).json()
+    total = _sql(sample_engine, "SELECT count(*) FROM observations")[0][0]
+    assert doc == {"@iot.count": total, "value": []}
+
+
 def test_things_expand_their_datastreams_with_options(client):
     doc = client.get("/sta/v1.1/Things", params={
         "$top": "2", "$select": "name,Datastreams",
@@ -119,6 +125,7 @@ def test_things_expand_their_datastreams_with_options(client):
     ({"$filter": "result gt 'high'"}, "result takes a number"),
     ({"$filter": "phenomenonTime gt 75"}, "takes a date-time"),
     ({"$filter": "result gt"}, "$filter"),
+    ({"$filter": "phenomenonTime ge 2026-02-30"}, "not a valid date or time"),
     ({"$filter": "result gt 1; DROP TABLE observations"}, "$filter"),
     ({"$orderby": "value desc"}, "$orderby"),
     ({"$top": "100001"}, "$top must be an integer"),

@@ -392,11 +392,12 @@ def _value(f: Field, name: str, node: Any) -> Any:
             return number
     if f.type == "str" and isinstance(node, ast.String):
         return node.val
-    if f.type == "time" and isinstance(node, ast.DateTime):
-        at = dt.datetime.fromisoformat(node.val)
+    if f.type == "time" and isinstance(node, ast.DateTime | ast.Date):
+        try:
+            at = dt.datetime.fromisoformat(node.val)
+        except ValueError:
+            raise StaError(f"$filter: {node.val[:40]!r} is not a valid date or time") from None
         return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-    if f.type == "time" and isinstance(node, ast.Date):
-        return dt.datetime.fromisoformat(node.val).replace(tzinfo=dt.UTC)
     wanted = {"int": "an integer", "float": "a number", "str": "a quoted string",
               "time": "a date-time such as 2026-10-01T00:00:00Z"}[f.type]
     raise StaError(f"$filter: {name} takes {wanted}")
@@ -552,7 +553,7 @@ def fetch(conn: Connection, target: Target, opts: Options,
         base = 1 + len(e.properties)
         item["_keys"] = {k: row[base + i] for i, (k, _) in enumerate(e.keys)}
         out.append(item)
-    return out, count, len(rows) > opts.top
+    return out, count, opts.top > 0 and len(rows) > opts.top
 
 
 def expand(conn: Connection, entity: EntitySet, rows: list[dict[str, Any]],
