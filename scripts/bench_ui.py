@@ -76,24 +76,29 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 
 def first_view(browser, url: str, floor: str | None = None, viewport: dict | None = None,
-               ready: str | None = None, top: str = "3.2rem") -> tuple[float, int, list[str]]:
+               ready: str | None = None, top: str = "3.2rem",
+               count: bool = False) -> tuple[float, int, list[str]]:
     """(seconds to a drawn map, bytes received, hosts asked) for one fresh visit; with
     ``floor`` (a deck's JSON), of the bare page that draws that deck instead, its map
     ``top`` below the top of the window as the page's is. ``ready``: a selector that must
-    also be there (the page's panels) before the visit counts as drawn."""
+    also be there (the page's panels) before the visit counts as drawn. ``count``: count the
+    bytes and hosts through Chromium's network events — an instrument that slows a page by
+    its number of requests (~0.4 s for the map page's ~100 against the floor's 4), so the
+    timed visits go without it (0 bytes, no hosts)."""
     context = signed_context(browser, url, SESSION, viewport=viewport or VIEWPORT)
     if floor is not None:
         url = serve_floor(context, url, floor, top)
     page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
     received = {"bytes": 0}
     hosts: set[str] = set()
-    cdp.on("Network.loadingFinished",
-           lambda e: received.__setitem__("bytes", received["bytes"] + e["encodedDataLength"]))
-    cdp.on("Network.webSocketFrameReceived", lambda e: received.__setitem__(
-        "bytes", received["bytes"] + _frame_bytes(e["response"])))
-    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    if count:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.on("Network.loadingFinished", lambda e: received.__setitem__(
+            "bytes", received["bytes"] + e["encodedDataLength"]))
+        cdp.on("Network.webSocketFrameReceived", lambda e: received.__setitem__(
+            "bytes", received["bytes"] + _frame_bytes(e["response"])))
+        page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
     t0 = time.perf_counter()
     page.goto(url)
     if ready and floor is None:
@@ -187,7 +192,7 @@ def drill_down(browser, base: str) -> float:
     return seconds
 
 
-def scene_stream(browser, base: str, engine) -> tuple[int, int, int, int]:
+def scene_stream(browser, base: str, engine, data_dir: Path) -> tuple[int, int, int, int]:
     """(tiles fetched, all tiles, bytes fetched, all bytes) of the old town's real-scene
     model for a close look straight down at its middle: the client fetches the tiles in
     view whose screen-space error asks for them, not the model."""
@@ -196,7 +201,7 @@ def scene_stream(browser, base: str, engine) -> tuple[int, int, int, int]:
     from twin.domain.scenes import current_scenes, scene_folder
 
     scene = current_scenes(engine)[0]
-    folder = scene_folder(Path(Settings().data_dir) / "bench", scene["name"], scene["version"])
+    folder = scene_folder(data_dir, scene["name"], scene["version"])
     tiles = json.loads((folder / "tileset.json").read_text())["root"]["children"]
     total_bytes = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     lon, lat = (scene["w"] + scene["e"]) / 2, (scene["s"] + scene["n"]) / 2
@@ -278,8 +283,12 @@ def main() -> None:
                                         **wall))
                 wall_floors.append(first_view(browser, base + "/", floor=wall_floor,
                                               top="0px", **wall))
+            counted = [first_view(browser, base + "/", ready=MAP_READY, count=True)
+                       for _ in range(2)]
+            wall_counted = [first_view(browser, base + "/?screen=1", ready=WALL_READY,
+                                       count=True, **wall) for _ in range(2)]
             clicks = [drill_down(browser, base) for _ in range(args.repeat)]
-            streamed = scene_stream(browser, base, engine)
+            streamed = scene_stream(browser, base, engine, data_dir)
             if not args.no_screenshots:
                 screenshots(browser, base)
             browser.close()
@@ -290,12 +299,13 @@ def main() -> None:
     floor_med, floor_p95 = median_p95([v[0] for v in floors])
     wall_med, wall_p95 = median_p95([v[0] for v in walls])
     wfloor_med, wfloor_p95 = median_p95([v[0] for v in wall_floors])
-    bytes_med, bytes_p95 = median_p95([v[1] for v in views])
-    wbytes_med, wbytes_p95 = median_p95([v[1] for v in walls])
+    bytes_med, bytes_p95 = median_p95([v[1] for v in counted])
+    wbytes_med, wbytes_p95 = median_p95([v[1] for v in wall_counted])
     click_med, click_p95 = median_p95(clicks)
-    hosts = sorted({h for v in views + walls for h in v[2]})
+    hosts = sorted({h for v in counted + wall_counted for h in v[2]})
     print(f"UI benchmark, {args.scale} sample, {date.today()}, {machine()}, Chromium "
-          f"headless (SwiftShader), {args.repeat} fresh visits of each, in turn\n")
+          f"headless (SwiftShader), {args.repeat} fresh visits of each, in turn, timed "
+          "without network instruments; bytes and hosts from 2 more visits of each\n")
     print("| measure | median (p95) | budget | ratio to budget |")
     print("|---|---|---|---|")
     print(f"| floor: bare deck.gl page, the county map's deck (1400×900) | {floor_med:.2f} s "
