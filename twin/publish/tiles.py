@@ -225,10 +225,24 @@ def render(engine: Engine, spec: TileLayer, z: int, x: int, y: int,
     one snapshot."""
     check_tile(spec, z, x, y, grid)
     visible, params = row_filter(principal, spec.kind)
+    statement = _compiled(spec.name, z, visible, grid.id)
     with engine.connect() as conn:
-        row = conn.execute(sa.text(tile_sql(spec, z, visible, grid)),
-                           {"z": z + grid.shift, "x": x, "y": y, **params}).one()
-    return row.version or "0", bytes(row.mvt or b"")
+        # psycopg's binary results: the MVT comes as its bytes, not as the hex text bytea is
+        # otherwise sent in (~1 ms less for a tile of 150 KB, measured on the town sample)
+        with conn.connection.driver_connection.cursor(binary=True) as cur:
+            cur.execute(statement, {"z": z + grid.shift, "x": x, "y": y, **params})
+            version, mvt = cur.fetchone()
+    return version or "0", bytes(mvt or b"")
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(layer_name: str, z: int, visible: str, grid_id: str) -> str:
+    """The tile statement in psycopg's own placeholders (``%(z)s``), made once per layer,
+    zoom, grid and shape of row filter."""
+    from sqlalchemy.dialects import postgresql
+
+    sql = tile_sql(LAYERS[layer_name], z, visible, GRIDS[grid_id])
+    return sa.text(sql).compile(dialect=postgresql.psycopg.dialect()).string
 
 
 class TileCache:
