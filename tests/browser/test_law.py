@@ -47,12 +47,16 @@ def _press(page, name: str) -> None:
 
 
 def _done(page, text: str) -> None:
+    """Wait for the page's notice that a move was written; when it does not come, fail with
+    what the page says instead (its notices and errors) and keep a screenshot."""
     try:
         page.locator("[data-testid='stAlert']").filter(has_text=text).first.wait_for(
             timeout=60_000)
     except Exception:
         page.screenshot(path="/tmp/law-fail.png", full_page=True)
-        raise
+        said = page.locator("[data-testid='stAlert'], [data-testid='stException']")
+        pytest.fail(f"no notice {text!r} within 60 s; the page says: "
+                    f"{[said.nth(i).inner_text()[:200] for i in range(said.count())]}")
 
 
 def _apply_on_phone(browser, url: str, village: str, outside: list[str]) -> str:
