@@ -37,6 +37,19 @@ def test_conformance_and_landing_name_the_tiles(client):
         "http://testserver/ogc/tileMatrixSets"
 
 
+def test_the_pages_lead_to_the_tiles_and_to_sensorthings(client):
+    """A GIS office browsing the HTML pages finds the tiles and the SensorThings API."""
+    landing = client.get("/ogc", params={"f": "html"}).text
+    for href, text in (("/ogc/tileMatrixSets", "瓦片矩阵集"), ("/ogc/map/tiles", "影像地图瓦片"),
+                       ("/sta/v1.1", "SensorThings")):
+        assert f'href="http://testserver{href}"' in landing and text in landing
+    page = client.get("/ogc/collections/buildings", params={"f": "html"}).text
+    assert 'href="http://testserver/ogc/collections/buildings/tiles"' in page
+    assert "矢量瓦片" in page
+    english = client.get("/ogc/collections/buildings", params={"f": "html", "lang": "en"}).text
+    assert "Vector tiles" in english
+
+
 def test_tile_matrix_sets_are_valid_and_cgcs2000_is_tianditu_shaped(client):
     listed = client.get("/ogc/tileMatrixSets").json()["tileMatrixSets"]
     assert [t["id"] for t in listed] == ["WebMercatorQuad", "CGCS2000Quad"]

@@ -104,14 +104,14 @@ def _collection_links(request: Request, c: ogc.Collection) -> list[dict[str, str
     return links
 
 
-@router.get("", name="ogc_landing", summary="OGC API – Features landing page")
+@router.get("", name="ogc_landing", summary="OGC API landing page (Features and Tiles)")
 @router.get("/", include_in_schema=False)
 def landing(request: Request, f: str | None = FormatQuery) -> Response:
     """The landing page: links to the API definition, conformance and the collections."""
     with _client_errors():
         ogc.check_format(f)
     doc = {
-        "title": "乡村数字孪生 OGC API – Features",
+        "title": "乡村数字孪生 OGC API – Features, Tiles",
         "description": "Village Twin: units, buildings, land, facilities, stations, "
                        "observations, events, organizations, households and resident counts.",
         "links": [
@@ -126,6 +126,8 @@ def landing(request: Request, f: str | None = FormatQuery) -> Response:
             link(request.url_for("ogc_map_tilesets"),
                  "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
                  title="the imagery as map tiles"),
+            link(request.url_for("sta_root"), "related",
+                 title="OGC SensorThings API 1.1: the stations and their readings"),
         ],
     }
     if _html(request, f):

@@ -60,6 +60,9 @@ def _a(href: str, text: str) -> str:
     return f'<a href="{_e(href)}">{_e(text)}</a>'
 
 
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
+
+
 def _rel(doc: dict, rel: str) -> str | None:
     return next((link["href"] for link in doc.get("links", []) if link["rel"] == rel), None)
 
@@ -82,6 +85,11 @@ def landing(doc: dict, lang: str, home: str) -> HTMLResponse:
     links = [("data", t("ogc.collections", lang)), ("conformance", t("ogc.conformance", lang))]
     items = "".join(f"<li>{_a(as_html(_rel(doc, rel), lang), text)}</li>"
                     for rel, text in links if _rel(doc, rel))
+    served_as_json = [(f"{OGC_REL}tiling-schemes", t("ogc.tiling_schemes", lang)),
+                      (f"{OGC_REL}tilesets-map", t("ogc.map_tiles", lang)),
+                      ("related", t("ogc.sensorthings", lang))]
+    items += "".join(f"<li>{_a(_rel(doc, rel), text)} <span class=hint>JSON</span></li>"
+                     for rel, text in served_as_json if _rel(doc, rel))
     api = _rel(doc, "service-desc")
     if api:
         items += f"<li>{_a(api, t('ogc.api', lang))}</li>"
@@ -120,8 +128,11 @@ def collection(doc: dict, lang: str, home: str, here: str) -> HTMLResponse:
         rows.append((t("ogc.interval", lang), _e(" — ".join(str(v) for v in interval[0]))))
     rows.append((t("ogc.crs", lang), "<br>".join(f"<code>{_e(c)}</code>" for c in doc["crs"])))
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    links = (f"<p>{_a(as_html(_rel(doc, 'items'), lang), t('ogc.items', lang))} · "
-             f"{_a(_rel(doc, 'http://www.opengis.net/def/rel/ogc/1.0/queryables'), t('ogc.queryables', lang))}</p>"
+    followed = [_a(as_html(_rel(doc, "items"), lang), t("ogc.items", lang)),
+                _a(_rel(doc, OGC_REL + "queryables"), t("ogc.queryables", lang))]
+    if tiles := _rel(doc, OGC_REL + "tilesets-vector"):
+        followed.append(_a(tiles, t("ogc.vector_tiles", lang)))
+    links = (f"<p>{' · '.join(followed)}</p>"
              f"<p class=hint>{_e(t('ogc.filter_help', lang))}</p>")
     body = (f"<section><p>{_e(doc['description'])}</p><table>{table}</table>{links}"
             "</section>")
