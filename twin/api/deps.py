@@ -4,6 +4,8 @@ bad-request error and its JSON error shape (FastAPI dependencies, no router here
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -20,6 +22,15 @@ RETRY_AFTER_S = 5
 
 class BadRequest(TwinError):
     """A request parameter is out of range or malformed."""
+
+
+@contextmanager
+def as_bad_request(*errors: type[Exception]) -> Iterator[None]:
+    """Turn a publisher's own error for a bad parameter (``errors``) into the API's 400."""
+    try:
+        yield
+    except errors as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 async def get_engine(request: Request) -> Engine:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from twin.api import ogc_html
 from twin.api.auth import READERS
-from twin.api.deps import BadRequest, get_read_engine
+from twin.api.deps import as_bad_request, get_read_engine
 from twin.domain.access import Principal
 from twin.errors import NotFound
 from twin.publish import ogc
@@ -36,15 +34,6 @@ FormatQuery = Query(None, description="Response format: json, or html (pages to 
 CrsQuery = Query(None, description="The CRS of the geometries (a URI from the collection's "
                                    "`crs` list; default CRS84)")
 Reader = Depends(READERS["ogc"])
-
-
-@contextmanager
-def _client_errors() -> Iterator[None]:
-    """Turn a bad query parameter into the API's 400."""
-    try:
-        yield
-    except ogc.InvalidParameter as exc:
-        raise BadRequest(str(exc)) from exc
 
 
 def _html(request: Request, f: str | None) -> bool:
@@ -108,7 +97,7 @@ def _collection_links(request: Request, c: ogc.Collection) -> list[dict[str, str
 @router.get("/", include_in_schema=False)
 def landing(request: Request, f: str | None = FormatQuery) -> Response:
     """The landing page: links to the API definition, conformance and the collections."""
-    with _client_errors():
+    with as_bad_request(ogc.InvalidParameter):
         ogc.check_format(f)
     doc = {
         "title": "乡村数字孪生 OGC API – Features, Tiles",
@@ -139,7 +128,7 @@ def landing(request: Request, f: str | None = FormatQuery) -> Response:
 @router.get("/conformance", name="ogc_conformance", summary="Conformance classes")
 def conformance(request: Request, f: str | None = FormatQuery) -> Response:
     """The conformance classes this API implements."""
-    with _client_errors():
+    with as_bad_request(ogc.InvalidParameter):
         ogc.check_format(f)
     doc = {"conformsTo": list(ogc.CONFORMANCE)}
     if _html(request, f):
@@ -152,7 +141,7 @@ def collections(request: Request, f: str | None = FormatQuery,
                 engine: Engine = Depends(get_read_engine),
                 principal: Principal = Reader) -> Response:
     """Every collection the principal may read, with its extent and links."""
-    with _client_errors():
+    with as_bad_request(ogc.InvalidParameter):
         ogc.check_format(f)
     all_ = ogc.visible_collections(principal)
     extents = _extents(request, engine, all_)
@@ -173,7 +162,7 @@ def collection(collection_id: str, request: Request, f: str | None = FormatQuery
                principal: Principal = Reader) -> Response:
     """The metadata of one collection."""
     c = visible_collection(collection_id, principal)
-    with _client_errors():
+    with as_bad_request(ogc.InvalidParameter):
         ogc.check_format(f)
     extent = _extents(request, engine, [c])[c.id]
     doc = ogc.collection_document(c, extent, _collection_links(request, c))
@@ -189,7 +178,7 @@ def queryables(collection_id: str, request: Request, f: str | None = FormatQuery
                principal: Principal = Reader) -> Response:
     """A JSON Schema of what a CQL2 ``filter`` may name (and its types)."""
     c = visible_collection(collection_id, principal)
-    with _client_errors():
+    with as_bad_request(ogc.InvalidParameter):
         ogc.check_format(f)
         if f is not None and f.lower() == "html":
             raise ogc.InvalidParameter("queryables are served as JSON Schema: use f=json")
@@ -227,7 +216,7 @@ def items(
     collection's queryables."""
     c = visible_collection(collection_id, principal)
     params = {name: request.query_params.getlist(name) for name in request.query_params}
-    with _client_errors():
+    with as_bad_request(ogc.InvalidParameter):
         q = ogc.parse_items_query(c, params)
         with engine.connect() as conn:
             page = ogc.fetch_page(conn, q, principal)
@@ -267,7 +256,7 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
          principal: Principal = Reader) -> Response:
     """One feature by its id; 404 when there is none (or none the principal may see)."""
     c = visible_collection(collection_id, principal)
-    with _client_errors():
+    with as_bad_request(ogc.InvalidParameter):
         ogc.check_format(f)
         out = ogc.parse_crs(crs) if crs is not None else ogc.STORAGE
         with engine.connect() as conn:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -25,7 +23,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from twin.api.auth import READERS, require
-from twin.api.deps import BadRequest, get_engine, get_read_engine
+from twin.api.deps import BadRequest, as_bad_request, get_engine, get_read_engine
 from twin.domain import monitor
 from twin.domain.access import Principal
 from twin.publish import sta
@@ -34,14 +32,6 @@ router = APIRouter(prefix=f"/sta/{sta.VERSION}", tags=["sensorthings"])
 Reader = Depends(READERS["ogc"])
 Importer = Depends(require("import"))
 JSON = "application/json"
-
-
-@contextmanager
-def _client_errors() -> Iterator[None]:
-    try:
-        yield
-    except sta.StaError as exc:
-        raise BadRequest(str(exc)) from exc
 
 
 def _json(doc: Any, status: int = 200, **headers: str) -> Response:
@@ -94,7 +84,7 @@ def _options(request: Request, entity: sta.EntitySet) -> sta.Options:
         if name in params:
             raise BadRequest(f"query option {name[:40]!r} given more than once")
         params[name] = value
-    with _client_errors():
+    with as_bad_request(sta.StaError):
         return sta.parse_options(entity, params)
 
 
@@ -120,7 +110,7 @@ def read(path: str, request: Request, engine: Engine = Depends(get_read_engine),
         opts = _options(request, target.entity)
         if target.single:
             opts.top, opts.skip, opts.count = 1, 0, False
-        with _client_errors():
+        with as_bad_request(sta.StaError):
             rows, count, more = sta.fetch(conn, target, opts, principal)
             sta.expand(conn, target.entity, rows, opts, principal)
     if target.single:
@@ -163,7 +153,7 @@ def _create(path: str, body: Any, engine: Engine, base: str) -> Response:
     if m[1] is not None:
         datastream = sta.parse_id(sta.ENTITIES["Datastreams"], m[1])
     now = dt.datetime.now(dt.UTC)
-    with _client_errors(), engine.connect() as conn:
+    with as_bad_request(sta.StaError), engine.connect() as conn:
         new = sta.parse_observation(conn, body, datastream, now)
     try:
         done = monitor.ingest(engine, [(new.station, new.parameter, new.at, new.value)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from twin.catalog.model import (
     CELLS,
     ENVELOPE,
+    OBSERVATION_KEY,
     Columns,
     Element,
     ExportSpec,
@@ -71,8 +72,7 @@ OBSERVATIONS = Element(
         description="Observations of the monitoring stations; geometry is the station's "
                     "point.",
         geom=_STATION, cells=False,
-        key=("t.station_id || ':' || t.parameter || ':' || "
-             """to_char(t.observed_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"')"""),
+        key=OBSERVATION_KEY,
         order="t.station_id, t.parameter, t.observed_at", lookup=observation_key,
         bbox=("t.station_id IN (SELECT s.id FROM stations s WHERE s.geom && "
               f"{ENVELOPE} AND ST_Intersects(s.geom, {ENVELOPE}))"),

@@ -147,10 +147,16 @@ def int_key(fid: str) -> tuple[str, dict[str, Any]] | None:
     return "t.id = :fid", {"fid": int(fid)}
 
 
-def observation_key(fid: str) -> tuple[str, dict[str, Any]] | None:
-    """Lookup of an observation by ``station_id:parameter:YYYYMMDDTHHMMSSZ``; ValueError for
-    a time that cannot be."""
-    m = re.fullmatch(r"([0-9]{1,18}):([a-z0-9_]{1,40}):([0-9]{8}T[0-9]{6}Z)", fid)
+# An observation's id, in the OGC collection and in SensorThings: station:parameter:UTC time.
+OBSERVATION_KEY = ("t.station_id || ':' || t.parameter || ':' || "
+                   """to_char(t.observed_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"')""")
+_OBSERVATION_ID = re.compile(r"([0-9]{1,18}):([a-z0-9_]{1,40}):([0-9]{8}T[0-9]{6}Z)")
+
+
+def parse_observation_id(fid: str) -> tuple[int, str, dt.datetime] | None:
+    """(station id, parameter, time) of an ``OBSERVATION_KEY``; None when it is not shaped as
+    one, ValueError for a time that cannot be."""
+    m = _OBSERVATION_ID.fullmatch(fid)
     if not m:
         return None
     try:
@@ -158,8 +164,17 @@ def observation_key(fid: str) -> tuple[str, dict[str, Any]] | None:
     except ValueError:
         raise ValueError(f"observation id {fid!r}: {m[3]} is not a valid UTC time "
                          "(YYYYMMDDTHHMMSSZ)") from None
+    return int(m[1]), m[2], at
+
+
+def observation_key(fid: str) -> tuple[str, dict[str, Any]] | None:
+    """Lookup of an observation by ``station_id:parameter:YYYYMMDDTHHMMSSZ``; ValueError for
+    a time that cannot be."""
+    found = parse_observation_id(fid)
+    if found is None:
+        return None
     return ("t.station_id = :fid_s AND t.parameter = :fid_p AND t.observed_at = :fid_t",
-            {"fid_s": int(m[1]), "fid_p": m[2], "fid_t": at})
+            dict(zip(("fid_s", "fid_p", "fid_t"), found, strict=True)))
 
 
 # --- SQL pieces several entries use -----------------------------------------------------------

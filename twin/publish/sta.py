@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from twin.catalog.model import utc
+from twin.catalog.model import OBSERVATION_KEY, parse_observation_id, utc
 from twin.domain.access import Principal, row_filter
 from twin.errors import NotFound, TwinError
 
@@ -113,7 +113,6 @@ def _by_station(station: Any) -> tuple[str, dict[str, Any]]:
 
 
 _DATASTREAM_ID = re.compile(r"([0-9]{1,18}):([a-z0-9_]{1,40})")
-_OBSERVATION_ID = re.compile(r"([0-9]{1,18}):([a-z0-9_]{1,40}):([0-9]{8}T[0-9]{6}Z)")
 
 
 def _by_datastream(text: Any) -> tuple[str, dict[str, Any]]:
@@ -129,16 +128,15 @@ def observation_id(station: int, parameter: str, at: dt.datetime) -> str:
 
 
 def _by_observation(text: Any) -> tuple[str, dict[str, Any]]:
-    m = _OBSERVATION_ID.fullmatch(str(text))
-    if not m:
+    try:
+        found = parse_observation_id(str(text))
+    except ValueError as exc:
+        raise StaNotFound(f"no Observation: {exc}") from None
+    if found is None:
         raise StaNotFound(f"no Observation {str(text)[:60]!r}: ids are "
                           "'station:parameter:YYYYMMDDTHHMMSSZ'")
-    try:
-        at = dt.datetime.strptime(m[3], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-    except ValueError:
-        raise StaNotFound(f"no Observation {text!r}: {m[3]} is not a time") from None
     return ("t.station_id = :station AND t.parameter = :parameter AND t.observed_at = :at",
-            {"station": int(m[1]), "parameter": m[2], "at": at})
+            dict(zip(("station", "parameter", "at"), found, strict=True)))
 
 
 _STATION_FIELDS = {"id": Field("t.id", "int"), "name": Field("t.name", "str"),
@@ -223,8 +221,7 @@ ENTITIES: dict[str, EntitySet] = {e.name: e for e in (
                                   "t.station_id = :station AND t.parameter = :parameter")}),
     EntitySet(
         name="Observations", single="Observation", source="observations t",
-        id_sql=("t.station_id || ':' || t.parameter || ':' || "
-                """to_char(t.observed_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"')"""),
+        id_sql=OBSERVATION_KEY,
         id_is_int=False, lookup=_by_observation,
         properties=(("phenomenonTime", utc("t.observed_at")),
                     ("resultTime", utc("t.observed_at")), ("result", "t.value")),
