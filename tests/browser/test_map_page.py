@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import numpy as np
+from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in_page, signed_page
 from tests.conftest import TEST_PASSWORD
@@ -125,8 +126,9 @@ def test_permalink_reproduces_the_view_in_a_fresh_browser(browser, server, villa
         again.click("button[type=submit]")
     again.get_by_text("Village Twin").first.wait_for(timeout=60_000)
     again.wait_for_selector("canvas", timeout=60_000)
-    assert again.get_by_role("button", name=village["name"]).count() == 1  # breadcrumb
-    assert again.get_by_text("Tourism").first.is_visible()
+    # the breadcrumb may render after the map's canvas: wait for it, don't count at once
+    expect(again.get_by_role("button", name=village["name"])).to_have_count(1, timeout=30_000)
+    expect(again.get_by_text("Tourism").first).to_be_visible(timeout=30_000)
     fresh.close()
 
 
