@@ -14,12 +14,16 @@ from pathlib import Path
 
 import streamlit as st
 from starlette.middleware import Middleware
-from starlette.routing import Mount
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
 
+from surfaces.map import HEAD, first_deck
+from surfaces.mapshell import shell_tag
+from twin import urls
 from twin.api import create_api
 from twin.config import get_settings
-from twin.runtime.compress import PrecompressedStatic, default_cache_dir
-from twin.runtime.pageguard import PageGuard, inline_script_hashes, map_preloads, page_policy
+from twin.runtime.compress import PrecompressedStatic, bundle_roots
+from twin.runtime.pageguard import PageGuard, inline_script_hashes, page_policy, with_head
 
 ROOT = Path(__file__).resolve().parent
 
@@ -62,15 +66,24 @@ def _may_upload_large(cookies: str) -> bool:
 
 
 _listen_without_nagle()
-api = create_api(get_settings())
+api = create_api(get_settings(), first_view=first_deck)
 STREAMLIT_STATIC = Path(st.__file__).parent / "static" / "static"
 INDEX_HTML = STREAMLIT_STATIC.parent / "index.html"
-app = st.App(ROOT / "app.py", routes=[Mount("/api", app=api)], middleware=[
-    Middleware(PageGuard, policy=page_policy(inline_script_hashes(INDEX_HTML)),
-               may_upload_large=_may_upload_large, preload=map_preloads(INDEX_HTML),
-               max_upload_bytes=int(st.get_option("server.maxUploadSize")) << 20),
-    Middleware(PrecompressedStatic, root=STREAMLIT_STATIC, cache_dir=default_cache_dir())])
+# Streamlit's page with the script that holds the map page's map (surfaces/mapshell)
+PAGE = with_head(INDEX_HTML.read_text(encoding="utf-8"), shell_tag(HEAD))
 
+
+async def page(request) -> HTMLResponse:
+    return HTMLResponse(PAGE, headers={"Cache-Control": "no-cache"})
+
+
+app = st.App(ROOT / "app.py", routes=[Route("/", page), Mount("/api", app=api)], middleware=[
+    Middleware(PageGuard, policy=page_policy(inline_script_hashes(INDEX_HTML)),
+               may_upload_large=_may_upload_large,
+               max_upload_bytes=int(st.get_option("server.maxUploadSize")) << 20),
+    *(Middleware(PrecompressedStatic, root=root, cache_dir=cache, prefix=prefix)
+      for (root, cache), prefix in zip(bundle_roots(), ("/static/", urls.deck_bundle("")),
+                                       strict=True))])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve Village Twin (UI and /api).")

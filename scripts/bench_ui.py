@@ -16,7 +16,7 @@ import argparse
 import io
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -152,8 +152,7 @@ def floor_deck(database_url: str, data_dir: Path, apps: list[str], wall: bool = 
     from layers.registry import APPLICATIONS
     from surfaces import screen
     from surfaces.deck import view_for
-    from surfaces.map import build_map
-    from surfaces.period import TZ, period_bounds
+    from surfaces.map import build_map, first_deck
     from surfaces.session import read_engine
     from twin.domain.units import units_geojson
 
@@ -165,11 +164,7 @@ def floor_deck(database_url: str, data_dir: Path, apps: list[str], wall: bool = 
                          view=view_for(units.get("bbox"), screen.FIT_PX))
         deck.layers.append(screen.alerts_layer([]))
         return deck.to_json()
-    first, last = period_bounds()
-    window = (max(first, last - timedelta(days=30)).replace(tzinfo=TZ), last.replace(tzinfo=TZ))
-    filters = {app.name: {f.key: f.default for f in app.filters if f.default}
-               for app in chosen}
-    return build_map(eng, chosen, units, "town", window, "zh", filters).to_json()
+    return first_deck(eng, data_dir, {"apps": ",".join(apps)})
 
 
 def drill_down(browser, base: str) -> float:

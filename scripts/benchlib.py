@@ -165,11 +165,9 @@ def start_server(url: str, data_dir: Path):
     import socket
     import subprocess
 
-    import streamlit
+    from twin.runtime.compress import precompress_bundles
 
-    from twin.runtime.compress import precompress
-
-    precompress(Path(streamlit.__file__).parent / "static" / "static")  # as `twin serve` does
+    precompress_bundles()  # as `twin serve` does
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

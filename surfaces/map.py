@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -15,7 +15,8 @@ import streamlit as st
 from layers.application import Application, Chart, Filter, MapContext, Scope
 from layers.registry import APPLICATIONS, parse
 from surfaces.deck import twin_basemap, units_deck, view_for, view_from_params
-from surfaces.period import time_window
+from surfaces.mapshell import page_map
+from surfaces.period import aware, time_window, url_period
 from surfaces.session import (
     count_text,
     engine,
@@ -40,7 +41,9 @@ from twin.publish.tiles import current_versions
 # The map is the page: it fills the window below a slim header; the six elements and the
 # charts stand in a panel over it on the right (a sheet at the bottom on a phone), the
 # legend floats at the bottom left, and the sidebar (applications, period, filters) slides
-# over it. Panels are Streamlit containers with keys (class ``st-key-<key>``).
+# over it. Panels are Streamlit containers with keys (class ``st-key-<key>``). The map
+# itself is the page's (surfaces/mapshell): drawn before Streamlit starts, it stays put
+# while the script reruns; the script hands it each deck through ``page_map``.
 HEAD = "3.2rem"
 FIT_PX = 640  # the unit framed in the part of a laptop's map between the sidebar and panel
 MAP_CSS = f"""
@@ -58,9 +61,7 @@ MAP_CSS = f"""
   .st-key-twin-head h1 {{ font-size: 1.15rem; padding: 0; margin: 0; white-space: nowrap; }}
   .st-key-twin-head button {{ padding: 0.1rem 0.6rem; min-height: 2rem; white-space: nowrap; }}
   .st-key-twin-head > div {{ flex-shrink: 0; }}
-  .st-key-twin-map {{ position: fixed; top: {HEAD}; bottom: 0; left: 0; right: 0;
-    z-index: 0; }}
-  .st-key-twin-map [data-testid="stDeckGlJsonChart"] {{ height: 100% !important; }}
+  .st-key-twin-map {{ position: fixed; width: 0; height: 0; overflow: hidden; }}
   .st-key-twin-panel {{ position: fixed; top: calc({HEAD} + 0.6rem); right: 0.6rem;
     width: min(23rem, 30vw); max-height: calc(100vh - {HEAD} - 1.2rem); overflow-y: auto;
     z-index: 4; background: rgba(255, 255, 255, 0.92); border-radius: 8px;
@@ -123,12 +124,7 @@ def map_page(lang: str) -> None:
         st.title(t("app.title", lang))
         st.info(t("app.no_data", lang))
         return
-    level = child_level(current["level"] if current else None)
-    if level is None:  # a micro-grid: show it among its siblings
-        level, parent = "microgrid", current["parent_id"]
-    else:
-        parent = current["id"] if current else None
-    units = units_geojson(eng, level, parent)
+    level, units = units_shown(eng, current)
     with st.container(key="twin-head", horizontal=True, vertical_alignment="center",
                       gap="small", wrap=False):
         st.title(t("app.title", lang), anchor=False)
@@ -142,10 +138,10 @@ def map_page(lang: str) -> None:
     else:
         st.query_params["panel"] = "0"
     with st.container(key="twin-map"):
-        deck = build_map(eng, chosen, units, level, window, lang, filters)
+        deck = build_map(eng, chosen, units, level, window, lang, filters,
+                         view=view_from_params(st.query_params.to_dict()))
         # a click reruns the script, which follows it before drawing (follow_click)
-        st.pydeck_chart(deck, height="stretch", on_select="rerun",
-                        selection_mode="single-object", key="map")
+        page_map(deck=deck.to_json(), key="map")
     legends = "".join(float_legend(app, lang) for app in chosen)
     if legends:  # one box, folded away with a click, scrolling when the legends are long
         with st.container(key="twin-legend"):
@@ -163,6 +159,36 @@ def map_page(lang: str) -> None:
                                                   principal=principal()), filters)
 
 
+def units_shown(eng, current: dict | None) -> tuple[str, dict]:
+    """(level, units) the map shows at a unit: its children, or a micro-grid among its
+    siblings."""
+    level = child_level(current["level"] if current else None)
+    if level is None:
+        return "microgrid", units_geojson(eng, "microgrid", current["parent_id"])
+    return level, units_geojson(eng, level, current["id"] if current else None)
+
+
+def first_deck(eng, data_dir: Path, params: dict[str, str]) -> str | None:
+    """The deck JSON the map page draws first for a URL's parameters — its unit,
+    applications, period and filters as the URL says, else at their defaults — for the
+    page's own map to draw before the script has run (/api/map/first); None when the twin
+    has no units yet."""
+    path = unit_path(eng, params.get("unit"))
+    current = path[-1] if path else None
+    level, units = units_shown(eng, current)
+    if not units["features"] and current is None:
+        return None
+    chosen = [APPLICATIONS.get(name) for name in parse(params.get("apps"))]
+    period = url_period(params, eng)
+    window = aware(*period) if period else None
+    filters = {app.name: {f.key: values for f in app.filters
+                          if (values := initial_filter(app, f, params))}
+               for app in chosen}
+    lang = params.get("lang") if params.get("lang") in LANGUAGES else LANGUAGES[0]
+    return build_map(eng, chosen, units, level, window, lang, filters,
+                     view=view_from_params(params), data_dir=data_dir).to_json()
+
+
 def children_picker(units: dict, lang: str) -> None:
     """The units one level down, to go into (as a click on the map does)."""
     children = {f["properties"]["code"]: f["properties"]["name"] for f in units["features"]}
@@ -176,11 +202,12 @@ def children_picker(units: dict, lang: str) -> None:
 
 def build_map(eng, chosen: list[Application], units: dict, level: str,
               window: tuple[dt.datetime, dt.datetime] | None, lang: str,
-              filters: dict[str, dict[str, tuple[str, ...]]] | None = None, view=None):
-    """The deck: the twin's terrain, the units of ``level``, the chosen applications."""
-    view = view or view_from_params(st.query_params.to_dict()) or view_for(units.get("bbox"),
-                                                                           FIT_PX)
-    basemap, on_terrain = twin_basemap(settings().data_dir, view.zoom)
+              filters: dict[str, dict[str, tuple[str, ...]]] | None = None, view=None,
+              data_dir: Path | None = None):
+    """The deck: the twin's terrain, the units of ``level``, the chosen applications; the
+    camera at ``view``, else framing the units."""
+    view = view or view_for(units.get("bbox"), FIT_PX)
+    basemap, on_terrain = twin_basemap(data_dir or settings().data_dir, view.zoom)
     needed = {layer for app in chosen for layer in app.tile_layers}
     versions = current_versions(eng, needed)
     epochs = (int(window[0].timestamp()), int(window[1].timestamp())) if window else None
@@ -197,18 +224,18 @@ def application_filters(app: Application, lang: str) -> dict[str, tuple[str, ...
     """The application's sidebar filters; their values live in the URL as ``<app>.<key>``
     (only known options are kept, so URL text never reaches a layer)."""
     values = {}
+    params = st.query_params.to_dict()
     for f in app.filters:
         param = f"{app.name}.{f.key}"
-        picked = tuple(v for v in st.query_params.get(param, "").split(",") if v in f.options)
+        initial = initial_filter(app, f, params)
         label = f"{app.title(lang)} · {t(f.label_key, lang)}"
         if f.multi:
-            chosen = tuple(st.multiselect(label, f.options, default=list(picked or f.default),
+            chosen = tuple(st.multiselect(label, f.options, default=list(initial),
                                           format_func=_option_label(f, lang),
                                           placeholder=t("filter.all", lang),
                                           key=f"filter-{param}"))
         else:
-            current = (picked or f.default or f.options)[0]
-            chosen = (st.radio(label, f.options, index=f.options.index(current),
+            chosen = (st.radio(label, f.options, index=f.options.index(initial[0]),
                                format_func=_option_label(f, lang), horizontal=True,
                                key=f"filter-{param}"),)
         if chosen and chosen != (f.default or ()):
@@ -218,6 +245,16 @@ def application_filters(app: Application, lang: str) -> dict[str, tuple[str, ...
         if chosen:
             values[f.key] = chosen
     return values
+
+
+def initial_filter(app: Application, f: Filter, params: dict[str, str]) -> tuple[str, ...]:
+    """A filter's values as a URL opens it: the known options it names, else the default
+    (a one-choice filter: one value, the first option when it has no default)."""
+    picked = tuple(v for v in params.get(f"{app.name}.{f.key}", "").split(",")
+                   if v in f.options)
+    if f.multi:
+        return picked or tuple(f.default or ())
+    return ((picked or f.default or f.options)[0],)
 
 
 def _option_label(f: Filter, lang: str):
@@ -285,16 +322,13 @@ def breadcrumb(path: list[dict], lang: str) -> None:
             st.rerun()
 
 
-def _picked(event, layer_id: str, prop: str):
-    """A property of the feature of ``layer_id`` clicked on the map, if one was clicked."""
-    try:
-        objects = event.selection["objects"].get(layer_id) or []
-    except (AttributeError, KeyError, TypeError):
+def _picked(click, layer_id: str, prop: str):
+    """A property of the feature of ``layer_id`` clicked on the map, if one was clicked
+    (``click``: the page map's value, ``{"layer", "object", "click"}``)."""
+    if not isinstance(click, dict) or click.get("layer") != layer_id:
         return None
-    if not objects:
-        return None
-    props = objects[0].get("properties", objects[0])
-    return props.get(prop)
+    props = click.get("object")
+    return props.get(prop) if isinstance(props, dict) else None
 
 
 # Map layers of elements → their table: a click on an event, a station, a POI … drills into
@@ -305,39 +339,37 @@ ELEMENT_LAYERS = {"governance-events": "events", "environment-stations": "statio
 
 
 def follow_click(eng, path: list[dict]) -> bool:
-    """Act on a click on the map (the chart's selection, read before anything is drawn so
+    """Act on a click on the map (the page map's value, read before anything is drawn so
     that one run shows the result): a unit, or anything inside one, drills into it; a
     building opens its panel. Returns whether the unit changed."""
-    event = st.session_state.get("map")
-    if not _new_pick(event):  # a selection outlives reruns: act on each click once
+    click = st.session_state.get("map")
+    if not _new_pick(click):  # act on each click once
         return False
     current = path[-1] if path else None
-    building = _picked(event, "buildings", "id")
+    building = _picked(click, "buildings", "id")
     if building:
         st.query_params["building"] = str(building)
         return False
     level = child_level(current["level"] if current else None) or "microgrid"
-    picked = _picked(event, f"units-{level}", "code") or _unit_of_picked(eng, event, level)
+    picked = _picked(click, f"units-{level}", "code") or _unit_of_picked(eng, click, level)
     if picked and picked != (current or {}).get("code"):
         go_to(picked)
         return True
     return False
 
 
-def _new_pick(event) -> bool:
-    """Whether the map's selection differs from the one already acted on."""
-    try:
-        current = json.dumps(event.selection["objects"], sort_keys=True, default=str)
-    except (AttributeError, KeyError, TypeError):
+def _new_pick(click) -> bool:
+    """Whether the map's last click is one not yet acted on (its value outlives reruns)."""
+    if not isinstance(click, dict) or "click" not in click:
         return False
     previous = st.session_state.get("last_pick")
-    st.session_state["last_pick"] = current
-    return current != previous and current != "{}"
+    st.session_state["last_pick"] = click["click"]
+    return click["click"] != previous
 
 
-def _unit_of_picked(eng, event, level: str) -> str | None:
+def _unit_of_picked(eng, click, level: str) -> str | None:
     for layer_id, table in ELEMENT_LAYERS.items():
-        element = _picked(event, layer_id, "id")
+        element = _picked(click, layer_id, "id")
         if element is not None:
             return unit_of_element(eng, table, int(element), level)
     return None

@@ -24,15 +24,16 @@ HOUR = dt.timedelta(hours=1)
 URL_TIME = "%Y-%m-%dT%H:%M"
 
 
-def period_bounds() -> tuple[dt.datetime, dt.datetime] | None:
+def period_bounds(eng=None) -> tuple[dt.datetime, dt.datetime] | None:
     """First and last local hour the twin knows of (cached for a minute: two scans)."""
-    return _bounds(read_engine().url.render_as_string(hide_password=True))
+    eng = eng or read_engine()
+    return _bounds(eng.url.render_as_string(hide_password=True), eng)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _bounds(database: str) -> tuple[dt.datetime, dt.datetime] | None:
+def _bounds(database: str, _eng) -> tuple[dt.datetime, dt.datetime] | None:
     """The period of one database (the cache is the process's: keyed by which twin)."""
-    period = data_period(read_engine())
+    period = data_period(_eng)
     if period is None:
         return None
     first = period[0].astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -40,11 +41,10 @@ def _bounds(database: str) -> tuple[dt.datetime, dt.datetime] | None:
     return first.replace(tzinfo=None), last.replace(tzinfo=None)
 
 
-def _time_param(name: str, default: dt.datetime, first: dt.datetime,
+def _time_param(text: str, name: str, default: dt.datetime, first: dt.datetime,
                 last: dt.datetime) -> dt.datetime:
     """A local time from the URL: ``2026-06-01T08:00`` or a day (``to=2026-06-30`` means the
     end of that day); out-of-range values are clamped, bad ones replaced by the default."""
-    text = st.query_params.get(name, "")
     try:
         value = dt.datetime.strptime(text, URL_TIME)
     except ValueError:
@@ -55,6 +55,25 @@ def _time_param(name: str, default: dt.datetime, first: dt.datetime,
         except ValueError:
             return default
     return min(max(value, first), last)
+
+
+def url_period(params: dict[str, str], eng=None) -> tuple[dt.datetime, dt.datetime] | None:
+    """The period a URL opens (``from``/``to``, else the last 30 days), local and naive, as
+    the slider starts; None when the twin has no times at all."""
+    bounds = period_bounds(eng)
+    if bounds is None:
+        return None
+    first, last = bounds
+    return (_time_param(params.get("from", ""), "from", max(first, last - dt.timedelta(days=30)),
+                        first, last),
+            _time_param(params.get("to", ""), "to", last, first, last))
+
+
+def aware(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A slider's period as the aware [start, end) the layers take (at least an hour)."""
+    if end <= start:
+        end = start + HOUR
+    return start.replace(tzinfo=TZ), end.replace(tzinfo=TZ)
 
 
 def time_window(eng, lang: str) -> tuple[dt.datetime, dt.datetime] | None:
@@ -70,19 +89,16 @@ def time_window(eng, lang: str) -> tuple[dt.datetime, dt.datetime] | None:
     if st.session_state.pop("play_done", False):
         st.session_state["playing"] = False
     if "period" not in st.session_state:
-        st.session_state["period"] = (
-            _time_param("from", max(first, last - dt.timedelta(days=30)), first, last),
-            _time_param("to", last, first, last))
+        st.session_state["period"] = url_period(st.query_params.to_dict())
     start, end = st.slider(t("time.period", lang), min_value=first, max_value=last,
                            step=HOUR, key="period", format="YYYY-MM-DD HH:mm")
-    if end <= start:
-        end = start + HOUR
+    start, end = aware(start, end)
     st.query_params["from"], st.query_params["to"] = (start.strftime(URL_TIME),
                                                       end.strftime(URL_TIME))
     st.toggle(t("time.play", lang), key="playing")
     if st.session_state.get("playing"):
         _play(last)
-    return start.replace(tzinfo=TZ), end.replace(tzinfo=TZ)
+    return start, end
 
 
 @st.fragment(run_every=dt.timedelta(seconds=2))

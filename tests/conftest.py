@@ -7,6 +7,7 @@ Databases in it: ``sample`` (a village-scale sample loaded once, read-only for t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -197,6 +198,14 @@ def scratch(_scratch_engine: Engine) -> Engine:
     return _scratch_engine
 
 
+def decks(at) -> list[str]:
+    """The deck JSON of every map a page run drew: the map page's own map (the component
+    that hands it to the page, surfaces/mapshell) and the other pages' st.pydeck_chart."""
+    found = [json.loads(c.proto.json_args)["deck"] for c in at.get("component_instance")
+             if c.proto.component_name.endswith("twin_page_map")]
+    return found + [c.proto.json for c in at.get("deck_gl_json_chart")]
+
+
 def app_as(engine: Engine, monkeypatch, tmp_path, user: str, **params):
     """The Streamlit page (app.py) as ``user`` of ``engine`` (``anonymous``: no session),
     with ``params`` in its URL; run it with ``.run()``."""
@@ -223,9 +232,10 @@ def signed_clients(engine: Engine, settings, users) -> Iterator[dict]:
     form (``anonymous``: not signed in) and sending this site's Origin, as its pages do."""
     from fastapi.testclient import TestClient
 
+    from surfaces.map import first_deck
     from twin.api import create_api
 
-    api = create_api(settings, engine=engine)
+    api = create_api(settings, engine=engine, first_view=first_deck)
     made = {}
     try:
         for user in users:

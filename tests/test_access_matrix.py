@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACCOUNTS, app_as, signed_clients
+from tests.conftest import ACCOUNTS, app_as, decks, signed_clients
 from twin.domain.pii import id_check_digit, mask_id
 from twin.i18n import t
 
@@ -350,6 +350,26 @@ def check_loaders(c, user, world):
     assert c.get(worker_url("mvt").removeprefix("/api")).status_code == 200
 
 
+def check_deck_files(c, user, world):
+    from twin.urls import deck_bundle
+
+    for name in ("deck.min.js", "json.min.js"):
+        assert c.get(deck_bundle(name).removeprefix("/api")).status_code == 200
+    assert c.get("/static/map/shell.js").status_code == 200
+
+
+def check_first_view(c, user, world):
+    """The deck the map page draws first: layers and tile addresses for any reader whose
+    page is the map; nothing (204) for the wall (its page is the cockpit) and for others."""
+    r = c.get("/map/first", params={"unit": world["A"]["grid"], "apps": "governance"})
+    if user not in READERS or user == "t-screen":  # never 401: no password prompt
+        assert r.status_code == 204 and "www-authenticate" not in r.headers
+    else:
+        assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store"
+        layers = {layer["id"] for layer in r.json()["layers"]}
+        assert {"units-microgrid", "governance-events"} <= layers, layers
+
+
 def check_tile(c, user, world):
     for name in "AB":
         tile = TMS.tile(world[name]["lon"], world[name]["lat"], 15)
@@ -561,6 +581,9 @@ ROUTES = {
     ("post", "/open311/v2/requests.{fmt}"): check_report,
     ("get", "/open311/v2/requests/{request_id}.{fmt}"): check_request,
     ("get", "/static/loaders/{version}/{name}"): check_loaders,
+    ("get", "/static/deck/{version}/{name}"): check_deck_files,
+    ("get", "/static/map/shell.js"): check_deck_files,
+    ("get", "/map/first"): check_first_view,
     ("get", "/tiles/{layer}/{z}/{x}/{y}.mvt"): check_tile,
     ("get", "/tiles/{layer}.json"): check_tilejson,
     ("get", "/scenes/{name}/{version}/{path}"): check_scene,
@@ -677,7 +700,7 @@ SURFACES = {  # surface → the URL parameters that open it, and who may open it
 def _text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [s.value for s in at.subheader] + [x.value for x in at.get("text")]
-    parts += [str(tb.value) for tb in at.table] + [c.proto.json for c in at.get("deck_gl_json_chart")]
+    parts += [str(tb.value) for tb in at.table] + decks(at)
     parts += [df.value.to_json(force_ascii=False) for df in at.dataframe]
     return json.dumps(parts, ensure_ascii=False)
 
@@ -693,12 +716,12 @@ def test_surface(engine, world, monkeypatch, tmp_path, user, surface):
     assert not at.exception
     shown = _text(at)
     if user == "anonymous":  # the way to sign in, and nothing of the twin
-        assert "twin-sign-in" in shown and not at.get("deck_gl_json_chart")
+        assert "twin-sign-in" in shown and not decks(at)
         return
     headers = {h.value for h in at.header}
-    opened = {"map": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
-              "party": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
-              "law_app": lambda: bool(at.get("deck_gl_json_chart")) and not headers,
+    opened = {"map": lambda: bool(decks(at)) and not headers,
+              "party": lambda: bool(decks(at)) and not headers,
+              "law_app": lambda: bool(decks(at)) and not headers,
               "screen": lambda: "wall-figs" in shown,
               "work": lambda: bool(at.get("text")) or any(t("field.none") in i.value
                                                            for i in at.info),

@@ -9,7 +9,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, decks
 from twin.config import PROJECT_ROOT
 from twin.domain.accounts import sign_in
 
@@ -32,7 +32,7 @@ def _layer(deck: dict, layer_id: str) -> dict:
 
 
 def charts_json(at: AppTest) -> str:
-    return "".join(c.proto.json for c in at.get("deck_gl_json_chart"))
+    return "".join(decks(at))
 
 
 # A figure of a panel (label above the value) or of the wall (value above the label)
@@ -57,9 +57,9 @@ def bars(at: AppTest) -> dict[str, str]:
 
 
 def _deck(at: AppTest) -> dict:
-    charts = at.get("deck_gl_json_chart")
+    charts = decks(at)
     assert len(charts) == 1
-    return json.loads(charts[0].proto.json)
+    return json.loads(charts[0])
 
 
 def test_map_draws_the_sample_units_offline(app, village_sample):
@@ -107,6 +107,45 @@ def test_drill_down_to_a_micro_grid_and_back(app, village_sample):
     at.button[0].click().run()  # back to the county
     assert "unit" not in at.query_params
     assert _layer(_deck(at), "units-town")
+
+
+def test_a_click_on_the_map_drills_in_once_and_a_building_opens_its_panel(app, village_sample):
+    """The page's map hands each click back as ``{layer, object, click}``: a unit drills
+    into it, the same click seen again at a rerun does nothing, a building opens."""
+    units = village_sample.units
+    town = units[units["level"] == "town"].iloc[0]
+    at = app.run()
+    at.session_state["map"] = {"layer": "units-town", "object": {"code": town["code"]},
+                               "click": 1}
+    at.run()
+    assert at.query_params["unit"] == town["code"]
+    assert _layer(_deck(at), "units-village")
+    at.button[0].click().run()  # back to the county; the old click is not followed again
+    assert "unit" not in at.query_params
+    building = int(village_sample.buildings["id"].iloc[0])
+    at.session_state["map"] = {"layer": "buildings", "object": {"id": building}, "click": 2}
+    at.run()
+    assert at.query_params["building"] == str(building)
+    assert "unit" not in at.query_params
+
+
+@pytest.mark.parametrize("query", [{}, {"apps": "governance,environment", "lang": "en"},
+                                   {"apps": "governance", "governance.status": "reported"},
+                                   {"apps": "tourism", "from": "2026-01-01", "to": "2026-02-01",
+                                    "lon": "120.5", "lat": "30.6", "zoom": "13"}])
+def test_the_first_view_the_page_draws_itself_is_the_scripts_own(app, sample_engine, tmp_path,
+                                                                  village_sample, query):
+    """/api/map/first's deck for a URL is the very deck the script then hands the page's
+    map (any difference would show as a jump when the script's deck arrives)."""
+    from surfaces.map import first_deck
+
+    village = village_sample.units[village_sample.units["level"] == "village"].iloc[0]
+    for params in (query, {**query, "unit": village["code"]}):
+        for key, value in params.items():
+            app.query_params[key] = value
+        at = app.run()
+        assert not at.exception
+        assert decks(at) == [first_deck(sample_engine, tmp_path, params)], params
 
 
 def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, village_sample,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import account_scope, app_as
+from tests.conftest import account_scope, app_as, decks
 from twin.config import Settings
 from twin.domain import links
 from twin.domain import workflow as wf
@@ -44,7 +44,7 @@ def test_an_official_dispatches_and_sends_a_field_link(engine, event, monkeypatc
     assert not at.exception
     assert any(event.code in s.value for s in at.subheader)
     assert {t("move.accept"), t("move.triage"), t("move.escalate")} <= _labels(at)
-    assert len(at.get("deck_gl_json_chart")) == 2  # the list's map and the event's 3D place
+    assert len(decks(at)) == 2  # the list's map and the event's 3D place
     to = next(i for i in at.text_input if i.label == t("move.dispatch_to"))
     to.input("镇综合执法队")
     next(b for b in at.button if b.label == t("move.dispatch")).click()

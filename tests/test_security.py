@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACCOUNTS, TEST_PASSWORD, app_as, sign_in, signed_clients
+from tests.conftest import ACCOUNTS, TEST_PASSWORD, app_as, decks, sign_in, signed_clients
 from twin.api import create_api
 from twin.config import PROJECT_ROOT
 from twin.domain import accounts
@@ -64,7 +64,7 @@ def _page_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [json.dumps(tb.value.to_dict(), ensure_ascii=False, default=str) if hasattr(tb.value, "to_dict") else str(tb.value)
               for tb in at.table]
-    parts += [c.proto.json for c in at.get("deck_gl_json_chart")]
+    parts += decks(at)
     return json.dumps(parts, ensure_ascii=False)
 
 
@@ -74,7 +74,7 @@ def test_ui_page(engine, target, monkeypatch, tmp_path, user):
     at.run()
     assert not at.exception
     if user == "anonymous":
-        assert not at.get("deck_gl_json_chart") and not at.metric
+        assert not decks(at) and not at.metric
         assert "twin-sign-in" in _page_text(at)
         return
     purpose = [w for w in at.text_input if w.label == t("building.purpose")]
@@ -153,7 +153,7 @@ def test_field_page_shows_no_resident(engine, settings, target, monkeypatch, tmp
     assert not at.exception and "楼道堆物" in json.dumps([s.value for s in at.subheader],
                                                        ensure_ascii=False)
     assert _personal(_page_text(at), target["names"]) == []
-    deck = at.get("deck_gl_json_chart")[0].proto.json
+    deck = decks(at)[0]
     assert f"link={token}" in deck  # its tiles are read with the link, not a session
     with TestClient(create_api(keyed, engine=engine)) as c:
         tile = TMS.tile(target["lon"], target["lat"], 15)
@@ -410,7 +410,7 @@ def test_a_field_account_works_the_open_events_of_its_grid(engine, monkeypatch, 
     assert (status, actor) == ("handling", "t-worker")
     planner = app_as(engine, monkeypatch, tmp_path, "t-planner", page="work")
     planner.run()
-    assert not planner.exception and planner.get("deck_gl_json_chart")  # the map instead
+    assert not planner.exception and decks(planner)  # the map instead
 
 
 def test_the_export_page_gives_a_file_and_audits_it(engine, monkeypatch, tmp_path):

@@ -29,22 +29,22 @@ def test_accepted_connections_have_tcp_nodelay():
     assert listener and accepted
 
 
-def test_the_page_preloads_the_maps_script_of_the_installed_streamlit():
-    """The map's chunk of Streamlit's bundle (and what it loads) is preloaded from the page's
-    Link header: every named file exists, none is one the page already preloads."""
+def test_the_page_starts_its_own_map_from_its_head():
+    """Streamlit's page carries the script that draws the map page's map, at the end of its
+    head (the installed Streamlit's page, whatever its version)."""
     from pathlib import Path
 
+    import pytest
     import streamlit as st
 
-    from twin.runtime.pageguard import map_preloads
+    from surfaces.mapshell import shell_tag
+    from twin.runtime.pageguard import with_head
 
-    index = Path(st.__file__).parent / "static" / "index.html"
-    header = map_preloads(index)
-    files = [part.strip().split(">")[0].lstrip("<") for part in header.split(",")]
-    assert files[0].startswith("./static/js/DeckGlJsonChart.")
-    assert any("webgl-device." in f for f in files)
-    static = index.parent
-    assert all((static / f).is_file() for f in files)
-    page = index.read_text(encoding="utf-8")
-    assert not any(f in page for f in files)
-    assert header.count("rel=modulepreload") == len(files)
+    index = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    page = with_head(index, shell_tag("3.2rem"))
+    head = page.split("</head>")[0]
+    assert head.rstrip().endswith("></script>") and "/api/static/map/shell.js?v=" in head
+    assert 'data-deck="/api/static/deck/' in head and 'data-first="/api/map/first"' in head
+    with pytest.raises(ValueError, match="no </head>"):
+        with_head("<html><body></body></html>", shell_tag("3.2rem"))
+

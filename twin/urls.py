@@ -7,12 +7,24 @@ from urllib.parse import urlencode
 
 API = "/api"
 LOADERS_VERSION = "4.4.3"  # the loaders.gl version of Streamlit's deck.gl; a test checks it
+DECK_VERSION = "9.4.0"  # deck.gl's standalone bundle, which draws the map page's map
+MAP_FIRST = f"{API}/map/first"  # + the page's query: the deck of its first view
 
 
 def worker_url(name: str) -> str:
     """The path the map passes to deck.gl as ``workerUrl`` for a loader (``mvt``,
     ``terrain``)."""
     return f"{API}/static/loaders/{LOADERS_VERSION}/{name}-worker.js"
+
+
+def deck_bundle(name: str) -> str:
+    """A file of deck.gl's standalone bundle (``deck.min.js``, ``json.min.js``)."""
+    return f"{API}/static/deck/{DECK_VERSION}/{name}"
+
+
+def map_shell(version: str) -> str:
+    """The script that holds the map page's map, at a version of its text."""
+    return f"{API}/static/map/shell.js?v={version}"
 
 
 def tile_template(layer: str, version: str, extra: str = "") -> str:

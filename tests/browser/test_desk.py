@@ -86,7 +86,7 @@ def test_the_sidebar_goes_to_every_page_and_back_to_the_map(browser, desk_server
     page = signed_page(browser, url, "t-official", viewport={"width": 1400, "height": 900})
     page.goto(url + "/")
     sidebar = page.locator("[data-testid='stSidebar']")
-    map_drawn = page.locator("[data-testid='stDeckGlJsonChart']").first
+    map_drawn = page.locator("#twin-map canvas").first
     map_drawn.wait_for(timeout=60_000)
     for label, heading, query in (("事件中心", "事件中心", "page=events"),
                                   ("一张图", None, None),
@@ -97,6 +97,8 @@ def test_the_sidebar_goes_to_every_page_and_back_to_the_map(browser, desk_server
         if heading:
             page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
             page.wait_for_url(f"**{query}**", timeout=30_000)
+            # the page's map goes with the map page: nothing of it under a desk page
+            page.locator("#twin-map").wait_for(state="detached", timeout=30_000)
         else:
             page.wait_for_url(lambda u: "page=" not in u, timeout=30_000)
             page.locator("[data-stale='true']").first.wait_for(state="detached",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
@@ -28,6 +30,7 @@ from twin.api import (
     ogc,
     ogc_tiles,
     open311,
+    pagemap,
     platform,
     raster,
     resident,
@@ -45,13 +48,18 @@ from twin.store.db import make_engine
 
 log = logging.getLogger("twin.api")
 
-def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """The API app; ``engine`` defaults to one made from ``settings`` on first use."""
+def create_api(settings: Settings, engine: Engine | None = None,
+               first_view: Callable[[Engine, Path, dict[str, str]], str | None] | None = None
+               ) -> FastAPI:
+    """The API app; ``engine`` defaults to one made from ``settings`` on first use.
+    ``first_view(engine, data_dir, query)``: the deck JSON the map page draws first for a
+    query (the server gives the page's own; /api/map/first)."""
     api = FastAPI(title="Village Twin API", version="1",
                   docs_url="/docs" if settings.api_docs else None,
                   openapi_url="/openapi.json", redoc_url=None)
     api.state.settings = settings
     api.state.engine = engine
+    api.state.first_view = first_view
 
     def engine_of() -> Engine:
         if api.state.engine is None:
@@ -91,6 +99,7 @@ def create_api(settings: Settings, engine: Engine | None = None) -> FastAPI:
                             (ogc, "ogc"), (ogc_tiles, "ogc"), (sta, "ogc")):
         api.include_router(module.router, dependencies=[Depends(auth.READERS[channel])])
     api.include_router(heat.router)  # the heat and the open events name their channels
+    api.include_router(pagemap.router)  # nothing to draw (204) for a role without tiles
 
     @api.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:

@@ -1,7 +1,9 @@
-"""``/api/static``: the deck.gl loader workers, served by the twin itself (offline first).
+"""``/api/static``: the deck.gl loader workers and deck.gl's standalone bundle, served by
+the twin itself (offline first), and the script that holds the map page's map.
 
-They are fetched once from the npm registry by ``scripts/setup`` into ``vendor/``; without
-this route deck.gl would load them from a CDN and draw nothing on an intranet.
+The vendor files are fetched once from the npm registry by ``scripts/setup`` into
+``vendor/``; without this route deck.gl would load its workers from a CDN and draw nothing
+on an intranet.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from fastapi.responses import FileResponse
 
 from twin.config import PROJECT_ROOT
 from twin.errors import NotFound
-from twin.urls import LOADERS_VERSION, worker_url
+from twin.urls import DECK_VERSION, LOADERS_VERSION, worker_url
 
 WORKERS = PROJECT_ROOT / "vendor" / "loaders.gl" / LOADERS_VERSION
 SERVED = ("mvt-worker.js", "terrain-worker.js")
@@ -32,4 +34,33 @@ def loader_worker(version: Annotated[str, Path(max_length=20)],
     if not path.exists():
         raise NotFound(f"{name} is not installed: run ./scripts/setup")
     return FileResponse(path, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+# deck.gl's own standalone bundle and its JSON converter: the map page's map is drawn by
+# them in the page itself, before and outside Streamlit (surfaces/mapshell).
+DECK = PROJECT_ROOT / "vendor" / "deck.gl" / DECK_VERSION
+DECK_SERVED = ("deck.min.js", "json.min.js")
+
+
+@router.get("/static/deck/{version}/{name}")
+def deck_bundle(version: Annotated[str, Path(max_length=20)],
+                name: Annotated[str, Path(max_length=40)]) -> FileResponse:
+    """One whitelisted file of the bundled deck.gl version."""
+    if version != DECK_VERSION or name not in DECK_SERVED:
+        raise NotFound(f"no such deck.gl file: {version}/{name}")
+    path = DECK / name
+    if not path.exists():
+        raise NotFound(f"{name} is not installed: run ./scripts/setup")
+    return FileResponse(path, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+SHELL = PROJECT_ROOT / "surfaces" / "mapshell" / "shell.js"
+
+
+@router.get("/static/map/shell.js")
+def map_shell() -> FileResponse:
+    """The map page's own map (surfaces/mapshell); its URL carries its version."""
+    return FileResponse(SHELL, media_type="text/javascript",
                         headers={"Cache-Control": "public, max-age=31536000, immutable"})

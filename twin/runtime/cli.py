@@ -314,15 +314,12 @@ def rollup(ctx: click.Context, code: str | None) -> None:
 
 
 def _precompress() -> None:
-    """Best-quality Brotli copies of Streamlit's bundles, once per installed Streamlit."""
-    import streamlit
+    """Best-quality Brotli copies of the browser bundles, once per installed version."""
+    from twin.runtime.compress import default_cache_dir, precompress_bundles
 
-    from twin.runtime.compress import default_cache_dir, precompress
-
-    root = Path(streamlit.__file__).parent / "static" / "static"
     if not default_cache_dir().exists():
         click.echo("compressing the browser bundles once (about a minute) …", err=True)
-    precompress(root)
+    precompress_bundles()
 
 
 # --- import -------------------------------------------------------------------------------

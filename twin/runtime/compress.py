@@ -51,6 +51,22 @@ def precompress(root: Path, cache_dir: Path | None = None) -> int:
     return written
 
 
+def bundle_roots() -> list[tuple[Path, Path]]:
+    """(folder, cache folder) of every bundle the server sends compressed: the installed
+    Streamlit's and deck.gl's standalone bundle (the map page's map)."""
+    import streamlit
+
+    from twin.api.assets import DECK
+
+    return [(Path(streamlit.__file__).parent / "static" / "static", default_cache_dir()),
+            (DECK, default_cache_dir() / "deck")]
+
+
+def precompress_bundles() -> int:
+    """``precompress`` every bundle the server sends; returns how many files were written."""
+    return sum(precompress(root, cache) for root, cache in bundle_roots())
+
+
 class PrecompressedStatic:
     """Pure ASGI middleware: GET ``prefix``/… files under ``root`` answered compressed when
     the client accepts it; everything else passes through untouched."""

@@ -4,10 +4,8 @@
   framing (``X-Frame-Options``) and content sniffing;
 - Streamlit's ``/_stcore/metrics`` (session and cache internals) answers 404: the product's
   metrics are ``/api/metrics``, for this machine or an administrator;
-- the page (``/``) tells the browser to fetch the map's script at once (a ``Link`` header of
-  ``modulepreload``s): Streamlit loads its deck.gl chunk (3 MB) only when the script's
-  first map arrives, ~2 s after the page; fetched and compiled while Streamlit starts, the
-  map begins drawing about as soon as its data comes;
+- Streamlit's components (``/component/…``, the map page's bridge to its map) may be
+  framed by the pages of this host, and only by them;
 - file uploads (``/_stcore/upload_file/…``) are bounded: a session whose account may import
   (an administrator on the Import page) may send up to Streamlit's ``server.maxUploadSize``;
   anyone else — a field worker's photo on a shared link's page, or an anonymous client who
@@ -28,6 +26,7 @@ from twin.domain.links import PHOTO_MAX_BYTES
 
 UPLOAD_PREFIX = "/_stcore/upload_file/"
 CLOSED = frozenset({"/_stcore/metrics"})
+COMPONENTS = "/component/"
 UPLOADS_PER_MINUTE = 30
 # A multipart body around one photo: the photo and a few hundred bytes of headers.
 SMALL_UPLOAD = PHOTO_MAX_BYTES + (64 << 10)
@@ -42,24 +41,11 @@ def inline_script_hashes(index_html: Path) -> list[str]:
             for b in bodies]
 
 
-# The chunk of Streamlit's bundle that draws st.pydeck_chart, and what it loads.
-MAP_CHUNK = "DeckGlJsonChart.*.js"
-_IMPORTS = re.compile(r'(?:from|import)\s*"\./([\w.-]+\.js)"')
-_LAZY = re.compile(r'["`]\./(webgl(?:-device)?\.[\w-]+\.js)["`]')
-
-
-def map_preloads(index_html: Path) -> str:
-    """The ``Link`` header that preloads the map's chunk of the installed Streamlit and the
-    modules it imports (at once or, for WebGL, on first draw) that the page does not
-    already preload; empty when Streamlit has no such chunk."""
-    page = index_html.read_text(encoding="utf-8")
-    chunks = sorted((index_html.parent / "static" / "js").glob(MAP_CHUNK))
-    if not chunks:
-        return ""
-    code = chunks[0].read_text(encoding="utf-8", errors="replace")
-    names = [chunks[0].name, *_IMPORTS.findall(code), *_LAZY.findall(code)]
-    wanted = [n for n in dict.fromkeys(names) if f"/static/js/{n}" not in page]
-    return ", ".join(f"<./static/js/{n}>; rel=modulepreload" for n in wanted)
+def with_head(page: str, tags: str) -> str:
+    """Streamlit's page with ``tags`` at the end of its ``<head>``."""
+    if "</head>" not in page:
+        raise ValueError("Streamlit's index.html has no </head>: cannot add the map's script")
+    return page.replace("</head>", f"{tags}\n  </head>", 1)
 
 
 def page_policy(script_hashes: list[str]) -> str:
@@ -80,12 +66,15 @@ class PageGuard:
     send large files (it runs in a thread: it may ask the database)."""
 
     def __init__(self, app, *, policy: str, may_upload_large: Callable[[str], bool],
-                 max_upload_bytes: int, preload: str = "") -> None:
+                 max_upload_bytes: int) -> None:
         self.app = app
         self.headers = [(b"content-security-policy", policy.encode()),
                         (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
                         (b"referrer-policy", b"same-origin")]
-        self.page_headers = [(b"link", preload.encode())] if preload else []
+        framed = policy.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+        self.component_headers = [(b"content-security-policy", framed.encode()),
+                                  (b"x-frame-options", b"SAMEORIGIN"),
+                                  *self.headers[2:]]
         self.may_upload_large = may_upload_large
         self.max_upload_bytes = max_upload_bytes
         self.uploads = Throttle(UPLOADS_PER_MINUTE)
@@ -109,7 +98,7 @@ class PageGuard:
                 return
             receive = _bounded(receive, limit)
 
-        extra = [*self.headers, *(self.page_headers if path == "/" else [])]
+        extra = self.component_headers if path.startswith(COMPONENTS) else self.headers
 
         async def with_headers(message) -> None:
             if message["type"] == "http.response.start":

@@ -1,0 +1,158 @@
+// The map page's map, drawn by the page itself rather than by Streamlit (issue 19).
+//
+// Streamlit needs ~1 s to start, run the script and load its own 3 MB deck.gl chunk before
+// st.pydeck_chart can draw; this script starts with the page instead. On the map page it
+// loads deck.gl's standalone bundle from this host and draws the first view at once, from
+// /api/map/first (the deck the page's script would draw for this URL and account). The
+// page's script then speaks to the same map through a small component (bridge/): it hands
+// over each new deck, and the map hands back each click. The map lives outside Streamlit's
+// React tree, so the camera stays where the user left it whatever the script reruns.
+(() => {
+  "use strict";
+  const me = document.currentScript;
+  const HEAD = me.dataset.head || "3.2rem";
+  const WAIT_FOR_PAGE_MS = 30000; // no page script claimed the first view: put it away
+
+  const state = {
+    deck: null, // the deck.gl Deck, once made
+    box: null, // its element, fixed below the page's header
+    shown: null, // the deck JSON drawn last
+    view: null, // the initialViewState of that JSON, as text
+    bridge: null, // the page script's component: how clicks go back
+    clicks: 0,
+    claimed: false,
+  };
+  let loading = null;
+
+  function load(src) {
+    return new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = src;
+      s.async = false;
+      s.onload = resolve;
+      s.onerror = () => reject(new Error(`could not load ${src}`));
+      document.head.appendChild(s);
+    });
+  }
+
+  // deck.gl (the global `deck`) then its JSON converter, which adds to that global
+  function loadDeck() {
+    if (!loading) {
+      loading = Promise.all([load(me.dataset.deck), load(me.dataset.json)]).then(() => {
+        const classes = {};
+        for (const [name, value] of Object.entries(globalThis.deck)) {
+          if (typeof value === "function") classes[name] = value;
+        }
+        const configuration = new globalThis.deck.JSONConfiguration({ classes });
+        return new globalThis.deck.JSONConverter({ configuration });
+      });
+    }
+    return loading;
+  }
+
+  // pydeck's tooltip {"text": "{name} {code}"}: the picked feature's properties filled in
+  function tooltip(spec) {
+    if (!spec || !spec.text) return null;
+    return ({ object }) => {
+      if (!object) return null;
+      const props = object.properties || object;
+      const text = spec.text.replace(/\{(\w+)\}/g, (_, key) => props[key] ?? "");
+      return text.trim() ? { text } : null;
+    };
+  }
+
+  // A clicked object as the page's script reads it: its properties, never its geometry
+  function picked(info) {
+    if (!info || !info.object || !info.layer) return null;
+    const props = info.object.properties || info.object;
+    const plain = {};
+    for (const [key, value] of Object.entries(props)) {
+      if (value === null || ["string", "number", "boolean"].includes(typeof value)) {
+        plain[key] = value;
+      }
+    }
+    state.clicks += 1;
+    return { layer: info.layer.id, object: plain, click: state.clicks };
+  }
+
+  function makeBox() {
+    const box = document.createElement("div");
+    box.id = "twin-map";
+    box.setAttribute("role", "application");
+    box.style.cssText = `position:fixed;top:${HEAD};left:0;right:0;bottom:0;z-index:1;` +
+      "background:#e9edf2";
+    document.body.appendChild(box);
+    return box;
+  }
+
+  // Draw a deck (pydeck's JSON); the camera moves only when the deck's own view changed
+  async function draw(json) {
+    if (json === state.shown) return;
+    const converter = await loadDeck();
+    const spec = JSON.parse(json);
+    const view = JSON.stringify(spec.initialViewState || null);
+    const props = converter.convert(spec);
+    state.box = state.box || makeBox();
+    const common = {
+      layers: props.layers,
+      getTooltip: tooltip(spec.tooltip),
+      parameters: props.parameters,
+    };
+    if (!state.deck) {
+      state.deck = new globalThis.deck.Deck({
+        ...common,
+        parent: state.box,
+        initialViewState: props.initialViewState,
+        controller: true,
+        onClick: (info) => {
+          const value = picked(info);
+          if (value && state.bridge) state.bridge(value);
+        },
+      });
+    } else if (view !== state.view) {
+      state.deck.setProps({ ...common, initialViewState: props.initialViewState });
+    } else {
+      state.deck.setProps(common);
+    }
+    state.shown = json;
+    state.view = view;
+  }
+
+  // The map goes with its page: another page has no map under it, and no canvas of it
+  function drop() {
+    if (state.deck) state.deck.finalize();
+    if (state.box) state.box.remove();
+    Object.assign(state, { deck: null, box: null, shown: null, view: null });
+  }
+
+  // The page's component: draw its deck, send it the clicks; `release` when it goes away
+  globalThis.twinMap = {
+    show(json, send) {
+      state.claimed = true;
+      state.bridge = send;
+      return draw(json);
+    },
+    release(send) {
+      if (state.bridge !== send) return; // a newer component already holds the map
+      state.bridge = null;
+      drop();
+    },
+    get deck() {
+      return state.deck;
+    },
+  };
+
+  const query = new URLSearchParams(location.search);
+  const mapPage = !query.has("link") && query.get("screen") !== "1" &&
+    [null, "", "map"].includes(query.get("page"));
+  if (!mapPage) return;
+  loadDeck().catch(() => {}); // in parallel with the first view's deck
+  fetch(`${me.dataset.first}${location.search}`, { credentials: "same-origin" })
+    .then((r) => (r.status === 200 ? r.text() : null))
+    .then((json) => {
+      if (!json || state.claimed) return;
+      draw(json);
+      setTimeout(() => { if (!state.claimed) drop(); }, WAIT_FOR_PAGE_MS);
+    })
+    .catch(() => {});
+})();
