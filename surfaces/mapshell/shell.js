@@ -20,6 +20,7 @@
     view: null, // the initialViewState of that JSON, as text
     bridge: null, // the page script's component: how clicks go back
     clicks: 0,
+    pending: null, // a click made before the page's script held the map
     claimed: false,
   };
   let loading = null;
@@ -106,7 +107,9 @@
         controller: true,
         onClick: (info) => {
           const value = picked(info);
-          if (value && state.bridge) state.bridge(value);
+          if (!value) return;
+          if (state.bridge) state.bridge(value);
+          else state.pending = value; // before the script is up: it gets the click then
         },
       });
     } else if (view !== state.view) {
@@ -130,6 +133,10 @@
     show(json, send) {
       state.claimed = true;
       state.bridge = send;
+      if (state.pending) {
+        send(state.pending);
+        state.pending = null;
+      }
       return draw(json);
     },
     release(send) {
