@@ -8,6 +8,7 @@ on an intranet.
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -24,17 +25,23 @@ router = APIRouter(tags=["static"])
 __all__ = ["LOADERS_VERSION", "router", "worker_url"]
 
 
-@router.get("/static/loaders/{version}/{name}")
-def loader_worker(version: Annotated[str, Path(max_length=20)],
-                  name: Annotated[str, Path(max_length=40)]) -> FileResponse:
-    """One whitelisted worker script of the bundled loaders.gl version."""
-    if version != LOADERS_VERSION or name not in SERVED:
-        raise NotFound(f"no such worker: {version}/{name}")
-    path = WORKERS / name
+def _vendor_script(folder: FsPath, version: str, wanted: str, name: str,
+                   served: tuple[str, ...], what: str) -> FileResponse:
+    """One whitelisted script of a vendor folder at its one version, cached for good."""
+    if version != wanted or name not in served:
+        raise NotFound(f"no such {what}: {version}/{name}")
+    path = folder / name
     if not path.exists():
         raise NotFound(f"{name} is not installed: run ./scripts/setup")
     return FileResponse(path, media_type="text/javascript",
                         headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+@router.get("/static/loaders/{version}/{name}")
+def loader_worker(version: Annotated[str, Path(max_length=20)],
+                  name: Annotated[str, Path(max_length=40)]) -> FileResponse:
+    """One whitelisted worker script of the bundled loaders.gl version."""
+    return _vendor_script(WORKERS, version, LOADERS_VERSION, name, SERVED, "worker")
 
 
 # deck.gl's own standalone bundle and its JSON converter: the map page's map is drawn by
@@ -47,13 +54,7 @@ DECK_SERVED = ("deck.min.js", "json.min.js")
 def deck_bundle(version: Annotated[str, Path(max_length=20)],
                 name: Annotated[str, Path(max_length=40)]) -> FileResponse:
     """One whitelisted file of the bundled deck.gl version."""
-    if version != DECK_VERSION or name not in DECK_SERVED:
-        raise NotFound(f"no such deck.gl file: {version}/{name}")
-    path = DECK / name
-    if not path.exists():
-        raise NotFound(f"{name} is not installed: run ./scripts/setup")
-    return FileResponse(path, media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    return _vendor_script(DECK, version, DECK_VERSION, name, DECK_SERVED, "deck.gl file")
 
 
 SHELL = PROJECT_ROOT / "surfaces" / "mapshell" / "shell.js"
