@@ -59,6 +59,12 @@ def page_policy(script_hashes: list[str]) -> str:
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
+def _security_headers(policy: str, framing: str) -> list[tuple[bytes, bytes]]:
+    return [(b"content-security-policy", policy.encode()),
+            (b"x-frame-options", framing.encode()), (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin")]
+
+
 class PageGuard:
     """Pure ASGI middleware in front of the whole site (``/api`` sets its own headers).
 
@@ -68,13 +74,9 @@ class PageGuard:
     def __init__(self, app, *, policy: str, may_upload_large: Callable[[str], bool],
                  max_upload_bytes: int) -> None:
         self.app = app
-        self.headers = [(b"content-security-policy", policy.encode()),
-                        (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
-                        (b"referrer-policy", b"same-origin")]
-        framed = policy.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
-        self.component_headers = [(b"content-security-policy", framed.encode()),
-                                  (b"x-frame-options", b"SAMEORIGIN"),
-                                  *self.headers[2:]]
+        self.headers = _security_headers(policy, "DENY")
+        self.component_headers = _security_headers(  # framed by this host's pages only
+            policy.replace("frame-ancestors 'none'", "frame-ancestors 'self'"), "SAMEORIGIN")
         self.may_upload_large = may_upload_large
         self.max_upload_bytes = max_upload_bytes
         self.uploads = Throttle(UPLOADS_PER_MINUTE)
