@@ -20,7 +20,6 @@ HERE = Path(__file__).resolve().parent
 SHELL = HERE / "shell.js"
 
 
-
 def page_map(*, deck: str, key: str):
     """Hand ``deck`` (pydeck JSON) to the page's map; returns the last click on it as
     ``{"layer": id, "object": properties, "click": n}`` (None before the first). Declared
