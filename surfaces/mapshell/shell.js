@@ -18,6 +18,7 @@
     box: null, // its element, fixed below the page's header
     shown: null, // the deck JSON drawn last
     view: null, // the initialViewState of that JSON, as text
+    layers: new Map(), // id → {text: its description, layer: the layer drawn from it}
     bridge: null, // the page script's component: how clicks go back
     clicks: 0,
     pending: null, // a click made before the page's script held the map
@@ -86,6 +87,22 @@
     return box;
   }
 
+  // A layer described exactly as in the deck before is handed to deck.gl as the same layer,
+  // so it keeps what it loaded: converted anew, its options are new objects, and deck.gl
+  // would fetch every tile again (the terrain's, on each drill-down).
+  function keepUnchanged(specs, layers) {
+    const kept = new Map();
+    const drawn = layers.map((layer, i) => {
+      const text = JSON.stringify(specs[i]);
+      const before = layer && state.layers.get(layer.id);
+      const same = before && before.text === text ? before.layer : layer;
+      if (same) kept.set(same.id, { text, layer: same });
+      return same;
+    });
+    state.layers = kept;
+    return drawn;
+  }
+
   // Draw a deck (pydeck's JSON); the camera moves only when the deck's own view changed
   async function draw(json) {
     if (json === state.shown) return;
@@ -95,7 +112,7 @@
     const props = converter.convert(spec);
     state.box = state.box || makeBox();
     const common = {
-      layers: props.layers,
+      layers: keepUnchanged(spec.layers || [], props.layers || []),
       getTooltip: tooltip(spec.tooltip),
       parameters: props.parameters,
     };
@@ -125,7 +142,7 @@
   function drop() {
     if (state.deck) state.deck.finalize();
     if (state.box) state.box.remove();
-    Object.assign(state, { deck: null, box: null, shown: null, view: null });
+    Object.assign(state, { deck: null, box: null, shown: null, view: null, layers: new Map() });
   }
 
   // The page's component: draw its deck, send it the clicks; `release` when it goes away

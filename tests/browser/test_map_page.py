@@ -166,3 +166,37 @@ def test_the_camera_stays_where_the_user_left_it_when_the_script_reruns(browser,
     after = _canvas(page)
     assert np.abs(after - panned).mean() < np.abs(after - before).mean() / 3
     page.close()
+
+
+def test_a_click_on_a_unit_drills_in_and_keeps_the_loaded_terrain(browser, server):
+    """A click on the map opens the clicked unit (the URL and the breadcrumb follow), and the
+    layers the new deck describes as before stay as they were: deck.gl keeps their tiles
+    instead of fetching the terrain again."""
+    page = signed_page(browser, server, viewport={"width": 1400, "height": 900})
+    terrain: list[str] = []
+    page.on("request", lambda r: terrain.append(r.url) if "/api/terrain/" in r.url else None)
+    page.goto(server + "/?apps=base&pitch=0")
+    page.wait_for_function("globalThis.twinMap && globalThis.twinMap.deck"
+                           " && globalThis.twinMap.deck.props.layers.length > 1", timeout=60_000)
+    page.wait_for_timeout(3000)  # the first view's terrain tiles, loaded
+    page.evaluate("globalThis.before = globalThis.twinMap.deck.props.layers")
+    box = page.locator("#twin-map canvas").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)  # as a person does: hover (deck.gl picks), then click
+    page.wait_for_timeout(300)
+    loaded = len(terrain)
+    page.mouse.click(x, y)
+    page.wait_for_function("location.search.includes('unit=')", timeout=30_000)
+    expect(page.get_by_role("button", name="全县")).to_have_count(1, timeout=30_000)
+    page.wait_for_function("globalThis.twinMap.deck.props.layers !== globalThis.before",
+                           timeout=30_000)
+    page.wait_for_timeout(2000)
+    kept = page.evaluate("""() => {
+      const before = new Map(globalThis.before.map((l) => [l.id, l]));
+      return globalThis.twinMap.deck.props.layers.map((l) => [l.id, before.get(l.id) === l]);
+    }""")
+    assert loaded > 0
+    assert dict(kept)["terrain"] is True  # described as before: the same layer, its tiles kept
+    assert not all(same for _, same in kept)  # the units drawn are the clicked unit's
+    assert len(terrain) == len(set(terrain))  # no terrain tile fetched twice
+    page.close()
