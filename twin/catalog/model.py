@@ -84,6 +84,9 @@ class TileSpec:
     budget: Mapping[int, int] = field(default_factory=dict)    # features per tile by zoom
     simplify: Mapping[int, float] = field(default_factory=dict)  # tolerance (°) by zoom
     geometry_type: str = "Polygon"
+    # a stored Web Mercator copy of t.geom (a generated column): Web Mercator tiles at zooms
+    # without simplification read it instead of projecting every feature of every tile
+    mercator: str | None = None
     # properties that depend on today (visited in the last 30 days …): the layer's version,
     # and so its tile URLs and caches, also carry the local day
     daily: bool = False

@@ -14,9 +14,12 @@ BUILDINGS = Element(
     tiles=(TileSpec(
         name="buildings", title_zh="房屋", title_en="Buildings", minzoom=12, maxzoom=16,
         # Small, repeated values only: a unique code per feature would double the tile.
+        # Rounded to 0.1 m in double precision: through numeric, 9 % of a z13 tile's time.
         properties=(*cols("id", "use", "floors"),
-                    Prop("height_m", "round(t.height_m::numeric, 1)::float8")),
-        order="t.footprint_m2 DESC, t.id", budget={12: 5000, 13: 8000}),),
+                    Prop("height_m", "round(t.height_m * 10) / 10")),
+        order="t.footprint_m2 DESC, t.id", budget={12: 5000, 13: 8000},
+        # the densest layer: projected once when written, not in every tile (migration 0019)
+        mercator="t.geom_3857"),),
     ogc=(OgcSpec(
         id="buildings", title="建筑", description="Buildings with use, floors and footprint.",
         properties=(*cols("code", "use", "floors", "height_m", "year_built"),

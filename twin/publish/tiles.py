@@ -96,6 +96,7 @@ class TileLayer:
     budget: dict[int, int] = field(default_factory=dict)   # max features per tile by zoom
     simplify: dict[int, float] = field(default_factory=dict)  # tolerance (°) by zoom
     geometry_type: str = "Polygon"
+    mercator: str | None = None  # a stored EPSG:3857 copy of t.geom (column of t), if any
     kind: str = "geography"  # what twin.domain.access calls its data: decides who sees which rows
     daily: bool = False      # its properties depend on today: the version carries the day
 
@@ -118,7 +119,8 @@ def _layer(element: Element, spec: TileSpec) -> TileLayer:
         versions=spec.versions or (element.layer or element.table,),
         minzoom=spec.minzoom, maxzoom=spec.maxzoom, where=spec.where, order=spec.order,
         budget=dict(spec.budget), simplify=dict(spec.simplify),
-        geometry_type=spec.geometry_type, kind=element.kind, daily=spec.daily)
+        geometry_type=spec.geometry_type, mercator=spec.mercator, kind=element.kind,
+        daily=spec.daily)
 
 
 # Every tile layer, from the element catalogue (its order is the catalogue's).
@@ -161,7 +163,9 @@ def tile_sql(spec: TileLayer, z: int, visible: str = "true", grid: Grid = MERCAT
     z += grid.shift
     tolerance = spec.simplify_at(z)
     geom = f"ST_Transform(t.geom, {grid.srid})"
-    if tolerance:
+    if spec.mercator and grid.srid == 3857 and not tolerance:
+        geom = spec.mercator
+    elif tolerance:
         geom = f"ST_Transform(ST_Simplify(t.geom, {tolerance!r}, true), {grid.srid})"
     budget = spec.budget_at(z)
     limit = f"ORDER BY {spec.order} LIMIT {budget}" if budget < 1_000_000 else ""

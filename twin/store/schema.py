@@ -86,6 +86,9 @@ buildings = Table(
     Column("year_built", SmallInteger),
     _area(),
     Column("footprint_m2", REAL, Computed(_METRIC_AREA), nullable=False),
+    # the footprint in Web Mercator, for the building tiles (twin.publish.tiles)
+    Column("geom_3857", Geometry("MULTIPOLYGON", 3857, spatial_index=False),
+           Computed("ST_Transform(geom, 3857)"), nullable=False),
     *_cells(),
 )
 
