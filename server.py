@@ -17,13 +17,19 @@ from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 
-from surfaces.map import HEAD, first_deck
+from surfaces.map import HEAD, PANEL_CSS, first_view
 from surfaces.mapshell import shell_tag
 from twin import urls
 from twin.api import create_api
 from twin.config import get_settings
 from twin.runtime.compress import PrecompressedStatic, bundle_roots
-from twin.runtime.pageguard import PageGuard, inline_script_hashes, page_policy, with_head
+from twin.runtime.pageguard import (
+    PageGuard,
+    inline_script_hashes,
+    page_policy,
+    with_head,
+    without_entry,
+)
 
 ROOT = Path(__file__).resolve().parent
 
@@ -66,11 +72,14 @@ def _may_upload_large(cookies: str) -> bool:
 
 
 _listen_without_nagle()
-api = create_api(get_settings(), first_view=first_deck)
+api = create_api(get_settings(), first_view=first_view)
 STREAMLIT_STATIC = Path(st.__file__).parent / "static" / "static"
 INDEX_HTML = STREAMLIT_STATIC.parent / "index.html"
-# Streamlit's page with the script that holds the map page's map (surfaces/mapshell)
-PAGE = with_head(INDEX_HTML.read_text(encoding="utf-8"), shell_tag(HEAD))
+# Streamlit's page with the script that holds the map page's map (surfaces/mapshell); that
+# script starts Streamlit's own (its entry module), on the map page once the first view is
+# drawn; and with the panel's styles, which that first view uses too
+_INDEX, _ENTRY = without_entry(INDEX_HTML.read_text(encoding="utf-8"))
+PAGE = with_head(_INDEX, PANEL_CSS + shell_tag(HEAD, _ENTRY))
 
 
 async def page(request) -> HTMLResponse:

@@ -68,7 +68,8 @@ def _frame_bytes(frame: dict) -> int:
 
 SESSION: dict[str, str] = {}  # the benchmark planner's session: cookie name → token
 # What must be on the page, besides the drawn map, for a first view to count
-MAP_READY = ".st-key-twin-panel .twin-figs"
+# (the first view's panel, drawn by the page before Streamlit runs, or the script's own)
+MAP_READY = "#twin-first-panel .twin-figs, .st-key-twin-panel .twin-figs"
 WALL_READY = ".st-key-wall-right .wall-figs"
 
 

@@ -62,16 +62,6 @@ MAP_CSS = f"""
   .st-key-twin-head button {{ padding: 0.1rem 0.6rem; min-height: 2rem; white-space: nowrap; }}
   .st-key-twin-head > div {{ flex-shrink: 0; }}
   .st-key-twin-map {{ position: fixed; width: 0; height: 0; overflow: hidden; }}
-  .st-key-twin-panel {{ position: fixed; top: calc({HEAD} + 0.6rem); right: 0.6rem;
-    width: min(23rem, 30vw); max-height: calc(100vh - {HEAD} - 1.2rem); overflow-y: auto;
-    z-index: 4; background: rgba(255, 255, 255, 0.92); border-radius: 8px;
-    padding: 0.6rem 0.9rem; box-shadow: 0 2px 10px rgba(20, 40, 80, 0.18); }}
-  .st-key-twin-panel [data-testid="stMetricValue"] {{ font-size: 1.45rem; }}
-  .st-key-twin-panel h3 {{ font-size: 1.2rem; padding: 0.2rem 0; }}
-  .twin-figs {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 0.1rem 0.6rem; }}
-  .twin-figs .head {{ grid-column: 1 / -1; font-weight: 600; margin-top: 0.3rem; }}
-  .twin-figs small {{ display: block; color: #5b6573; font-size: 0.78rem; }}
-  .twin-figs b {{ font-size: 1.15rem; font-weight: 600; }}
   .st-key-twin-legend {{ position: fixed; bottom: 0.6rem; z-index: 4; max-width: 16rem;
     background: rgba(255, 255, 255, 0.9); border-radius: 8px; padding: 0.4rem 0.7rem;
     font-size: 0.8rem; line-height: 1.35; box-shadow: 0 2px 8px rgba(20, 40, 80, 0.15); }}
@@ -81,9 +71,33 @@ MAP_CSS = f"""
   @media (max-width: 700px) {{
     .st-key-twin-head {{ padding-right: 2.8rem; }}
     .st-key-twin-head h1, .st-key-twin-head [data-testid="stCheckbox"] p {{ display: none; }}
-    .st-key-twin-panel {{ top: auto; bottom: 0.4rem; left: 0.4rem; right: 0.4rem;
-      width: auto; max-height: 38vh; }}
     .st-key-twin-legend {{ display: none; }}
+  }}
+</style>
+"""
+
+
+# The panel of the six elements, over the map on the right (a sheet at the bottom on a
+# phone). Also in the page's <head> (server.py): the page draws the first view's panel
+# (``#twin-first-panel``, from /api/map/first) before Streamlit runs.
+PANEL_CSS = f"""
+<style>
+  .st-key-twin-panel, #twin-first-panel {{ position: fixed; top: calc({HEAD} + 0.6rem);
+    right: 0.6rem; width: min(23rem, 30vw); max-height: calc(100vh - {HEAD} - 1.2rem);
+    overflow-y: auto; z-index: 4; background: rgba(255, 255, 255, 0.92); border-radius: 8px;
+    padding: 0.6rem 0.9rem; box-shadow: 0 2px 10px rgba(20, 40, 80, 0.18); }}
+  #twin-first-panel {{ box-sizing: border-box; font-family: "Source Sans", "Source Sans 3",
+    "Noto Sans CJK SC", sans-serif; color: rgb(49, 51, 63); line-height: 1.6; }}
+  .st-key-twin-panel [data-testid="stMetricValue"] {{ font-size: 1.45rem; }}
+  .twin-panel-title {{ font-size: 1.2rem; font-weight: 600; padding: 0.2rem 0 0; }}
+  .twin-panel-unit {{ color: rgba(49, 51, 63, 0.6); font-size: 0.875rem; }}
+  .twin-figs {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 0.1rem 0.6rem; }}
+  .twin-figs .head {{ grid-column: 1 / -1; font-weight: 600; margin-top: 0.3rem; }}
+  .twin-figs small {{ display: block; color: #5b6573; font-size: 0.78rem; }}
+  .twin-figs b {{ font-size: 1.15rem; font-weight: 600; }}
+  @media (max-width: 700px) {{
+    .st-key-twin-panel, #twin-first-panel {{ top: auto; bottom: 0.4rem; left: 0.4rem;
+      right: 0.4rem; width: auto; max-height: 38vh; }}
   }}
 </style>
 """
@@ -91,7 +105,8 @@ MAP_CSS = f"""
 
 def map_page(lang: str) -> None:
     """The planner's and official's map."""
-    st.markdown(MAP_CSS, unsafe_allow_html=True)
+    # the panel's styles again after Streamlit's own, which the page's <head> precedes
+    st.markdown(MAP_CSS + PANEL_CSS, unsafe_allow_html=True)
     try:
         eng = read_engine()
         path = unit_path(eng, st.query_params.get("unit"))
@@ -184,9 +199,30 @@ def first_deck(eng, data_dir: Path, params: dict[str, str]) -> str | None:
     filters = {app.name: {f.key: values for f in app.filters
                           if (values := initial_filter(app, f, params))}
                for app in chosen}
-    lang = params.get("lang") if params.get("lang") in LANGUAGES else LANGUAGES[0]
-    return build_map(eng, chosen, units, level, window, lang, filters,
+    return build_map(eng, chosen, units, level, window, _language(params), filters,
                      view=view_from_params(params), data_dir=data_dir).to_json()
+
+
+def first_view(eng, data_dir: Path, params: dict[str, str],
+               reader) -> dict[str, str | None] | None:
+    """What the page draws before its script has run (/api/map/first), for a URL's
+    parameters and its reader (a Principal): ``deck``, the first deck (``first_deck``), and
+    ``panel``, the six elements as the script's panel shows them (None with ``panel=0``);
+    None when the twin has no units yet."""
+    deck = first_deck(eng, data_dir, params)
+    if deck is None:
+        return None
+    panel = None
+    if params.get("panel") != "0":
+        path = unit_path(eng, params.get("unit"))
+        current = path[-1] if path else None
+        summary = published(rollup(eng, current["id"] if current else None))
+        panel = panel_html(summary, current, _language(params), may(reader, "residents"))
+    return {"deck": deck, "panel": panel}
+
+
+def _language(params: dict[str, str]) -> str:
+    return params.get("lang") if params.get("lang") in LANGUAGES else LANGUAGES[0]
 
 
 def children_picker(units: dict, lang: str) -> None:
@@ -443,9 +479,15 @@ def leader_link(eng, microgrid: dict, lang: str) -> None:
 
 
 def six_elements(summary: dict, current: dict | None, lang: str) -> None:
-    """人、地、物、情、事、组织 of the current unit, with land use as a chart."""
-    st.subheader(t("panel.title", lang))
-    st.caption(current["name"] if current else t("nav.county", lang))
+    """人、地、物、情、事、组织 of the current unit, with land use as bars."""
+    st.markdown(panel_html(summary, current, lang, may(principal(), "residents")),
+                unsafe_allow_html=True)
+
+
+def panel_html(summary: dict, current: dict | None, lang: str, residents: bool) -> str:
+    """The six elements of the current unit as the panel shows them, in HTML: the page's
+    script and the first view (/api/map/first, before Streamlit runs) draw the same.
+    ``residents``: whether the reader may see residents (else a note says they are hidden)."""
     land = summary["land_area_m2_by_use"]
     sections = [
         ("panel.people", [("kpi.residents", count_text(summary["residents"], lang)),
@@ -461,18 +503,22 @@ def six_elements(summary: dict, current: dict | None, lang: str) -> None:
                           ("kpi.events_closed", summary["events_closed"])]),
         ("panel.orgs", [("kpi.organizations", summary["organizations"])]),
     ]
+    parts = [f"<div class='twin-panel-title'>{html.escape(t('panel.title', lang))}</div>",
+             "<div class='twin-panel-unit'>"
+             f"{html.escape(current['name'] if current else t('nav.county', lang))}</div>"]
     for title, figures in sections:  # small figures, three to a row: the map stays in view
         cells = "".join(
             f"<div><small>{html.escape(t(key, lang))}</small><b>"
             f"{html.escape(f'{value:,}' if isinstance(value, int) else str(value))}</b></div>"
             for key, value in figures)
-        st.markdown(f"<div class='twin-figs'><div class='head'>{html.escape(t(title, lang))}</div>"
-                    f"{cells}</div>", unsafe_allow_html=True)
+        parts.append(f"<div class='twin-figs'><div class='head'>"
+                     f"{html.escape(t(title, lang))}</div>{cells}</div>")
         if title == "panel.land" and land:
-            st.markdown(share_bars({t(f"landuse.{k}", lang): v for k, v in land.items()}),
-                        unsafe_allow_html=True)
-    if not may(principal(), "residents"):
-        st.caption(t("panel.residents_hidden", lang))
+            parts.append(share_bars({t(f"landuse.{k}", lang): v for k, v in land.items()}))
+    if not residents:
+        parts.append(f"<div class='twin-panel-unit'>"
+                     f"{html.escape(t('panel.residents_hidden', lang))}</div>")
+    return "".join(parts)
 
 
 def show_application(app: Application, summary: dict, lang: str) -> None:

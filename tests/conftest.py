@@ -232,10 +232,10 @@ def signed_clients(engine: Engine, settings, users) -> Iterator[dict]:
     form (``anonymous``: not signed in) and sending this site's Origin, as its pages do."""
     from fastapi.testclient import TestClient
 
-    from surfaces.map import first_deck
+    from surfaces.map import first_view
     from twin.api import create_api
 
-    api = create_api(settings, engine=engine, first_view=first_deck)
+    api = create_api(settings, engine=engine, first_view=first_view)
     made = {}
     try:
         for user in users:

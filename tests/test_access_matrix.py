@@ -359,15 +359,17 @@ def check_deck_files(c, user, world):
 
 
 def check_first_view(c, user, world):
-    """The deck the map page draws first: layers and tile addresses for any reader whose
-    page is the map; nothing (204) for the wall (its page is the cockpit) and for others."""
+    """The deck and panel the map page draws first: layers and tile addresses, and the
+    unit's published counts, for any reader whose page is the map; nothing (204) for the
+    wall (its page is the cockpit) and for others."""
     r = c.get("/map/first", params={"unit": world["A"]["grid"], "apps": "governance"})
     if user not in READERS or user == "t-screen":  # never 401: no password prompt
         assert r.status_code == 204 and "www-authenticate" not in r.headers
     else:
         assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store"
-        layers = {layer["id"] for layer in r.json()["layers"]}
+        layers = {layer["id"] for layer in json.loads(r.json()["deck"])["layers"]}
         assert {"units-microgrid", "governance-events"} <= layers, layers
+        assert "twin-figs" in r.json()["panel"]
 
 
 def _events_in_tile(c, user, world, name: str, url: str, readers) -> bool:

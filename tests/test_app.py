@@ -101,7 +101,8 @@ def test_drill_down_to_a_micro_grid_and_back(app, village_sample):
     siblings = units[units["parent_id"] == micro["parent_id"]]
     layer = _layer(_deck(at), "units-microgrid")
     assert len(layer["data"]["features"]) == len(siblings)
-    assert micro["name"] in [c.value for c in at.caption]
+    assert any(f"<div class='twin-panel-unit'>{micro['name']}</div>" in m.value
+               for m in at.markdown)
     labels = [b.label for b in at.button]
     assert labels[0] == "全县" and labels[-1] == micro["name"] and len(labels) == 5
     at.button[0].click().run()  # back to the county
@@ -146,6 +147,34 @@ def test_the_first_view_the_page_draws_itself_is_the_scripts_own(app, sample_eng
         at = app.run()
         assert not at.exception
         assert decks(at) == [first_deck(sample_engine, tmp_path, params)], params
+
+
+@pytest.mark.parametrize("query", [{}, {"lang": "en"}])
+def test_the_first_views_panel_is_the_scripts_own(app, sample_engine, tmp_path, village_sample,
+                                                  query):
+    """The panel /api/map/first gives the page to draw before Streamlit runs is the very
+    panel the script then shows the same reader (a planner: residents counted, not shown);
+    an official's says nothing is hidden; with ``panel=0`` there is none."""
+    from surfaces.map import first_view
+    from twin.domain.access import Principal
+    from twin.i18n import t
+
+    village = village_sample.units[village_sample.units["level"] == "village"].iloc[0]
+    hidden = t("panel.residents_hidden", query.get("lang", "zh"))
+    for params in (query, {**query, "unit": village["code"]}):
+        for key, value in params.items():
+            app.query_params[key] = value
+        at = app.run()
+        assert not at.exception
+        view = first_view(sample_engine, tmp_path, params, Principal(role="planner"))
+        assert [m.value for m in at.markdown if m.value.startswith("<div class='twin-panel-title")
+                ] == [view["panel"]]
+        assert hidden in view["panel"]
+        assert (village["name"] in view["panel"]) == ("unit" in params)
+        official = first_view(sample_engine, tmp_path, params, Principal(role="official"))
+        assert hidden not in official["panel"]
+    assert first_view(sample_engine, tmp_path, {"panel": "0"}, Principal(role="planner")
+                      )["panel"] is None
 
 
 def test_buildings_from_versioned_tiles_and_terrain_when_rasters_exist(app, village_sample,

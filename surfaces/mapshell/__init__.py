@@ -28,11 +28,12 @@ def page_map(*, deck: str, key: str):
         deck=deck, key=key, default=None)
 
 
-def shell_tag(head: str) -> str:
+def shell_tag(head: str, app: str) -> str:
     """The ``<script>`` that starts the page's map, for the page's ``<head>``; ``head``: the
-    height of the page's header, above the map."""
+    height of the page's header, above the map; ``app``: Streamlit's entry module, which the
+    script starts (on the map page, once the first view is drawn)."""
     version = hashlib.sha256(SHELL.read_bytes()).hexdigest()[:12]
-    return (f'<script src="{urls.map_shell(version)}" data-head="{head}" '
+    return (f'<script src="{urls.map_shell(version)}" data-head="{head}" data-app="{app}" '
             f'data-deck="{urls.deck_bundle("deck.min.js")}" '
             f'data-json="{urls.deck_bundle("json.min.js")}" '
             f'data-first="{urls.MAP_FIRST}"></script>')

@@ -3,15 +3,21 @@
 // Streamlit needs ~1 s to start, run the script and load its own 3 MB deck.gl chunk before
 // st.pydeck_chart can draw; this script starts with the page instead. On the map page it
 // loads deck.gl's standalone bundle from this host and draws the first view at once, from
-// /api/map/first (the deck the page's script would draw for this URL and account). The
-// page's script then speaks to the same map through a small component (bridge/): it hands
-// over each new deck, and the map hands back each click. The map lives outside Streamlit's
-// React tree, so the camera stays where the user left it whatever the script reruns.
+// /api/map/first: the deck the page's script would draw for this URL and account, and the
+// panel of the unit's six elements as the script shows it. Streamlit itself (its entry
+// module, `data-app`) starts once that first view is drawn: on a 2-core machine drawing in
+// software the two share the page's one thread, and Streamlit started beside the map makes
+// the first view 1.4-1.6x slower than the map alone. On other pages it starts at once.
+// The page's script then speaks to the same map through a small component (bridge/): it
+// hands over each new deck, and the map hands back each click. The map lives outside
+// Streamlit's React tree, so the camera stays where the user left it whatever the script
+// reruns; the first panel goes as soon as the script's own panel is there.
 (() => {
   "use strict";
   const me = document.currentScript;
   const HEAD = me.dataset.head || "3.2rem";
   const WAIT_FOR_PAGE_MS = 30000; // no page script claimed the first view: put it away
+  const WAIT_FOR_MAP_MS = 3000; // Streamlit starts by then even if tiles are still coming
 
   const state = {
     deck: null, // the deck.gl Deck, once made
@@ -23,6 +29,8 @@
     clicks: 0,
     pending: null, // a click made before the page's script held the map
     claimed: false,
+    panel: null, // the first view's panel, until the script's own is there
+    started: false, // Streamlit's entry module added to the page
   };
   let loading = null;
 
@@ -87,6 +95,44 @@
     return box;
   }
 
+  // Streamlit's own start: its entry module, as its index.html would have added it
+  function startApp() {
+    if (state.started) return;
+    state.started = true;
+    const app = document.createElement("script");
+    app.type = "module";
+    app.crossOrigin = "anonymous"; // as the page's module preloads, so they are used
+    app.src = me.dataset.app;
+    document.head.appendChild(app);
+  }
+
+  // Whether the map has drawn every layer it has (their tiles in view included)
+  function loaded() {
+    const layers = state.deck?.layerManager?.getLayers() ?? [];
+    return layers.length > 0 && layers.every((layer) => layer.isLoaded);
+  }
+
+  // The first view's panel: the page's panel styles (PANEL_CSS) apply to it
+  function showPanel(html) {
+    const panel = document.createElement("div");
+    panel.id = "twin-first-panel";
+    panel.innerHTML = html; // the server's HTML: every text in it escaped there
+    document.body.appendChild(panel);
+    state.panel = panel;
+    const mine = new MutationObserver(() => {
+      if (document.querySelector(".st-key-twin-panel") || !state.deck) {
+        mine.disconnect();
+        dropPanel();
+      }
+    });
+    mine.observe(document.body, { childList: true, subtree: true });
+  }
+
+  function dropPanel() {
+    if (state.panel) state.panel.remove();
+    state.panel = null;
+  }
+
   // A layer described exactly as in the deck before is handed to deck.gl as the same layer,
   // so it keeps what it loaded: converted anew, its options are new objects, and deck.gl
   // would fetch every tile again (the terrain's, on each drill-down).
@@ -122,6 +168,9 @@
         parent: state.box,
         initialViewState: props.initialViewState,
         controller: true,
+        onAfterRender: () => {
+          if (!state.started && loaded()) startApp();
+        },
         onClick: (info) => {
           const value = picked(info);
           if (!value) return;
@@ -142,6 +191,7 @@
   function drop() {
     if (state.deck) state.deck.finalize();
     if (state.box) state.box.remove();
+    dropPanel();
     Object.assign(state, { deck: null, box: null, shown: null, view: null, layers: new Map() });
   }
 
@@ -149,6 +199,8 @@
   globalThis.twinMap = {
     show(json, send) {
       state.claimed = true;
+      setTimeout(dropPanel, 5000); // the script's own panel is there by then, or none is
+
       state.bridge = send;
       if (state.pending) {
         send(state.pending);
@@ -169,14 +221,19 @@
   const query = new URLSearchParams(location.search);
   const mapPage = !query.has("link") && query.get("screen") !== "1" &&
     [null, "", "map"].includes(query.get("page"));
-  if (!mapPage) return;
-  loadDeck().catch(() => {}); // in parallel with the first view's deck
+  if (!mapPage) {
+    startApp();
+    return;
+  }
+  loadDeck().catch(() => {}); // in parallel with the first view
   fetch(`${me.dataset.first}${location.search}`, { credentials: "same-origin" })
-    .then((r) => (r.status === 200 ? r.text() : null))
-    .then((json) => {
-      if (!json || state.claimed) return;
-      draw(json);
+    .then((r) => (r.status === 200 ? r.json() : null))
+    .then((view) => {
+      if (!view || state.claimed) return startApp(); // nothing to draw: Streamlit's page
+      setTimeout(startApp, WAIT_FOR_MAP_MS);
+      if (view.panel) showPanel(view.panel);
       setTimeout(() => { if (!state.claimed) drop(); }, WAIT_FOR_PAGE_MS);
+      return draw(view.deck);
     })
-    .catch(() => {});
+    .catch(startApp);
 })();

@@ -200,3 +200,22 @@ def test_a_click_on_a_unit_drills_in_and_keeps_the_loaded_terrain(browser, serve
     assert not all(same for _, same in kept)  # the units drawn are the clicked unit's
     assert len(terrain) == len(set(terrain))  # no terrain tile fetched twice
     page.close()
+
+
+def test_the_first_view_is_drawn_before_streamlit_then_handed_over(browser, server):
+    """The page draws the map and the six elements' panel itself, before Streamlit runs;
+    then Streamlit starts, its script's panel (the same figures) takes the first one's
+    place, and only one panel is left."""
+    page = signed_page(browser, server, viewport={"width": 1400, "height": 900})
+    page.goto(server + "/?apps=governance,base")
+    first = page.locator("#twin-first-panel")
+    first.locator(".twin-figs").first.wait_for(timeout=60_000)
+    lines = [line for line in first.inner_text().splitlines() if line.strip()]
+    own = page.locator(".st-key-twin-panel")
+    expect(own.locator(".twin-figs").first).to_be_visible(timeout=60_000)
+    expect(first).to_have_count(0, timeout=10_000)
+    shown = own.inner_text()
+    assert "六要素概况" in lines and len(lines) > 15
+    assert all(line in shown for line in lines)
+    expect(page.get_by_role("button", name="全县")).to_have_count(1)  # Streamlit's header
+    page.close()

@@ -41,6 +41,7 @@ from twin.api import (
 from twin.api.deps import RETRY_AFTER_S, BadRequest, error, unavailable
 from twin.api.observe import Metrics, RequestContext
 from twin.config import Settings
+from twin.domain.access import Principal
 from twin.domain.accounts import PrincipalCache, SignInRefused, check_credentials, session_account
 from twin.domain.links import LinkError, verify
 from twin.errors import DatabaseError, NotFound
@@ -49,11 +50,13 @@ from twin.store.db import make_engine
 log = logging.getLogger("twin.api")
 
 def create_api(settings: Settings, engine: Engine | None = None,
-               first_view: Callable[[Engine, Path, dict[str, str]], str | None] | None = None
+               first_view: Callable[[Engine, Path, dict[str, str], Principal],
+                                    dict[str, str | None] | None] | None = None
                ) -> FastAPI:
     """The API app; ``engine`` defaults to one made from ``settings`` on first use.
-    ``first_view(engine, data_dir, query)``: the deck JSON the map page draws first for a
-    query (the server gives the page's own; /api/map/first)."""
+    ``first_view(engine, data_dir, query, principal)``: what the map page draws first for a
+    query — ``{"deck": pydeck JSON, "panel": HTML or None}`` — (the server gives the page's
+    own; /api/map/first)."""
     api = FastAPI(title="Village Twin API", version="1",
                   docs_url="/docs" if settings.api_docs else None,
                   openapi_url="/openapi.json", redoc_url=None)

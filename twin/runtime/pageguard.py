@@ -48,6 +48,19 @@ def with_head(page: str, tags: str) -> str:
     return page.replace("</head>", f"{tags}\n  </head>", 1)
 
 
+_ENTRY = re.compile(r'\s*<script type="module" crossorigin src="([^"]+)"></script>')
+
+
+def without_entry(page: str) -> tuple[str, str]:
+    """(Streamlit's page without its entry module's ``<script>``, that module's address), for
+    a page that starts Streamlit itself, later."""
+    found = _ENTRY.search(page)
+    if found is None:
+        raise ValueError("Streamlit's index.html has no entry module script: cannot start "
+                         "Streamlit after the map's first view")
+    return page[:found.start()] + page[found.end():], found.group(1)
+
+
 def page_policy(script_hashes: list[str]) -> str:
     """The pages' Content-Security-Policy: this host only. Streamlit and its charts style
     elements inline; vega (the chart library) compiles its expressions (``unsafe-eval``);
