@@ -76,19 +76,42 @@ WALL_READY = ".st-key-wall-right .wall-figs"
 VIEWPORT = {"width": 1400, "height": 900}
 
 
+# The moment the page shows its panel, by the page's clock (the map's own moment is marked by
+# the map, "twin-map-drawn": every layer loaded, in the frame just drawn)
+PANEL_MARK = """new MutationObserver((_, seen) => {{
+  if (document.querySelector({selector!r})) {{ performance.mark("twin-panel"); seen.disconnect(); }}
+}}).observe(document, {{subtree: true, childList: true}});"""
+MARKS = """() => Object.fromEntries(["twin-map-drawn", "twin-panel"].map(
+  (name) => [name, performance.getEntriesByName(name)[0]?.startTime ?? null]))"""
+
+
+def marked(page, panel: bool) -> float | None:
+    """Seconds from navigation to the map drawn (by deck.gl's account) and, with ``panel``,
+    its panel shown, by the page's own clock; None where the map marks nothing."""
+    marks = page.evaluate(MARKS)
+    if marks["twin-map-drawn"] is None or (panel and marks["twin-panel"] is None):
+        return None
+    return max(v for v in marks.values() if v is not None) / 1000
+
+
 def first_view(browser, url: str, floor: str | None = None, viewport: dict | None = None,
                ready: str | None = None, top: str = "3.2rem",
-               count: bool = False) -> tuple[float, int, list[str]]:
-    """(seconds to a drawn map, bytes received, hosts asked) for one fresh visit; with
-    ``floor`` (a deck's JSON), of the bare page that draws that deck instead, its map
-    ``top`` below the top of the window as the page's is. ``ready``: a selector that must
-    also be there (the page's panels) before the visit counts as drawn. ``count``: count the
-    bytes and hosts through Chromium's network events — an instrument that slows a page by
-    its number of requests (~0.4 s for the map page's ~100 against the floor's 4), so the
+               count: bool = False) -> tuple[float, int, list[str], float | None]:
+    """(seconds to a drawn map, bytes received, hosts asked, seconds to the map drawn by the
+    page's own marks) for one fresh visit; with ``floor`` (a deck's JSON), of the bare page
+    that draws that deck instead, its map ``top`` below the top of the window as the page's
+    is. ``ready``: a selector that must also be there (the page's panels) before the visit
+    counts as drawn. The first figure is when a screenshot of the map shows a drawn scene,
+    which Chromium gives only in a moment the page's thread is free; the last is when the
+    map's last layer was drawn (and the panel shown), by the page's clock. ``count``: count
+    the bytes and hosts through Chromium's network events — an instrument that slows a page
+    by its number of requests (~0.4 s for the map page's ~100 against the floor's 4), so the
     timed visits go without it (0 bytes, no hosts)."""
     context = signed_context(browser, url, SESSION, viewport=viewport or VIEWPORT)
     if floor is not None:
         url = serve_floor(context, url, floor, top)
+    elif ready:
+        context.add_init_script(PANEL_MARK.format(selector=ready))
     page = context.new_page()
     received = {"bytes": 0}
     hosts: set[str] = set()
@@ -107,8 +130,9 @@ def first_view(browser, url: str, floor: str | None = None, viewport: dict | Non
     drawn(page)
     seconds = time.perf_counter() - t0
     total = received["bytes"]
+    own = marked(page, panel=bool(ready) and floor is None)
     context.close()
-    return seconds, total, sorted(hosts)
+    return seconds, total, sorted(hosts), own
 
 
 # The floor of the UI budget: plain HTML in which deck.gl's own standalone bundle (with its
@@ -127,7 +151,12 @@ const json = globalThis.deck;
 const classes = Object.fromEntries(Object.entries(gl).filter(([, v]) => typeof v == "function"));
 const configuration = new json.JSONConfiguration({{classes}});
 const converter = new json.JSONConverter({{configuration}});
-new gl.Deck({{...converter.convert({deck}), parent: document.getElementById("deck")}});
+const map = new gl.Deck({{...converter.convert({deck}), parent: document.getElementById("deck"),
+  onAfterRender: () => {{  // as the page's own map marks it (surfaces/mapshell/shell.js)
+    const layers = map.layerManager.getLayers();
+    if (!performance.getEntriesByName("twin-map-drawn").length && layers.length &&
+        layers.every((layer) => layer.isLoaded)) performance.mark("twin-map-drawn");
+  }}}});
 </script></body></html>"""
 
 
@@ -293,6 +322,10 @@ def main() -> None:
         proc.wait(timeout=30)
     load_med, load_p95 = median_p95([v[0] for v in views])
     floor_med, floor_p95 = median_p95([v[0] for v in floors])
+    if any(v[3] is None for v in views + floors):
+        raise SystemExit("a visit's map marked no drawn first view (twin-map-drawn)")
+    own_med, own_p95 = median_p95([v[3] for v in views])
+    own_floor_med, own_floor_p95 = median_p95([v[3] for v in floors])
     wall_med, wall_p95 = median_p95([v[0] for v in walls])
     wfloor_med, wfloor_p95 = median_p95([v[0] for v in wall_floors])
     bytes_med, bytes_p95 = median_p95([v[1] for v in counted])
@@ -304,10 +337,15 @@ def main() -> None:
           "without network instruments; bytes and hosts from 2 more visits of each\n")
     print("| measure | median (p95) | budget | ratio to budget |")
     print("|---|---|---|---|")
-    print(f"| floor: bare deck.gl page, the county map's deck (1400×900) | {floor_med:.2f} s "
-          f"({floor_p95:.2f}) | — | — |")
-    print(f"| navigation → county map drawn, with its panel (1400×900) | {load_med:.2f} s "
-          f"({load_p95:.2f}) | ≤ 1.3 × floor = {1.3 * floor_med:.2f} s | "
+    print(f"| floor: bare deck.gl page, the county map's deck (1400×900), its last layer drawn "
+          f"(deck.gl's account) | {own_floor_med:.2f} s ({own_floor_p95:.2f}) | — | — |")
+    print(f"| navigation → county map's last layer drawn, and its panel shown (1400×900) | "
+          f"{own_med:.2f} s ({own_p95:.2f}) | ≤ 1.3 × floor = {1.3 * own_floor_med:.2f} s | "
+          f"{own_med / (1.3 * own_floor_med):.2f} |")
+    print(f"| floor, by a screenshot of the drawn map (Chromium takes it when the page's thread "
+          f"is free) | {floor_med:.2f} s ({floor_p95:.2f}) | — | — |")
+    print(f"| navigation → a screenshot shows the county map drawn, with its panel | "
+          f"{load_med:.2f} s ({load_p95:.2f}) | ≤ 1.3 × floor = {1.3 * floor_med:.2f} s | "
           f"{load_med / (1.3 * floor_med):.2f} |")
     print(f"| bytes to the browser until then | {bytes_med / 1e6:.2f} MB "
           f"({bytes_p95 / 1e6:.2f}) | ≤ 2 MB | {bytes_med / 2e6:.2f} |")

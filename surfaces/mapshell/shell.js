@@ -106,6 +106,13 @@
     document.head.appendChild(app);
   }
 
+  // ``then`` once the frame just drawn is on the screen and the page is idle: the finished
+  // map is shown before Streamlit's start takes the thread
+  function afterFrames(then) {
+    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 1)); // Safari: none
+    requestAnimationFrame(() => requestAnimationFrame(() => idle(then, { timeout: 300 })));
+  }
+
   // Whether the map has drawn every layer it has (their tiles in view included)
   function loaded() {
     const layers = state.deck?.layerManager?.getLayers() ?? [];
@@ -169,7 +176,9 @@
         initialViewState: props.initialViewState,
         controller: true,
         onAfterRender: () => {
-          if (!state.started && loaded()) startApp();
+          if (state.started || !loaded()) return;
+          performance.mark("twin-map-drawn"); // the first view complete: for measuring it
+          afterFrames(startApp);
         },
         onClick: (info) => {
           const value = picked(info);
