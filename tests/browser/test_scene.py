@@ -69,3 +69,65 @@ def test_the_old_town_is_drawn_from_local_tiles_only(browser, scene_server):
     assert np.abs(with_model[centre] - without[centre]).mean() > 8  # the houses stand there
     assert outside == [] and not [e for e in errors if "Tile3D" in e or "tileset" in e]
     page.close()
+
+
+# A bare page in which deck.gl's standalone bundle (the one the map page loads) draws a
+# tileset with its Tile3DLayer, as the map's 三维实景 application does
+TILESET_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<style>html, body, #map {{ margin: 0; width: 100%; height: 100%; }}</style>
+<script src="{deck}"></script></head><body><div id="map"></div><script>
+const gl = globalThis.deck;
+new gl.Deck({{parent: document.getElementById("map"), controller: true,
+  initialViewState: {{longitude: {lon}, latitude: {lat}, zoom: 16.5, pitch: 50, bearing: 20}},
+  layers: {layers}}});
+</script></body></html>"""
+LAYER = "[new gl.Tile3DLayer({id: 'delft', data: '/__delft/tileset.json'})]"
+
+
+def test_delft_from_cityjson_is_drawn_as_3d_tiles(browser, server, tmp_path):
+    """The real delft.city.json (CityJSON 2.0, LoD1, in RD New), converted to 3D Tiles as
+    the scene import converts CityJSON, is drawn by deck.gl's Tile3DLayer where Delft
+    stands. The import itself refuses it: it lies outside the county (tests/twin)."""
+    from pathlib import Path
+
+    from geodata.cityjson import read_buildings
+    from geodata.tiles3d import write_tileset
+    from twin.urls import deck_bundle
+
+    scene = read_buildings(Path(__file__).parents[1] / "data" / "delft.city.json")
+    folder = tmp_path / "delft"
+    write_tileset(folder, scene.frame, scene.buildings)
+    lon, lat = scene.centre
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    served: list[str] = []
+
+    def tile(route, request):
+        name = urlparse(request.url).path.removeprefix("/__delft/")
+        target = (folder / name).resolve()
+        assert target.is_relative_to(folder.resolve())
+        served.append(name)
+        route.fulfill(path=str(target))
+
+    context.route(f"{server}/__delft/**", tile)
+    pages = {}
+    for name, layers in (("with", LAYER), ("without", "[]")):
+        pages[name] = TILESET_PAGE.format(deck=deck_bundle("deck.min.js"), lon=lon, lat=lat,
+                                          layers=layers)
+        context.route(f"{server}/__page/{name}", lambda route, _, body=pages[name]:
+                      route.fulfill(body=body, content_type="text/html; charset=utf-8"))
+    errors: list[str] = []
+    shots = {}
+    for name in ("with", "without"):
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server}/__page/{name}")
+        page.wait_for_selector("canvas", timeout=60_000)
+        page.wait_for_timeout(8000 if name == "with" else 2000)
+        shots[name] = _canvas(page)
+        page.close()
+    context.close()
+    assert "tileset.json" in served and any(n.endswith(".b3dm") for n in served)
+    h, w = shots["with"].shape
+    centre = (slice(h // 3, 2 * h // 3), slice(w // 4, 3 * w // 4))  # Delft's blocks stand there
+    assert np.abs(shots["with"][centre] - shots["without"][centre]).mean() > 8
+    assert errors == []
