@@ -10,7 +10,8 @@ KIND = ("kind", "类型", "类别", "amenity", "lx")
 BUILDINGS = Element(
     name="buildings", table="buildings", kind="geography", sample="buildings",
     columns=Columns(public=("id", "code", "use", "floors", "height_m", "year_built", "geom",
-                            "footprint_m2", *CELLS)),
+                            "footprint_m2", *CELLS),
+                    internal=("geom_3857",)),  # geom in Web Mercator, for the tiles only
     tiles=(TileSpec(
         name="buildings", title_zh="房屋", title_en="Buildings", minzoom=12, maxzoom=16,
         # Small, repeated values only: a unique code per feature would double the tile.
