@@ -29,7 +29,7 @@ from surfaces.session import (
     site,
 )
 from twin.domain import links, party
-from twin.domain.access import may, published, sees_in
+from twin.domain.access import Principal, may, published, sees_in
 from twin.domain.buildings import building_detail
 from twin.domain.scenes import current_scenes
 from twin.domain.summary import rollup
@@ -89,6 +89,7 @@ PANEL_CSS = f"""
   #twin-first-panel {{ box-sizing: border-box; font-family: "Source Sans", "Source Sans 3",
     "Noto Sans CJK SC", sans-serif; color: rgb(49, 51, 63); line-height: 1.6; }}
   .st-key-twin-panel [data-testid="stMetricValue"] {{ font-size: 1.45rem; }}
+  .st-key-twin-panel h3 {{ font-size: 1.2rem; padding: 0.2rem 0; }}
   .twin-panel-title {{ font-size: 1.2rem; font-weight: 600; padding: 0.2rem 0 0; }}
   .twin-panel-unit {{ color: rgba(49, 51, 63, 0.6); font-size: 0.875rem; }}
   .twin-figs {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 0.1rem 0.6rem; }}
@@ -188,8 +189,15 @@ def first_deck(eng, data_dir: Path, params: dict[str, str]) -> str | None:
     applications, period and filters as the URL says, else at their defaults — for the
     page's own map to draw before the script has run (/api/map/first); None when the twin
     has no units yet."""
+    return _first_deck(eng, data_dir, params, _url_unit(eng, params))
+
+
+def _url_unit(eng, params: dict[str, str]) -> dict | None:
     path = unit_path(eng, params.get("unit"))
-    current = path[-1] if path else None
+    return path[-1] if path else None
+
+
+def _first_deck(eng, data_dir: Path, params: dict[str, str], current: dict | None) -> str | None:
     level, units = units_shown(eng, current)
     if not units["features"] and current is None:
         return None
@@ -204,18 +212,17 @@ def first_deck(eng, data_dir: Path, params: dict[str, str]) -> str | None:
 
 
 def first_view(eng, data_dir: Path, params: dict[str, str],
-               reader) -> dict[str, str | None] | None:
+               reader: Principal) -> dict[str, str | None] | None:
     """What the page draws before its script has run (/api/map/first), for a URL's
     parameters and its reader (a Principal): ``deck``, the first deck (``first_deck``), and
     ``panel``, the six elements as the script's panel shows them (None with ``panel=0``);
     None when the twin has no units yet."""
-    deck = first_deck(eng, data_dir, params)
+    current = _url_unit(eng, params)
+    deck = _first_deck(eng, data_dir, params, current)
     if deck is None:
         return None
     panel = None
     if params.get("panel") != "0":
-        path = unit_path(eng, params.get("unit"))
-        current = path[-1] if path else None
         summary = published(rollup(eng, current["id"] if current else None))
         panel = panel_html(summary, current, _language(params), may(reader, "residents"))
     return {"deck": deck, "panel": panel}

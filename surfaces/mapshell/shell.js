@@ -127,7 +127,7 @@
     document.body.appendChild(panel);
     state.panel = panel;
     const mine = new MutationObserver(() => {
-      if (document.querySelector(".st-key-twin-panel") || !state.deck) {
+      if (document.querySelector(".st-key-twin-panel")) {
         mine.disconnect();
         dropPanel();
       }
@@ -209,7 +209,6 @@
     show(json, send) {
       state.claimed = true;
       setTimeout(dropPanel, 5000); // the script's own panel is there by then, or none is
-
       state.bridge = send;
       if (state.pending) {
         send(state.pending);
