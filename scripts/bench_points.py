@@ -61,8 +61,8 @@ def redemptions(engine, per_client: int, one_item: bool) -> tuple[list[float], i
     stamp = time.time_ns()
     with engine.begin() as conn:
         items = [conn.execute(sa.text(
-            "INSERT INTO shop_items (unit_id, name, cost, stock) VALUES (:v, :n, 1, :s) "
-            "RETURNING id"), {"v": homes[0 if one_item else k].village_id,
+            "INSERT INTO shop_items (town_id, unit_id, name, cost, stock) "
+            "SELECT town_id, id, :n, 1, :s FROM units WHERE id = :v RETURNING id"), {"v": homes[0 if one_item else k].village_id,
                               "n": f"基准测试肥皂{stamp}-{k}",
                               "s": CLIENTS * per_client}).scalar()
                  for k in range(1 if one_item else CLIENTS)]

@@ -161,8 +161,8 @@ def test_event_log_is_append_only(scratch):
             "reported_at, geom) VALUES ('E1', 'sanitation', '垃圾堆放', 'reported', 'microgrid', "
             "'resident', now(), ST_SetSRID(ST_MakePoint(120.495, 30.705), 4326))"))
         conn.execute(sa.text(
-            "INSERT INTO event_log (event_id, at, actor, to_status) "
-            "VALUES (1, now(), 'system', 'reported')"))
+            "INSERT INTO event_log (town_id, event_id, at, actor, to_status) "
+            "SELECT town_id, id, now(), 'system', 'reported' FROM events WHERE id = 1"))
     for stmt in ("UPDATE event_log SET note = 'x'", "DELETE FROM event_log"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), scratch.begin() as conn:
             conn.execute(sa.text(stmt))

@@ -140,7 +140,7 @@ def test_migrations_down_and_up(db_factory):
     twin_db.upgrade(engine, "0001")
     assert twin_db.current_revision(engine) == "0001"
     twin_db.upgrade(engine)
-    assert twin_db.current_revision(engine) == twin_db.head_revision() == "0019"
+    assert twin_db.current_revision(engine) == twin_db.head_revision() == "0020"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT twin_iaqi('pm25', 75)")).scalar() == 100
 

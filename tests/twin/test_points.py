@@ -45,7 +45,8 @@ def _shop_item(engine, cost: int, stock: int, name: str) -> int:
         unit = conn.execute(sa.text("SELECT id FROM units WHERE level = 'village' "
                                     "ORDER BY id LIMIT 1")).scalar()
         return conn.execute(sa.text(
-            "INSERT INTO shop_items (unit_id, name, cost, stock) VALUES (:u, :n, :c, :s) "
+            "INSERT INTO shop_items (town_id, unit_id, name, cost, stock) "
+            "SELECT town_id, id, :n, :c, :s FROM units WHERE id = :u "
             "RETURNING id"), {"u": unit, "n": name, "c": cost, "s": stock}).scalar()
 
 
@@ -209,8 +210,10 @@ def test_volunteer_hours_turn_into_points_once(engine):
         people = list(conn.execute(sa.text(
             "SELECT id FROM people ORDER BY id LIMIT 3")).scalars())
         for person, hours in zip(people, (3, 2.5, 1), strict=True):
-            conn.execute(sa.text("INSERT INTO volunteer_hours (activity_id, person_id, hours) "
-                                 "VALUES (:a, :p, :h)"), {"a": activity, "p": person, "h": hours})
+            conn.execute(sa.text(
+                "INSERT INTO volunteer_hours (town_id, activity_id, person_id, hours) "
+                "SELECT town_id, id, :p, :h FROM volunteer_activities WHERE id = :a"),
+                {"a": activity, "p": person, "h": hours})
     first = points.convert_hours(engine, activity, actor="t-official")
     again = [points.convert_hours(engine, activity, actor="t-official") for _ in range(3)]
     with engine.connect() as conn:

@@ -78,7 +78,8 @@ EVENTS = Element(
 EVENT_LOG = Element(
     name="event_log", table="event_log", kind="events", layer="events", sample="event_log",
     # who moved an event when: shown on the event's own pages, never published as features
-    columns=Columns(public=("id", "event_id", "at", "from_status", "to_status"),
+    columns=Columns(public=("town_id", "id", "event_id", "at", "from_status", "to_status"),
                     text=("note",), internal=("actor", "client_key")),
-    load=("event_id", "at", "actor", "from_status", "to_status", "note"),
+    load=("town_id", "event_id", "at", "actor", "from_status", "to_status", "note"),
+    follows=("event_id", "events"),
 )

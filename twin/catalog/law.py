@@ -60,20 +60,20 @@ DISPUTES = Element(
 
 DISPUTE_PARTIES = Element(
     name="dispute_parties", table="dispute_parties", kind="residents",
-    columns=Columns(public=("id", "dispute_id", "role"),
+    columns=Columns(public=("town_id", "id", "dispute_id", "role"),
                     personal=("name", "id_hash", "id_masked", "phone_hash", "phone_masked",
                               "person_id")),
 )
 
 DISPUTE_LOG = Element(
     name="dispute_log", table="dispute_log", kind="events",
-    columns=Columns(public=("id", "dispute_id", "at", "from_status", "to_status"),
+    columns=Columns(public=("town_id", "id", "dispute_id", "at", "from_status", "to_status"),
                     text=("note",), internal=("actor",)),
 )
 
 DISPUTE_SESSIONS = Element(
     name="dispute_sessions", table="dispute_sessions", kind="events",
-    columns=Columns(public=("id", "dispute_id", "scheduled_at", "held_at", "mode",
+    columns=Columns(public=("town_id", "id", "dispute_id", "scheduled_at", "held_at", "mode",
                             "attendees"),
                     text=("place", "room", "notes"), internal=("client_key", "actor"),
                     personal=("present",)),
@@ -81,13 +81,13 @@ DISPUTE_SESSIONS = Element(
 
 AGREEMENTS = Element(  # the PDF names the parties: it leaves only to them and the officials
     name="agreements", table="agreements", kind="residents",
-    columns=Columns(public=("id", "dispute_id", "version", "sha256", "drafted_at"),
+    columns=Columns(public=("town_id", "id", "dispute_id", "version", "sha256", "drafted_at"),
                     text=("terms",), internal=("drafted_by",), personal=("pdf",)),
 )
 
 AGREEMENT_SIGNATURES = Element(
     name="agreement_signatures", table="agreement_signatures", kind="residents",
-    columns=Columns(public=("agreement_id", "party_id", "consent", "sha256", "signed_at"),
+    columns=Columns(public=("town_id", "agreement_id", "party_id", "consent", "sha256", "signed_at"),
                     personal=("typed_name",)),
 )
 
@@ -159,7 +159,7 @@ LAW_UNITS = Element(
 
 LEGAL_APPOINTMENTS = Element(
     name="legal_appointments", table="legal_appointments", kind="residents",
-    columns=Columns(public=("id", "code", "place_id", "service", "starts_at", "status",
+    columns=Columns(public=("town_id", "id", "code", "place_id", "service", "starts_at", "status",
                             "booked_at"),
                     text=("note",), internal=("client_key",),
                     personal=("name_masked", "phone_hash", "phone_masked")),

@@ -138,6 +138,9 @@ class Element:
     export: ExportSpec | None = None
     load: tuple[str, ...] = ()        # bulk load (COPY) column order
     sample: str | None = None         # the sample twin's attribute holding its rows
+    # (column, parent table): a child whose town is its parent's (0020); the bulk load
+    # takes ``town_id`` from the parent rows when the frame does not give it
+    follows: tuple[str, str] | None = None
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # import names
     open311: tuple[Prop, ...] = ()    # the Open311 read model (events)
 

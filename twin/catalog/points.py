@@ -52,7 +52,7 @@ POINTS_RULES = Element(  # the published standard (积分评定标准), versione
 
 SHOP_ITEMS = Element(  # 积分超市: each village's items
     name="shop_items", table="shop_items", kind="geography",
-    columns=Columns(public=("id", "unit_id", "name", "cost", "stock", "active")),
+    columns=Columns(public=("town_id", "id", "unit_id", "name", "cost", "stock", "active")),
     aliases={"unit": VILLAGE,
              "item_name": ("name", "商品名称", "物品名称", "兑换物品", "名称", "商品"),
              "cost": ("cost", "所需积分", "兑换积分", "积分", "分值"),
@@ -91,5 +91,5 @@ VOLUNTEER_ACTIVITIES = Element(
 
 VOLUNTEER_HOURS = Element(
     name="volunteer_hours", table="volunteer_hours", kind="residents",
-    columns=Columns(public=("activity_id", "hours"), personal=("person_id",)),
+    columns=Columns(public=("town_id", "activity_id", "hours"), personal=("person_id",)),
 )

@@ -40,7 +40,7 @@ CONSULTATIONS = Element(
 
 CONSULTATION_SESSIONS = Element(
     name="consultation_sessions", table="consultation_sessions", kind="geography",
-    columns=Columns(public=("id", "consultation_id", "held_at", "place", "attendees",
+    columns=Columns(public=("town_id", "id", "consultation_id", "held_at", "place", "attendees",
                             "votes_for", "votes_against", "votes_abstain"),
                     text=("minutes", "decision"),
                     internal=("opens_event_id", "closes_event_id", "client_key", "actor")),
@@ -48,14 +48,14 @@ CONSULTATION_SESSIONS = Element(
 
 COMPACTS = Element(
     name="compacts", table="compacts", kind="geography",
-    columns=Columns(public=("unit_id", "version", "kind", "title", "clauses", "adopted_on",
+    columns=Columns(public=("town_id", "unit_id", "version", "kind", "title", "clauses", "adopted_on",
                             "adopted_by", "votes_for", "votes_total", "valid_to"),
                     internal=("changed_by",)),
 )
 
 COUNCIL_MEMBERS = Element(  # the rolls of "两会三团" and of volunteer teams
     name="organization_members", table="organization_members", kind="residents",
-    columns=Columns(public=("organization_id", "role"), personal=("person_id",)),
+    columns=Columns(public=("town_id", "organization_id", "role"), personal=("person_id",)),
     aliases={"unit": VILLAGE,
              "organization": ("organization", "组织名称", "队伍名称", "团队名称", "所在组织"),
              "org_kind": ("kind", "组织类型", "类型", "队伍类型"),
@@ -64,12 +64,12 @@ COUNCIL_MEMBERS = Element(  # the rolls of "两会三团" and of volunteer teams
 
 VOLUNTEER_REPORTS = Element(
     name="volunteer_reports", table="volunteer_reports", kind="residents",
-    columns=Columns(public=("event_id", "organization_id"),
+    columns=Columns(public=("town_id", "event_id", "organization_id"),
                     personal=("person_id", "household_id")),
 )
 
 CREDIT_CONSENTS = Element(
     name="credit_consents", table="credit_consents", kind="households",
-    columns=Columns(public=("household_id", "consented_on", "withdrawn_on"),
+    columns=Columns(public=("town_id", "household_id", "consented_on", "withdrawn_on"),
                     internal=("recorded_by",)),
 )

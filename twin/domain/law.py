@@ -48,6 +48,7 @@ from twin.store.schema import (
     legal_appointments,
     legal_places,
     match_weights,
+    town_of,
     units,
 )
 
@@ -148,7 +149,7 @@ def _party_row(key: PiiKey, party: PartyIn, role: str) -> dict[str, Any]:
 def _log(conn: Connection, dispute_id: int, at: dt.datetime, actor: str, before: str | None,
          after: str, note: str | None = None) -> None:
     conn.execute(sa.insert(dispute_log).values(
-        dispute_id=dispute_id, at=at, actor=actor, from_status=before, to_status=after,
+        town_id=town_of(conn, disputes, dispute_id), dispute_id=dispute_id, at=at, actor=actor, from_status=before, to_status=after,
         note=_text(note, "the note", required=False)))
 
 
@@ -218,7 +219,7 @@ def apply(engine: Engine, key: PiiKey, *, kind: str, facts: str, applicant: Part
                 amount=amount, channel=channel, online=online, status="applied",
                 applied_at=now, client_key=client_key, actor=actor,
                 geom=sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326))
-                .returning(d.microgrid_id)).one()
+                .returning(d.microgrid_id, d.town_id)).one()
         except sa.exc.IntegrityError as exc:  # the cell trigger: the point is in no unit
             message = getattr(exc.orig.diag, "message_primary", None) or str(exc.orig)
             raise LawError(f"{message}: check the place of the dispute") from None
@@ -228,7 +229,8 @@ def apply(engine: Engine, key: PiiKey, *, kind: str, facts: str, applicant: Part
                               lon=lon, lat=lat, source="mediation", actor=actor, now=now)
             event_id = event.id
         conn.execute(sa.update(disputes).values(event_id=event_id).where(d.id == new_id))
-        conn.execute(sa.insert(dispute_parties), [{**p, "dispute_id": new_id} for p in parties])
+        conn.execute(sa.insert(dispute_parties), [
+            {**p, "town_id": row.town_id, "dispute_id": new_id} for p in parties])
         _log(conn, new_id, now, actor, None, "applied",
              {"resident": "桐解码一键申请", "official": "工作人员代为申请",
               "event": "由事件转为调解"}[channel])
@@ -449,7 +451,7 @@ def schedule(engine: Engine, dispute_id: int, *, at: dt.datetime, mode: str, act
             raise LawError(f"dispute {row['code']} is {row['status']}: a session is held once "
                            "a team is matched")
         return conn.execute(sa.insert(dispute_sessions).values(
-            dispute_id=dispute_id, scheduled_at=at, mode=mode,
+            town_id=row["town_id"], dispute_id=dispute_id, scheduled_at=at, mode=mode,
             place=place if mode == "in_person" else None,
             room=room if mode == "online" else None, client_key=client_key,
             actor=actor).returning(s.id)).scalar()
@@ -547,7 +549,7 @@ def draft(engine: Engine, dispute_id: int, terms: list[str], *, actor: str,
         try:
             with conn.begin_nested():
                 conn.execute(sa.insert(agreements).values(
-                    dispute_id=dispute_id, version=version, terms=clean, pdf=pdf, sha256=digest,
+                    town_id=row["town_id"], dispute_id=dispute_id, version=version, terms=clean, pdf=pdf, sha256=digest,
                     drafted_at=now, drafted_by=actor))
         except sa.exc.DBAPIError as exc:  # twin_agreement_guard: someone has signed
             raise LawError(f"the agreement of {row['code']} is signed and cannot change") \
@@ -614,7 +616,7 @@ def sign(engine: Engine, party_id: int, *, sha256: str, typed_name: str, consent
         if not _same_name(typed_name or "", who["name"]):
             raise LawError("type your full name as the agreement gives it")
         conn.execute(sa.insert(agreement_signatures).values(
-            agreement_id=current["id"], party_id=party_id, typed_name=who["name"],
+            town_id=row["town_id"], agreement_id=current["id"], party_id=party_id, typed_name=who["name"],
             consent=True, sha256=sha256, signed_at=now))
         everyone = set(conn.execute(sa.select(dispute_parties.c.id).where(
             dispute_parties.c.dispute_id == row["id"])).scalars())
@@ -938,7 +940,8 @@ def book(engine: Engine, key: PiiKey, place_code: str, *, service: str,
                 sa.func.pg_get_serial_sequence("legal_appointments", "id")))).scalar()
             code = f"YY{starts_at.astimezone(TZ):%m%d}-{new_id:05d}"
             conn.execute(sa.insert(legal_appointments).values(
-                id=new_id, code=code, place_id=row["id"], service=service,
+                id=new_id, code=code, town_id=row["town_id"], place_id=row["id"],
+                service=service,
                 starts_at=starts_at, status="booked", note=_text(note, "the note",
                                                                  required=False, limit=500),
                 booked_at=now, client_key=client_key, **values))

@@ -29,6 +29,7 @@ from twin.store.schema import (
     events,
     field_links,
     microgrid_leaders,
+    town_of,
     units,
 )
 
@@ -81,16 +82,18 @@ def create(engine: Engine, settings: Settings, scope: str, scope_id: int, create
     now = now or now_utc()
     expires = now + dt.timedelta(hours=hours or settings.link_hours)
     target = {
-        "event": sa.select(events.c.id).where(events.c.id == scope_id),
-        "grid": sa.select(units.c.id).where(units.c.id == scope_id, units.c.level == "grid"),
-        "leader": sa.select(microgrid_leaders.c.id).where(
+        "event": sa.select(events.c.town_id).where(events.c.id == scope_id),
+        "grid": sa.select(units.c.town_id).where(units.c.id == scope_id,
+                                                 units.c.level == "grid"),
+        "leader": sa.select(microgrid_leaders.c.town_id).where(
             microgrid_leaders.c.id == scope_id, microgrid_leaders.c.relieved_on.is_(None)),
     }[scope]
     with engine.begin() as conn:
-        if conn.execute(target).scalar() is None:
+        town = conn.execute(target).scalar()
+        if town is None:
             raise NotFound(f"no {scope} with id {scope_id}")
         link_id = conn.execute(sa.insert(field_links).values(
-            scope=scope, scope_id=scope_id, created_by=created_by, created_at=now,
+            town_id=town, scope=scope, scope_id=scope_id, created_by=created_by, created_at=now,
             expires_at=expires).returning(field_links.c.id)).scalar()
     payload = f"{link_id}.{int(expires.timestamp())}"
     return f"{payload}.{sign(settings, payload.encode())}"
@@ -270,7 +273,7 @@ def store_photo(engine: Engine, settings: Settings, event_id: int, photo: Photo,
         partial.replace(path)
     with engine.begin() as conn:
         conn.execute(pg_insert(event_photos).values(
-            event_id=event_id, sha256=digest, bytes=len(photo.jpeg), width=photo.width,
+            town_id=town_of(conn, events, event_id), event_id=event_id, sha256=digest, bytes=len(photo.jpeg), width=photo.width,
             height=photo.height, actor=actor, at=now or now_utc()).on_conflict_do_nothing(
             index_elements=[event_photos.c.event_id, event_photos.c.sha256]))
     return path

@@ -77,8 +77,9 @@ def evaluate(conn: Connection, since: dt.datetime, until: dt.datetime) -> dict:
             continue
         event_id = _open_warning(conn, b)
         conn.execute(sa.text(
-            "INSERT INTO warning_episodes (station_id, parameter, event_id, first_breach_at, "
-            "last_breach_at, worst) VALUES (:s, :p, :e, :t, :t, :v)"),
+            "INSERT INTO warning_episodes (town_id, station_id, parameter, event_id, "
+            "first_breach_at, last_breach_at, worst) SELECT town_id, :s, :p, :e, :t, :t, :v "
+            "FROM stations WHERE id = :s"),
             {"s": b["station_id"], "p": b["parameter"], "e": event_id, "t": b["observed_at"],
              "v": b["value"]})
         opened += 1
@@ -109,14 +110,14 @@ def _open_warning(conn: Connection, b) -> int:
                'warning:' || :station || ':' || :parameter || ':' || :tkey,
                s.geom
           FROM id, stations s WHERE s.id = :station
-        RETURNING id"""),
+        RETURNING id, town_id"""),
         {"t": b["observed_at"], "category": category, "title": title,
          "station": b["station_id"], "parameter": b["parameter"],
          "tkey": b["observed_at"].isoformat()}).one()
     conn.execute(sa.text(
-        "INSERT INTO event_log (event_id, at, actor, from_status, to_status, note) "
-        "VALUES (:e, :t, :actor, NULL, 'warned', :note)"),
-        {"e": row.id, "t": b["observed_at"], "actor": ACTOR,
+        "INSERT INTO event_log (town_id, event_id, at, actor, from_status, to_status, note) "
+        "VALUES (:town, :e, :t, :actor, NULL, 'warned', :note)"),
+        {"town": row.town_id, "e": row.id, "t": b["observed_at"], "actor": ACTOR,
          "note": f"{b['code']} {b['parameter']} = {b['value']:g}"})
     return row.id
 
@@ -128,9 +129,9 @@ _RESOLVE = """
         UPDATE events e SET status = 'resolved', resolved_at = done.closed_at,
                             version = e.version + 1
           FROM done WHERE e.id = done.event_id AND e.status = 'warned'
-        RETURNING e.id, done.closed_at)
-    INSERT INTO event_log (event_id, at, actor, from_status, to_status, note)
-    SELECT id, closed_at, 'system:monitor', 'warned', 'resolved', '读数已恢复正常'
+        RETURNING e.id, e.town_id, done.closed_at)
+    INSERT INTO event_log (town_id, event_id, at, actor, from_status, to_status, note)
+    SELECT town_id, id, closed_at, 'system:monitor', 'warned', 'resolved', '读数已恢复正常'
       FROM resolved"""
 _CLOSE_ONE = sa.text("""
     WITH done AS (

@@ -38,6 +38,7 @@ from twin.store.schema import (
     points_ledger,
     points_rules,
     shop_items,
+    town_of,
 )
 
 BOARDS = ("self", "law", "moral")  # 自治 · 法治 · 德治
@@ -416,7 +417,8 @@ def consent(engine: Engine, household_id: int, *, actor: str, on: dt.date | None
             return
         with _refusals(household_id, "a consent"):
             conn.execute(sa.dialects.postgresql.insert(credit_consents).values(
-                household_id=household_id, consented_on=on, recorded_by=actor)
+                town_id=town_of(conn, households, household_id), household_id=household_id,
+                consented_on=on, recorded_by=actor)
                 .on_conflict_do_update(index_elements=["household_id"], set_={
                     "consented_on": on, "withdrawn_on": None, "recorded_by": actor}))
 

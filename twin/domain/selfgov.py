@@ -32,9 +32,11 @@ from twin.store.schema import (
     compacts,
     consultation_sessions,
     consultations,
+    events,
     organization_members,
     organizations,
     people,
+    town_of,
     units,
     volunteer_reports,
 )
@@ -101,7 +103,7 @@ def adopt_compact(engine: Engine, unit_code: str, *, title: str, clauses: list[s
                      .where(c.unit_id == unit.id, c.valid_to.is_(None)))
         version = (last.version if last else 0) + 1
         conn.execute(sa.insert(compacts).values(
-            unit_id=unit.id, version=version, kind=kind, title=_text(title, "the title"),
+            town_id=town_of(conn, units, unit.id), unit_id=unit.id, version=version, kind=kind, title=_text(title, "the title"),
             clauses=body, adopted_on=adopted_on, adopted_by=_text(adopted_by, "the meeting"),
             votes_for=votes_for, votes_total=votes_total, changed_by=actor))
     return version
@@ -215,6 +217,7 @@ def hold_session(engine: Engine, consultation_id: int, *, held_at: dt.datetime,
         if resolves is not None:
             _resolve(conn, resolves, actor, f"{matter.code} 议定：{decision}", held_at)
         session_id = conn.execute(pg_insert(consultation_sessions).values(
+            town_id=town_of(conn, consultations, consultation_id),
             consultation_id=consultation_id, held_at=held_at, place=_text(
                 place, "the place", required=False), attendees=attendees, minutes=minutes,
             decision=decision, votes_for=votes[0] if votes else None,
@@ -350,7 +353,7 @@ def woodpecker_report(engine: Engine, person_id: int, *, category: str, title: s
             "SELECT microgrid_id FROM events WHERE id = :e"), {"e": event.id}).scalar(),
             "a report")
         conn.execute(pg_insert(volunteer_reports).values(
-            event_id=event.id, person_id=person_id, household_id=reporter.household_id,
+            town_id=town_of(conn, events, event.id), event_id=event.id, person_id=person_id, household_id=reporter.household_id,
             organization_id=reporter.team).on_conflict_do_nothing())
     return event
 

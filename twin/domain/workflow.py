@@ -151,9 +151,13 @@ def _log(conn: Connection, event_id: int, at: dt.datetime, actor: str, before: s
     """Append one move to the event's log; the note is scrubbed of ID and phone numbers.
     With a ``client_key`` an entry already written under it is not written again (False)."""
     note = scrub_text(note)
-    insert = pg_insert(event_log).values(event_id=event_id, at=at, actor=actor,
-                                         from_status=before, to_status=after, note=note,
-                                         client_key=client_key)
+    row = sa.select(events.c.town_id, sa.literal(event_id, sa.BigInteger),
+                    sa.literal(at, sa.DateTime(timezone=True)), sa.literal(actor),
+                    sa.literal(before, sa.Text), sa.literal(after), sa.literal(note, sa.Text),
+                    sa.literal(client_key, sa.Text)).where(events.c.id == event_id)
+    insert = pg_insert(event_log).from_select(  # the event's town, from the event's row
+        ["town_id", "event_id", "at", "actor", "from_status", "to_status", "note",
+         "client_key"], row)
     if client_key is not None:
         insert = insert.on_conflict_do_nothing(
             index_elements=[event_log.c.event_id, event_log.c.client_key],
@@ -369,10 +373,10 @@ _SWEEP = sa.text("""
           LEFT JOIN departments dp ON dp.code = c.department
           LEFT JOIN event_deadlines d ON d.level = due.next_level AND d.category = due.category
          WHERE e.id = due.id
-        RETURNING e.id, due.status AS before, due.owner_level AS from_level,
+        RETURNING e.id, e.town_id, due.status AS before, due.owner_level AS from_level,
                   coalesce(e.department, due.next_level) AS to_owner)
-    INSERT INTO event_log (event_id, at, actor, from_status, to_status, note)
-    SELECT id, :now, 'system:escalation', before, 'escalated',
+    INSERT INTO event_log (town_id, event_id, at, actor, from_status, to_status, note)
+    SELECT town_id, id, :now, 'system:escalation', before, 'escalated',
            'overdue: ' || from_level || ' → ' || to_owner
       FROM moved
     RETURNING event_id""")

@@ -29,6 +29,7 @@ CHUNK_ROWS = 50_000
 # the element catalogue, parents before children.
 _LOADED = [BY_NAME[name] for name in LOAD_ORDER]
 COLUMNS: dict[str, tuple[str, ...]] = {e.table: e.load for e in _LOADED}
+FOLLOWS: dict[str, tuple[str, str]] = {e.table: e.follows for e in _LOADED if e.follows}
 # The twin's data tables, parents before children (load order; reverse for clearing): the
 # elements', then the tables that hang off them.
 TABLES = tuple(dict.fromkeys((
@@ -138,6 +139,8 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame,
     """COPY a frame into a table on an open SQLAlchemy connection; returns rows written."""
     columns = COLUMNS[table]
     frame = frame.rename(columns={"geometry": "geom"}) if "geometry" in frame else frame
+    if table in FOLLOWS and "town_id" not in frame:
+        frame = frame.assign(town_id=_towns(conn, *FOLLOWS[table], frame))
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise LoadError(f"{table}: missing field(s) {', '.join(missing)}")
@@ -162,6 +165,14 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame,
         where = f" (input row {line.group(1)})" if line else ""
         raise LoadError(f"{detail}{where}; nothing was written") from None
     return done
+
+
+def _towns(conn: Connection, column: str, parent: str, frame: pd.DataFrame) -> pd.Series:
+    """Each row's town, its parent's (the parent rows are written already)."""
+    ids = frame[column].dropna().astype("int64").unique().tolist()
+    towns = dict(conn.execute(sa.text(  # parent: a table name from the catalogue only
+        f"SELECT id, town_id FROM {parent} WHERE id = ANY(:ids)"), {"ids": ids}).all())  # noqa: S608
+    return frame[column].map(towns).astype("Int64")
 
 
 def clear(conn: Connection) -> None:

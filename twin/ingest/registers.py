@@ -920,9 +920,11 @@ def write_shop_items(conn: Connection, rows: pd.DataFrame, notes: list[str],
                      actor: str) -> int:
     """New items are added; an item the shop has gets the file's cost and stock."""
     result = conn.execute(sa.text("""
-        INSERT INTO shop_items (unit_id, name, cost, stock)
-        SELECT * FROM unnest(CAST(:u AS bigint[]), CAST(:n AS text[]), CAST(:c AS int[]),
-                             CAST(:s AS int[]))
+        INSERT INTO shop_items (town_id, unit_id, name, cost, stock)
+        SELECT u.town_id, f.* FROM unnest(CAST(:u AS bigint[]), CAST(:n AS text[]),
+                                          CAST(:c AS int[]), CAST(:s AS int[]))
+                                   AS f (unit_id, name, cost, stock)
+          JOIN units u ON u.id = f.unit_id
         ON CONFLICT (unit_id, name) DO UPDATE
            SET cost = EXCLUDED.cost, stock = EXCLUDED.stock, active = true
         RETURNING (xmax = 0) AS added"""),
@@ -989,8 +991,8 @@ def write_organization_members(conn: Connection, rows: pd.DataFrame, notes: list
            AND m.organization_id = o.id AND m.role = 'chair' AND m.person_id <> f.person_id"""),
         params)
     written = conn.execute(sa.text("""
-        INSERT INTO organization_members (organization_id, person_id, role)
-        SELECT o.id, f.person_id, f.role
+        INSERT INTO organization_members (town_id, organization_id, person_id, role)
+        SELECT o.town_id, o.id, f.person_id, f.role
           FROM unnest(CAST(:u AS bigint[]), CAST(:n AS text[]), CAST(:p AS bigint[]),
                       CAST(:r AS text[])) AS f (unit_id, name, person_id, role)
           JOIN organizations o ON o.unit_id = f.unit_id AND o.name = f.name

@@ -521,8 +521,9 @@ SELECT 'judge', p.id, NULL, s.id, CAST('{general}' AS text[]), s.serves, true,
  ORDER BY s.id
 ON CONFLICT (kind, person_id) DO NOTHING"""),
     ("organization_members", """
-INSERT INTO organization_members (organization_id, person_id, role)
-SELECT m.organization_id, m.person_id, 'member' FROM mediators m
+INSERT INTO organization_members (town_id, organization_id, person_id, role)
+SELECT o.town_id, m.organization_id, m.person_id, 'member'
+  FROM mediators m JOIN organizations o ON o.id = m.organization_id
  WHERE m.kind = 'mediator' AND m.organization_id IS NOT NULL
  ORDER BY m.organization_id, m.id
 ON CONFLICT DO NOTHING"""),
@@ -574,9 +575,9 @@ SELECT q.id, 'TJM' || to_char(q.t_app AT TIME ZONE 'Asia/Shanghai', 'YYYYMM') ||
     # the parties: two residents of the village, their names and numbers as in people
     ("dispute_parties", """
 WITH PLAN
-INSERT INTO dispute_parties (dispute_id, role, name, id_hash, id_masked, phone_hash,
-                             phone_masked, person_id)
-SELECT d.id, r.role, p.name, p.id_hash, p.id_masked, p.phone_hash, p.phone_masked, p.id
+INSERT INTO dispute_parties (town_id, dispute_id, role, name, id_hash, id_masked,
+                             phone_hash, phone_masked, person_id)
+SELECT d.town_id, d.id, r.role, p.name, p.id_hash, p.id_masked, p.phone_hash, p.phone_masked, p.id
   FROM plan q JOIN disputes d ON d.client_key = 'sample:' || q.key
  CROSS JOIN LATERAL (VALUES (1, 'applicant', q.applicant), (2, 'respondent', q.respondent))
        AS r (n, role, person_id)
@@ -586,9 +587,9 @@ SELECT d.id, r.role, p.name, p.id_hash, p.id_masked, p.phone_hash, p.phone_maske
     # under way have their next one scheduled
     ("dispute_sessions", """
 WITH PLAN
-INSERT INTO dispute_sessions (dispute_id, scheduled_at, held_at, mode, place, room, present,
-                              attendees, notes, actor)
-SELECT d.id, s.at, CASE WHEN s.held THEN s.at END,
+INSERT INTO dispute_sessions (town_id, dispute_id, scheduled_at, held_at, mode, place, room,
+                              present, attendees, notes, actor)
+SELECT d.town_id, d.id, s.at, CASE WHEN s.held THEN s.at END,
        CASE WHEN q.online THEN 'online' ELSE 'in_person' END,
        CASE WHEN NOT q.online THEN q.village_name || '调解室' END,
        CASE WHEN q.online THEN '桐解码-' || d.code END,
@@ -619,8 +620,8 @@ SELECT d.id, s.at, CASE WHEN s.held THEN s.at END,
     # the log: each step the dispute has taken, at its time
     ("dispute_log", """
 WITH PLAN
-INSERT INTO dispute_log (dispute_id, at, actor, from_status, to_status, note)
-SELECT d.id, s.at, 'sample', s.from_status, s.to_status, s.note
+INSERT INTO dispute_log (town_id, dispute_id, at, actor, from_status, to_status, note)
+SELECT d.town_id, d.id, s.at, 'sample', s.from_status, s.to_status, s.note
   FROM plan q JOIN disputes d ON d.client_key = 'sample:' || q.key
  CROSS JOIN LATERAL (VALUES
     (1, q.t_app, NULL, 'applied',
@@ -690,9 +691,9 @@ WITH places AS (
                 ELSE 'cancelled' END AS status
       FROM numbered n
 )
-INSERT INTO legal_appointments (id, code, place_id, service, starts_at, status, name_masked,
-                                note, booked_at)
-SELECT t.id, 'YY' || to_char(t.starts_at AT TIME ZONE 'Asia/Shanghai', 'MMDD') || '-'
+INSERT INTO legal_appointments (town_id, id, code, place_id, service, starts_at, status,
+                                name_masked, note, booked_at)
+SELECT (SELECT lp.town_id FROM legal_places lp WHERE lp.id = t.place_id), t.id, 'YY' || to_char(t.starts_at AT TIME ZONE 'Asia/Shanghai', 'MMDD') || '-'
            || lpad(t.id::text, 5, '0'),
        t.place_id, t.service, t.starts_at, t.status,
        (CAST(:law_surnames AS text[]))[1 + floor(RAND(t.key, law-appt-name)

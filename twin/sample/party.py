@@ -80,17 +80,17 @@ SELECT CASE WHEN g.members >= 3 THEN 'party_branch' ELSE 'party_group' END,
           FROM units u WHERE u.level = 'grid') g
  ORDER BY g.id"""),
     ("party_coverage", """
-INSERT INTO party_coverage (organization_id, grid_id)
-SELECT o.id, o.unit_id FROM organizations o JOIN units g ON g.id = o.unit_id
+INSERT INTO party_coverage (town_id, organization_id, grid_id)
+SELECT g.town_id, o.id, o.unit_id FROM organizations o JOIN units g ON g.id = o.unit_id
  WHERE g.level = 'grid' AND o.kind LIKE 'party%'
 UNION
-SELECT o.id, g.id FROM organizations o JOIN units g ON g.village_id = o.unit_id
+SELECT g.town_id, o.id, g.id FROM organizations o JOIN units g ON g.village_id = o.unit_id
  WHERE g.level = 'grid' AND o.kind IN ('party_branch', 'party_general_branch')"""),
     # party members belong to the branch (or group) of their grid; each has a secretary,
     # and so has each village's branch
     ("organization_members", """
-INSERT INTO organization_members (organization_id, person_id, role)
-SELECT o.id, p.id, 'member'
+INSERT INTO organization_members (town_id, organization_id, person_id, role)
+SELECT o.town_id, o.id, p.id, 'member'
   FROM people p JOIN organizations o ON o.unit_id = p.grid_id AND o.kind LIKE 'party%'
  WHERE PARTY(p) ORDER BY o.id, p.id"""),
     ("organization_members", """
@@ -100,8 +100,8 @@ UPDATE organization_members m SET role = 'secretary'
          ORDER BY x.organization_id, RAND(x.person_id, secretary)) s
  WHERE m.organization_id = s.organization_id AND m.person_id = s.person_id"""),
     ("organization_members", """
-INSERT INTO organization_members (organization_id, person_id, role)
-SELECT DISTINCT ON (o.id) o.id, p.id, 'secretary'
+INSERT INTO organization_members (town_id, organization_id, person_id, role)
+SELECT DISTINCT ON (o.id) o.town_id, o.id, p.id, 'secretary'
   FROM organizations o JOIN people p ON p.village_id = o.unit_id AND PARTY(p)
  WHERE o.kind IN ('party_branch', 'party_general_branch')
  ORDER BY o.id, RAND(p.id, village-secretary)"""),
@@ -197,8 +197,8 @@ UPDATE cadres r SET mentor_id = s.id
   FROM cadres s WHERE r.post = 'reserve' AND s.post = 'secretary'
    AND s.village_id = r.village_id"""),
     ("cadre_assessments", """
-INSERT INTO cadre_assessments (cadre_id, year, grade)
-SELECT c.id, y.year, CASE WHEN RAND(c.id * 10000 + y.year, grade) < 0.2 THEN 'excellent'
+INSERT INTO cadre_assessments (town_id, cadre_id, year, grade)
+SELECT c.town_id, c.id, y.year, CASE WHEN RAND(c.id * 10000 + y.year, grade) < 0.2 THEN 'excellent'
                           WHEN RAND(c.id * 10000 + y.year, grade) < 0.92 THEN 'competent'
                           WHEN RAND(c.id * 10000 + y.year, grade) < 0.99 THEN 'basic'
                           ELSE 'incompetent' END

@@ -93,8 +93,8 @@ INSERT INTO organizations (kind, name, members, unit_id, geom)
 SELECT 'volunteer_team', t.name || '文明啄木鸟志愿队', 0, t.id, ST_PointOnSurface(t.geom)
   FROM units t WHERE t.level = 'town' ORDER BY t.id"""),
     ("organization_members", """
-INSERT INTO organization_members (organization_id, person_id, role)
-SELECT o.id, p.id, 'member'
+INSERT INTO organization_members (town_id, organization_id, person_id, role)
+SELECT o.town_id, o.id, p.id, 'member'
   FROM people p
   JOIN organizations o ON o.kind = 'volunteer_team' AND o.unit_id = p.village_id
  WHERE p.birth_date BETWEEN CAST(:end AS date) - interval '75 years'
@@ -102,8 +102,8 @@ SELECT o.id, p.id, 'member'
    AND RAND(p.id, volunteer) < :volunteer_share
 ON CONFLICT DO NOTHING"""),
     ("organization_members", """
-INSERT INTO organization_members (organization_id, person_id, role)
-SELECT w.id, m.person_id, 'member'
+INSERT INTO organization_members (town_id, organization_id, person_id, role)
+SELECT w.town_id, w.id, m.person_id, 'member'
   FROM organization_members m
   JOIN organizations o ON o.id = m.organization_id AND o.kind = 'volunteer_team'
   JOIN units v ON v.id = o.unit_id AND v.level = 'village'
@@ -130,8 +130,8 @@ SELECT o.id, (CAST(:activities AS text[]))[1 + floor(RAND(o.id || '/' || k, act-
  CROSS JOIN generate_series(0, floor(365 / :every)::int - 1) AS k
  WHERE o.kind = 'volunteer_team' AND o.members > 1"""),
     ("volunteer_hours", """
-INSERT INTO volunteer_hours (activity_id, person_id, hours)
-SELECT a.id, m.person_id, a.hours
+INSERT INTO volunteer_hours (town_id, activity_id, person_id, hours)
+SELECT a.town_id, a.id, m.person_id, a.hours
   FROM volunteer_activities a
   JOIN organization_members m ON m.organization_id = a.organization_id
  WHERE RAND(a.id || '/' || m.person_id, attend) < :attendance
@@ -174,8 +174,8 @@ SELECT e.household_id, e.code, e.version, e.points, e.source, NULL,
   FROM entries e
  WHERE e.points > 0 OR e.total >= 0"""),
     ("shop_items", """
-INSERT INTO shop_items (unit_id, name, cost, stock)
-SELECT v.id, s.name, s.cost, s.stock
+INSERT INTO shop_items (town_id, unit_id, name, cost, stock)
+SELECT v.town_id, v.id, s.name, s.cost, s.stock
   FROM units v
  CROSS JOIN unnest(CAST(:shop_names AS text[]), CAST(:shop_costs AS int[]),
                    CAST(:shop_stock AS int[])) AS s (name, cost, stock)

@@ -61,7 +61,7 @@ SELECT c.kind, v.name || c.name, 0, v.id,
     # members: adults of the village drawn by hash; the first of each is its chair
     ("organization_members", """
 WITH drawn AS (
-    SELECT o.id AS organization_id, p.id AS person_id,
+    SELECT o.town_id, o.id AS organization_id, p.id AS person_id,
            row_number() OVER (PARTITION BY o.id
                               ORDER BY RAND(p.id || '/' || o.kind, council-member)) AS k,
            s.size
@@ -73,8 +73,8 @@ WITH drawn AS (
                             AND CAST(:end AS date) - interval '25 years'
        AND RAND(p.id || '/' || o.kind, council-pool) < 0.2
 )
-INSERT INTO organization_members (organization_id, person_id, role)
-SELECT organization_id, person_id, CASE WHEN k = 1 THEN 'chair' ELSE 'member' END
+INSERT INTO organization_members (town_id, organization_id, person_id, role)
+SELECT town_id, organization_id, person_id, CASE WHEN k = 1 THEN 'chair' ELSE 'member' END
   FROM drawn WHERE k <= size"""),
     ("organizations", """
 UPDATE organizations o SET members = n.members
@@ -83,9 +83,9 @@ UPDATE organizations o SET members = n.members
  WHERE n.organization_id = o.id AND o.kind = ANY (CAST(:council_kinds AS text[]))"""),
     # every village's compact; some revised once since (the first version then ended)
     ("compacts", """
-INSERT INTO compacts (unit_id, version, kind, title, clauses, adopted_on, adopted_by,
-                      votes_for, votes_total, valid_to, changed_by)
-SELECT v.id, k, CASE WHEN v.name LIKE '%社区' THEN 'community' ELSE 'village' END,
+INSERT INTO compacts (town_id, unit_id, version, kind, title, clauses, adopted_on,
+                      adopted_by, votes_for, votes_total, valid_to, changed_by)
+SELECT v.town_id, v.id, k, CASE WHEN v.name LIKE '%社区' THEN 'community' ELSE 'village' END,
        v.name || CASE WHEN v.name LIKE '%社区' THEN '居民公约' ELSE '村规民约' END,
        to_jsonb(CAST(:clauses AS text[]) || CASE WHEN k = 2 THEN CAST(:revision AS text[])
                                                   ELSE CAST('{}' AS text[]) END),
@@ -155,9 +155,10 @@ WITH span AS (
     SELECT s.*, k, 15 + floor(RAND(s.id || '/' || k, attendees) * 30)::int AS attendees
       FROM span s CROSS JOIN generate_series(1, s.n) AS k
 )
-INSERT INTO consultation_sessions (consultation_id, held_at, place, attendees, minutes,
-                                   decision, votes_for, votes_against, votes_abstain, actor)
-SELECT s.id,
+INSERT INTO consultation_sessions (town_id, consultation_id, held_at, place, attendees,
+                                   minutes, decision, votes_for, votes_against, votes_abstain,
+                                   actor)
+SELECT (SELECT c.town_id FROM consultations c WHERE c.id = s.id), s.id,
        (s.opened_on + (s.until - s.opened_on) * (k - 1) / s.n)::timestamp
            AT TIME ZONE 'Asia/Shanghai' + interval '19 hours',
        '村文化礼堂', s.attendees,
@@ -189,8 +190,8 @@ UPDATE events e SET source = 'volunteer'
    AND RAND(e.id, woodpecker-report) < :woodpecker_reports * (SELECT count(*) FROM households)
        / greatest((SELECT count(*) FROM events WHERE source = 'resident'), 1)"""),
     ("volunteer_reports", """
-INSERT INTO volunteer_reports (event_id, person_id, household_id, organization_id)
-SELECT e.id, w.person_id, p.household_id, w.organization_id
+INSERT INTO volunteer_reports (town_id, event_id, person_id, household_id, organization_id)
+SELECT e.town_id, e.id, w.person_id, p.household_id, w.organization_id
   FROM events e
  CROSS JOIN LATERAL (
     SELECT m.person_id, m.organization_id FROM organization_members m

@@ -49,6 +49,11 @@ def _cells() -> list[Column]:
     ]
 
 
+def _town() -> Column:
+    """A child's town: its parent's (a composite key to the parent checks it; 0020)."""
+    return Column("town_id", BigInteger, nullable=False)
+
+
 def _point() -> Column:
     return Column("geom", Geometry("POINT", SRID, spatial_index=False), nullable=False)
 
@@ -184,6 +189,7 @@ observations = Table(
 
 station_latest = Table(
     "station_latest", metadata,
+    _town(),
     Column("station_id", BigInteger, ForeignKey("stations.id", ondelete="CASCADE"),
            primary_key=True),
     Column("parameter", Text, ForeignKey("parameters.code"), primary_key=True),
@@ -201,6 +207,7 @@ event_deadlines = Table(
 
 warning_episodes = Table(
     "warning_episodes", metadata, _id(),
+    _town(),
     Column("station_id", BigInteger, ForeignKey("stations.id", ondelete="CASCADE"),
            nullable=False),
     Column("parameter", Text, ForeignKey("parameters.code"), nullable=False),
@@ -214,6 +221,7 @@ warning_episodes = Table(
 
 field_links = Table(
     "field_links", metadata, _id(),
+    _town(),
     Column("scope", Text, nullable=False),
     Column("scope_id", BigInteger, nullable=False),
     Column("created_by", Text, nullable=False),
@@ -224,6 +232,7 @@ field_links = Table(
 
 event_photos = Table(
     "event_photos", metadata, _id(),
+    _town(),
     Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
     Column("sha256", CHAR(64), nullable=False),
     Column("bytes", Integer, nullable=False),
@@ -274,6 +283,7 @@ events = Table(
 
 event_log = Table(
     "event_log", metadata, _id(),
+    _town(),
     Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", Text, nullable=False),
@@ -292,6 +302,7 @@ sync_peers = Table(
 
 sync_outbox = Table(
     "sync_outbox", metadata, _id(),
+    _town(),
     Column("event_log_id", BigInteger, ForeignKey("event_log.id", ondelete="CASCADE"),
            nullable=False, unique=True),
     Column("payload", JSONB, nullable=False),
@@ -321,6 +332,7 @@ organizations = Table(
 
 organization_members = Table(
     "organization_members", metadata,
+    _town(),
     Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"),
            primary_key=True),
     Column("person_id", BigInteger, ForeignKey("people.id", ondelete="CASCADE"),
@@ -330,6 +342,7 @@ organization_members = Table(
 
 party_coverage = Table(
     "party_coverage", metadata,
+    _town(),
     Column("organization_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"),
            primary_key=True),
     Column("grid_id", BigInteger, ForeignKey("units.id"), primary_key=True),
@@ -393,6 +406,7 @@ cadres = Table(
 
 cadre_assessments = Table(
     "cadre_assessments", metadata,
+    _town(),
     Column("cadre_id", BigInteger, ForeignKey("cadres.id", ondelete="CASCADE"),
            primary_key=True),
     Column("year", SmallInteger, primary_key=True),
@@ -461,6 +475,7 @@ household_points = Table(
 
 shop_items = Table(
     "shop_items", metadata, _id(),
+    _town(),
     Column("unit_id", BigInteger, ForeignKey("units.id"), nullable=False),
     Column("name", Text, nullable=False),
     Column("cost", Integer, nullable=False),
@@ -500,6 +515,7 @@ volunteer_activities = Table(
 
 volunteer_hours = Table(
     "volunteer_hours", metadata,
+    _town(),
     Column("activity_id", BigInteger, ForeignKey("volunteer_activities.id", ondelete="CASCADE"),
            primary_key=True),
     Column("person_id", BigInteger, ForeignKey("people.id"), primary_key=True),
@@ -508,6 +524,7 @@ volunteer_hours = Table(
 
 compacts = Table(
     "compacts", metadata,
+    _town(),
     Column("unit_id", BigInteger, ForeignKey("units.id"), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("kind", Text, nullable=False),
@@ -541,6 +558,7 @@ consultations = Table(
 
 consultation_sessions = Table(
     "consultation_sessions", metadata, _id(),
+    _town(),
     Column("consultation_id", BigInteger, ForeignKey("consultations.id", ondelete="CASCADE"),
            nullable=False),
     Column("held_at", DateTime(timezone=True), nullable=False),
@@ -559,6 +577,7 @@ consultation_sessions = Table(
 
 volunteer_reports = Table(
     "volunteer_reports", metadata,
+    _town(),
     Column("event_id", BigInteger, ForeignKey("events.id", ondelete="CASCADE"),
            primary_key=True),
     Column("person_id", BigInteger, ForeignKey("people.id"), nullable=False),
@@ -568,6 +587,7 @@ volunteer_reports = Table(
 
 credit_consents = Table(
     "credit_consents", metadata,
+    _town(),
     Column("household_id", BigInteger, ForeignKey("households.id"), primary_key=True),
     Column("consented_on", Date, nullable=False),
     Column("withdrawn_on", Date),
@@ -647,6 +667,7 @@ disputes = Table(
 
 dispute_parties = Table(
     "dispute_parties", metadata, _id(),
+    _town(),
     Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
            nullable=False),
     Column("role", Text, nullable=False),
@@ -660,6 +681,7 @@ dispute_parties = Table(
 
 dispute_log = Table(
     "dispute_log", metadata, _id(),
+    _town(),
     Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
            nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
@@ -671,6 +693,7 @@ dispute_log = Table(
 
 dispute_sessions = Table(
     "dispute_sessions", metadata, _id(),
+    _town(),
     Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
            nullable=False),
     Column("scheduled_at", DateTime(timezone=True), nullable=False),
@@ -687,6 +710,7 @@ dispute_sessions = Table(
 
 agreements = Table(
     "agreements", metadata, _id(),
+    _town(),
     Column("dispute_id", BigInteger, ForeignKey("disputes.id", ondelete="CASCADE"),
            nullable=False),
     Column("version", Integer, nullable=False),
@@ -699,6 +723,7 @@ agreements = Table(
 
 agreement_signatures = Table(
     "agreement_signatures", metadata,
+    _town(),
     Column("agreement_id", BigInteger, ForeignKey("agreements.id", ondelete="CASCADE"),
            primary_key=True),
     Column("party_id", BigInteger, ForeignKey("dispute_parties.id", ondelete="CASCADE"),
@@ -711,6 +736,7 @@ agreement_signatures = Table(
 
 legal_appointments = Table(
     "legal_appointments", metadata, _id(),
+    _town(),
     Column("code", Text, nullable=False, unique=True),
     Column("place_id", BigInteger, ForeignKey("legal_places.id"), nullable=False),
     Column("service", Text, nullable=False),
@@ -786,3 +812,11 @@ scenes = Table(
     Column("imported_by", Text, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
 )
+
+
+def town_of(conn, table: Table, row_id: int) -> int | None:
+    """The town of one row of an element table (None when there is no such row): what a
+    writer gives a child row's ``town_id`` (0020), so that the row goes to its town's shard."""
+    from sqlalchemy import select
+
+    return conn.execute(select(table.c.town_id).where(table.c.id == row_id)).scalar()

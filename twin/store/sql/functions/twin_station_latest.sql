@@ -3,8 +3,9 @@ CREATE OR REPLACE FUNCTION public.twin_station_latest()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-    INSERT INTO station_latest (station_id, parameter, observed_at, value)
-    SELECT DISTINCT ON (station_id, parameter) station_id, parameter, observed_at, value
+    INSERT INTO station_latest (town_id, station_id, parameter, observed_at, value)
+    SELECT DISTINCT ON (station_id, parameter) town_id, station_id, parameter, observed_at,
+           value
       FROM new_rows
      ORDER BY station_id, parameter, observed_at DESC
     ON CONFLICT (station_id, parameter) DO UPDATE

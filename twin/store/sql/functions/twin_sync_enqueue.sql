@@ -8,8 +8,8 @@ BEGIN
     IF NEW.actor LIKE 'platform:%' OR NOT EXISTS (SELECT 1 FROM sync_peers) THEN
         RETURN NULL;
     END IF;
-    INSERT INTO sync_outbox (event_log_id, payload)
-    SELECT NEW.id, jsonb_build_object(
+    INSERT INTO sync_outbox (town_id, event_log_id, payload)
+    SELECT NEW.town_id, NEW.id, jsonb_build_object(
                'change_id', NEW.id, 'event_code', e.code, 'remote_event_id',
                CASE WHEN e.client_key LIKE 'platform:%' THEN substr(e.client_key, 10) END,
                'category', e.category, 'from_status', NEW.from_status, 'status', NEW.to_status,
