@@ -46,3 +46,12 @@ def settings(data_dir: Path, nodes: CitusCluster) -> Settings:
 
 def run(settings: Settings, *args: str):
     return CliRunner().invoke(main, list(args), obj={"settings": settings})
+
+
+@pytest.fixture(scope="session")
+def loaded(settings: Settings) -> None:
+    """The twin's schema and its village sample on the coordinator (its tables local)."""
+    out = run(settings, "db", "upgrade")
+    assert out.exit_code == 0, out.output
+    out = run(settings, "sample", "--scale", "village")
+    assert out.exit_code == 0, out.output

@@ -49,11 +49,7 @@ def test_more_workers_than_created_is_refused_with_the_reason(nodes, settings):
     assert "holds a cluster of 2 workers" in out.output
 
 
-def test_the_twin_migrates_and_loads_its_sample_on_the_coordinator(settings):
-    out = run(settings, "db", "upgrade")
-    assert out.exit_code == 0, out.output
-    out = run(settings, "sample", "--scale", "village")
-    assert out.exit_code == 0, out.output
+def test_the_twin_migrates_and_loads_its_sample_on_the_coordinator(settings, loaded):
     engine = twin_db.make_engine(settings)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM people")).scalar() > 100

@@ -8,6 +8,7 @@ import re
 import sqlalchemy as sa
 
 from twin.config import PROJECT_ROOT
+from twin.store.distribution import EXTENSION_TABLES, LOCAL, REFERENCE
 
 DOC = (PROJECT_ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
 
@@ -59,3 +60,6 @@ def test_the_scaling_page_places_every_table_of_the_schema(sample_engine):
     assert set().union(*placed) == tables
     assert distributed | following == with_town  # those distributed have town_id
     assert not to_add & with_town
+    # the plan that `twin cluster distribute` follows is this page's
+    assert reference == set(REFERENCE) | set(EXTENSION_TABLES)
+    assert local == set(LOCAL)

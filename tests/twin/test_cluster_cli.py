@@ -119,6 +119,29 @@ def test_a_citus_cluster_of_no_workers_is_refused_before_anything_is_made(tmp_pa
     assert "coordinator: not created" in out.output
 
 
+def test_distributing_without_citus_says_where_to_run_it(db_factory, settings):
+    engine = db_factory("no_citus")
+    out = _run(settings.model_copy(update={"database_url": engine.url.render_as_string(
+        hide_password=False)}), "cluster", "distribute")
+    assert out.exit_code == 1
+    assert "this database has no Citus: run twin cluster start" in out.output
+
+
+def test_a_table_the_distribution_plan_does_not_place_stops_it(db_factory):
+    from twin.errors import ClusterError
+    from twin.store.distribution import plan
+
+    engine = db_factory("unplaced")
+    with engine.connect() as conn:
+        placed = plan(conn)
+        assert "buildings" in placed.distributed and "units" in placed.distributed
+        assert "unit_counts" not in placed.distributed  # a reference table
+        conn.execute(sa.text("CREATE TABLE scratch_notes (id int)"))
+        with pytest.raises(ClusterError, match="scratch_notes have no place"):
+            plan(conn)
+        conn.rollback()
+
+
 def test_unknown_scale_lists_the_valid_ones(settings):
     out = _run(settings, "sample", "--scale", "province")
     assert out.exit_code == 2
@@ -140,7 +163,7 @@ def test_migrations_down_and_up(db_factory):
     twin_db.upgrade(engine, "0001")
     assert twin_db.current_revision(engine) == "0001"
     twin_db.upgrade(engine)
-    assert twin_db.current_revision(engine) == twin_db.head_revision() == "0020"
+    assert twin_db.current_revision(engine) == twin_db.head_revision() == "0021"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT twin_iaqi('pm25', 75)")).scalar() == 100
 

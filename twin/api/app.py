@@ -126,14 +126,28 @@ def create_api(settings: Settings, engine: Engine | None = None,
     async def db_down(request: Request, exc: DatabaseError) -> JSONResponse:
         return unavailable()
 
-    @api.exception_handler(sa.exc.OperationalError)
-    async def db_operational(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
-        if isinstance(exc.orig, psycopg.errors.QueryCanceled):  # statement_timeout
+    def operational(request: Request, orig: BaseException) -> JSONResponse:
+        if isinstance(orig, psycopg.errors.QueryCanceled):  # statement_timeout
             log.warning("database too slow: statement timeout on %s", request.url.path)
             return error(503, "the database did not answer in time, retry shortly",
                           **{"Retry-After": str(RETRY_AFTER_S)})
-        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        if "remote node" in str(orig):  # Citus: a worker holding part of the data is down
+            # which node goes to the log, not to the client
+            log.warning("database node unavailable on %s: %s", request.url.path,
+                        str(orig).splitlines()[0])
+            return error(503, "a database node holding part of the data does not answer, "
+                              "retry shortly", **{"Retry-After": str(RETRY_AFTER_S)})
+        log.warning("database unavailable: %s", type(orig).__name__)
         return unavailable()
+
+    @api.exception_handler(sa.exc.OperationalError)
+    async def db_operational(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        return operational(request, exc.orig)
+
+    @api.exception_handler(psycopg.OperationalError)
+    async def pg_operational(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # the paths that use psycopg's own cursor (the tiles' binary results)
+        return operational(request, exc)
 
     @api.exception_handler(sa.exc.DataError)
     async def db_dataerror(request: Request, exc: sa.exc.DataError) -> JSONResponse:

@@ -29,16 +29,16 @@ _LATEST_READINGS = """stations t LEFT JOIN LATERAL (
                    max(twin_iaqi(l.parameter, l.value)) AS aqi,
                    max(twin_water_class(l.parameter, l.value)) AS water_class
               FROM station_latest l JOIN parameters p ON p.code = l.parameter
-             WHERE l.station_id = t.id) r ON true"""
+             WHERE l.town_id = t.town_id AND l.station_id = t.id) r ON true"""
 _LATEST = """(SELECT json_agg(json_build_object(
         'parameter', l.parameter, 'name', p.name_zh, 'value', l.value, 'unit', p.unit,
         'observed_at', {at},
         'alarm', coalesce(l.value > p.warn_above, false) OR coalesce(l.value < p.warn_below, false)
     ) ORDER BY l.parameter)
     FROM station_latest l JOIN parameters p ON p.code = l.parameter
-    WHERE l.station_id = t.id)""".format(at=utc("l.observed_at"))
+    WHERE l.town_id = t.town_id AND l.station_id = t.id)""".format(at=utc("l.observed_at"))
 _IN_ALARM = """EXISTS (SELECT 1 FROM station_latest l JOIN parameters p ON p.code = l.parameter
-    WHERE l.station_id = t.id AND (l.value > p.warn_above OR l.value < p.warn_below))"""
+    WHERE l.town_id = t.town_id AND l.station_id = t.id AND (l.value > p.warn_above OR l.value < p.warn_below))"""
 
 STATIONS = Element(
     name="stations", table="stations", kind="geography", sample="stations",
@@ -63,7 +63,7 @@ STATIONS = Element(
     aliases={"code": CODE, "name": NAME, "kind": KIND},
 )
 
-_STATION = "(SELECT s.geom FROM stations s WHERE s.id = t.station_id)"
+_STATION = "(SELECT s.geom FROM stations s WHERE s.town_id = t.town_id AND s.id = t.station_id)"
 OBSERVATIONS = Element(
     name="observations", table="observations", kind="geography", sample="observations",
     columns=Columns(public=("station_id", "parameter", "observed_at", "value", *CELLS)),
@@ -77,8 +77,8 @@ OBSERVATIONS = Element(
         bbox=("t.station_id IN (SELECT s.id FROM stations s WHERE s.geom && "
               f"{ENVELOPE} AND ST_Intersects(s.geom, {ENVELOPE}))"),
         temporal="t.observed_at",
-        properties=(Prop("station_code", "(SELECT s.code FROM stations s "
-                                         "WHERE s.id = t.station_id)"),
+        properties=(Prop("station_code", "(SELECT s.code FROM stations s WHERE "
+                                         "s.town_id = t.town_id AND s.id = t.station_id)"),
                     col("parameter"),
                     Prop("unit", "(SELECT p.unit FROM parameters p WHERE p.code = t.parameter)"),
                     Prop("observed_at", utc("t.observed_at")), col("value")),

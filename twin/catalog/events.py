@@ -59,7 +59,7 @@ EVENTS = Element(
              *cols("owner_level", "reported_at", "deadline_at", alias="e"),
              Prop("updated", "greatest(e.reported_at, e.resolved_at, e.closed_at,\n"
                              "                    (SELECT max(l.at) FROM event_log l "
-                             "WHERE l.event_id = e.id))"),
+                             "WHERE l.town_id = e.town_id AND l.event_id = e.id))"),
              Prop("lon", "ST_X(e.geom)"), Prop("lat", "ST_Y(e.geom)"),
              Prop("microgrid", "m.name")),
     aliases={"event_code": ("code", "事件编号", "工单号", "编号", "事件编码"),

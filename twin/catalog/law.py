@@ -27,7 +27,8 @@ from twin.catalog.model import (
 from twin.catalog.model import TEXT as TYPED
 from twin.catalog.units import UNITS
 
-_ORG = Prop("organization", "(SELECT o.name FROM organizations o WHERE o.id = t.organization_id)")
+_ORG = Prop("organization", "(SELECT o.name FROM organizations o "
+                            "WHERE o.town_id = t.town_id AND o.id = t.organization_id)")
 
 DISPUTES = Element(
     name="disputes", table="disputes", kind="events",
@@ -119,7 +120,8 @@ LEGAL_PLACES = Element(
         TileSpec(name="legal_catchments", title_zh="法律服务覆盖村社",
                  title_en="Villages served by legal places", minzoom=9, maxzoom=16,
                  source="(SELECT p.id, p.code, p.kind, p.name, v.geom FROM legal_places p "
-                        "JOIN units v ON v.level = 'village' AND v.code = ANY (p.serves)) t",
+                        "JOIN units v ON v.town_id = p.town_id AND v.level = 'village' "
+                        "AND v.code = ANY (p.serves)) t",
                  versions=("legal_places", "units"), order="t.kind, t.id",
                  properties=cols("id", "code", "kind", "name"), simplify={10: 1e-4})),
     ogc=(OgcSpec(
@@ -136,9 +138,9 @@ LEGAL_PLACES = Element(
 # per village: disputes of the last year, and how far the nearest active mediator sits
 _NEAREST_KM = ("(SELECT round((ST_Distance(m.geom::geography, ST_PointOnSurface(t.geom)"
                "::geography) / 1000.0)::numeric, 1)::float8 FROM mediators m "
-               "WHERE m.kind = 'mediator' AND m.active "
+               "WHERE m.town_id = t.town_id AND m.kind = 'mediator' AND m.active "
                "ORDER BY m.geom <-> ST_PointOnSurface(t.geom) LIMIT 1)")
-_YEAR = ("(SELECT count(*) FROM disputes d WHERE d.village_id = t.id "
+_YEAR = ("(SELECT count(*) FROM disputes d WHERE d.town_id = t.town_id AND d.village_id = t.id "
          "AND d.applied_at >= now() - interval '365 days')")
 LAW_UNITS = Element(
     name="law_units", table="units", kind="geography", layer="units",

@@ -194,8 +194,9 @@ def utc(column: str) -> str:
 
 
 def unit_code(column: str) -> str:
-    """SQL giving the code of the unit whose id is in ``column``."""
-    return f"(SELECT u.code FROM units u WHERE u.id = {column})"
+    """SQL giving the code of the unit whose id is in ``column`` (a unit of the row ``t``'s
+    town: the lookup stays on its shard when the units are distributed by town)."""
+    return f"(SELECT u.code FROM units u WHERE u.town_id = t.town_id AND u.id = {column})"
 
 
 def unit_count(measure: str) -> str:

@@ -25,7 +25,7 @@ ORGANIZATIONS = Element(
         id="organizations", title="组织", description="Organizations and their home unit.",
         properties=(*cols("kind", "name", "members"), Prop("unit_code", unit_code("t.unit_id")),
                     Prop("parent", "(SELECT p.name FROM organizations p "
-                                   "WHERE p.id = t.parent_id)")),
+                                   "WHERE p.town_id = t.town_id AND p.id = t.parent_id)")),
         filters={"kind": "t.kind = :v"}),),
     load=("id", "kind", "name", "members", "unit_id", "geom"),
     aliases={"name": NAME, "kind": KIND, "members": ("members", "人数", "成员数", "rs")},

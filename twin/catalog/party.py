@@ -30,13 +30,14 @@ PARTY_MEMBER = ("party_member", "是否党员", "政治面貌", "党员")
 
 # The party board's facts about units: how many party organisations cover a grid, whether
 # a micro-grid has a serving leader, and how many of its households are linked and visited.
-_ORGS = Prop("orgs", "(SELECT count(*) FROM party_coverage c WHERE c.grid_id = t.id)::int")
+_ORGS = Prop("orgs", "(SELECT count(*) FROM party_coverage c "
+                   "WHERE c.town_id = t.town_id AND c.grid_id = t.id)::int")
 _HOMES = unit_count("households")
 _SHARE_LINKED = Prop("linked_pct", f"""CASE WHEN {_HOMES} > 0 THEN
     round(100.0 * {unit_count("households_linked")} / {_HOMES})::int END""")
 _SHARE_VISITED = Prop("visited_30d_pct", f"""CASE WHEN {_HOMES} > 0 THEN round(100.0 * (
     SELECT count(DISTINCT v.household_id) FROM visits v
-     WHERE v.microgrid_id = t.id AND v.visited_at > now() - interval '30 days')
+     WHERE v.town_id = t.town_id AND v.microgrid_id = t.id AND v.visited_at > now() - interval '30 days')
     / {_HOMES})::int END""")
 _LEADER = Prop("leader", f"({unit_count('leaders')} > 0)::int")
 
@@ -74,7 +75,8 @@ VISIT_RECENCY = TileSpec(
     minzoom=14, maxzoom=16, geometry_type="Point", versions=("households", "visits"),
     daily=True,
     properties=(Prop("days", "(SELECT floor(extract(epoch FROM now() - max(v.visited_at)) "
-                             "/ 86400)::int FROM visits v WHERE v.household_id = t.id)"),))
+                             "/ 86400)::int FROM visits v WHERE v.town_id = t.town_id "
+                             "AND v.household_id = t.id)"),))
 
 MICROGRID_LEADERS = Element(
     name="microgrid_leaders", table="microgrid_leaders", kind="residents",

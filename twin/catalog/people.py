@@ -30,8 +30,8 @@ HOUSEHOLDS = Element(
         id="households", title="住户", description="Households (address and building; no "
                                                    "residents).",
         properties=(*cols("code", "address"),
-                    Prop("building_code", "(SELECT b.code FROM buildings b "
-                                          "WHERE b.id = t.building_id)")),
+                    Prop("building_code", "(SELECT b.code FROM buildings b WHERE "
+                                          "b.town_id = t.town_id AND b.id = t.building_id)")),
         filters={"code": "t.code = :v"}),),
     load=("id", "code", "building_id", "address", "geom"),
     aliases={"household": _HOUSEHOLD,
@@ -65,8 +65,9 @@ def _count(name: str, expr: str, complement: str | None = None) -> Prop:
 _PER_BUILDING = """buildings t CROSS JOIN LATERAL (
             SELECT count(*) AS residents,
                    count(*) FILTER (WHERE p.tags @> '{elderly}') AS elderly
-              FROM households h JOIN people p ON p.household_id = h.id
-             WHERE h.building_id = t.id) r"""
+              FROM households h
+              JOIN people p ON p.town_id = h.town_id AND p.household_id = h.id
+             WHERE h.town_id = t.town_id AND h.building_id = t.id) r"""
 
 RESIDENTS = Element(
     name="residents", table="buildings", kind="resident_counts", layer="people",
@@ -92,8 +93,8 @@ RESIDENTS = Element(
         filters={"code": "t.code = :v"}),),
     export=ExportSpec(
         # how many live in each building, never who, and a count below five left empty
-        name="residents", group_by=" GROUP BY t.id",
-        source="buildings t JOIN households h ON h.building_id = t.id "
-               "JOIN people p ON p.household_id = h.id",
+        name="residents", group_by=" GROUP BY t.town_id, t.id",
+        source="buildings t JOIN households h ON h.town_id = t.town_id AND h.building_id = t.id "
+               "JOIN people p ON p.town_id = h.town_id AND p.household_id = h.id",
         properties=(Prop("building", "t.code"), _count("residents", "count(p.id)"))),
 )

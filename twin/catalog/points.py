@@ -14,9 +14,10 @@ from twin.catalog.model import CELLS, COUNT, Columns, Element, Prop, TileSpec, c
 from twin.catalog.units import UNITS, VILLAGE
 from twin.domain.access import counted
 
-_SCORED = "(SELECT count(*) FROM household_points p WHERE p.microgrid_id = t.id)"
+_SCORED = ("(SELECT count(*) FROM household_points p "
+           "WHERE p.town_id = t.town_id AND p.microgrid_id = t.id)")
 _CREDITED = ("(SELECT count(*) FROM household_credit c "
-             "WHERE c.microgrid_id = t.id AND c.level IS NOT NULL)")
+             "WHERE c.town_id = t.town_id AND c.microgrid_id = t.id AND c.level IS NOT NULL)")
 
 POINTS_UNITS = Element(
     name="points_units", table="units", kind="resident_counts", layer="units",
@@ -30,7 +31,8 @@ POINTS_UNITS = Element(
             Prop("scored", counted(_SCORED), COUNT),
             Prop("median_earned", f"""CASE WHEN {_SCORED} >= 5 THEN (
                 SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY p.earned)
-                  FROM household_points p WHERE p.microgrid_id = t.id) END"""),
+                  FROM household_points p
+                 WHERE p.town_id = t.town_id AND p.microgrid_id = t.id) END"""),
             Prop("credit_pct", f"""CASE WHEN {_SCORED} >= 5 AND {counted(_CREDITED,
                 complement=_SCORED)} IS NOT NULL THEN round(100.0 * {_CREDITED}
                 / {_SCORED})::int END""", COUNT),

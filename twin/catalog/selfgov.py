@@ -12,8 +12,10 @@ from __future__ import annotations
 from twin.catalog.model import CELLS, Columns, Element, OgcSpec, Prop, TileSpec, cols
 from twin.catalog.units import VILLAGE
 
-_SESSIONS = "(SELECT count(*) FROM consultation_sessions s WHERE s.consultation_id = t.id)"
-_COUNCIL = "(SELECT o.name FROM organizations o WHERE o.id = t.organization_id)"
+_SESSIONS = ("(SELECT count(*) FROM consultation_sessions s "
+             "WHERE s.town_id = t.town_id AND s.consultation_id = t.id)")
+_COUNCIL = ("(SELECT o.name FROM organizations o "
+            "WHERE o.town_id = t.town_id AND o.id = t.organization_id)")
 _CONSULTATION = (*cols("code", "brand", "status", "raised_by", "matters_solved"),
                  Prop("sessions", _SESSIONS), Prop("council", _COUNCIL))
 

@@ -38,7 +38,8 @@ UNITS = Element(
         filters={"code": "t.code = :v", "parent_code": f"{_PARENT} = :v"})
         for level, (_, zh, en, _) in _LEVEL_NAMES.items()),
     export=ExportSpec(
-        name="units", source="units t LEFT JOIN units p ON p.id = t.parent_id",
+        name="units",
+        source="units t LEFT JOIN units p ON p.town_id = t.town_id AND p.id = t.parent_id",
         properties=(*cols("code", "name", "level"), Prop("parent", "p.code"), _AREA),
         unit_where="(t.id = :unit OR t.town_id = :unit OR t.village_id = :unit "
                    "OR t.grid_id = :unit)"),

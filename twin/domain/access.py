@@ -180,7 +180,9 @@ def published(summary: dict) -> dict:
 
 _IN_SCOPE = sa.text("""
     SELECT EXISTS (
-        SELECT 1 FROM units m JOIN units s ON s.id IN (m.id, m.grid_id, m.village_id, m.town_id)
+        SELECT 1 FROM units m
+          JOIN units s ON s.town_id = m.town_id
+                      AND s.id IN (m.id, m.grid_id, m.village_id, m.town_id)
          WHERE m.id = :unit AND s.code = ANY(:scope))""")
 
 

@@ -21,15 +21,15 @@ _BUILDING = sa.text("""
            round(b.footprint_m2) AS footprint_m2, m.id AS microgrid_id,
            m.code AS microgrid_code, m.name AS microgrid,
            ST_X(ST_PointOnSurface(b.geom)) AS lon, ST_Y(ST_PointOnSurface(b.geom)) AS lat
-      FROM buildings b JOIN units m ON m.id = b.microgrid_id
+      FROM buildings b JOIN units m ON m.town_id = b.town_id AND m.id = b.microgrid_id
      WHERE b.id = :id""")
 _HOUSEHOLDS = sa.text("""
     SELECT h.id, h.code, h.address, count(p.id) AS residents
-      FROM households h LEFT JOIN people p ON p.household_id = h.id
-     WHERE h.building_id = :id GROUP BY h.id ORDER BY h.code""")
+      FROM households h LEFT JOIN people p ON p.town_id = h.town_id AND p.household_id = h.id
+     WHERE h.building_id = :id GROUP BY h.town_id, h.id ORDER BY h.code""")
 _RESIDENTS = sa.text("""
     SELECT p.household_id, p.name, p.sex, p.birth_date, p.relation, p.id_masked, p.phone_masked
-      FROM people p JOIN households h ON h.id = p.household_id
+      FROM people p JOIN households h ON h.town_id = p.town_id AND h.id = p.household_id
      WHERE h.building_id = :id ORDER BY h.code, p.id""")
 
 

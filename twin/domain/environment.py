@@ -35,7 +35,7 @@ def daily_grades(engine: Engine, unit: dict[str, Any] | None, start: dt.datetime
             SELECT s.id, s.name, s.kind, o.parameter,
                    (o.observed_at AT TIME ZONE :tz)::date AS day,
                    avg(o.value) AS mean, max(o.value) AS peak
-              FROM observations o JOIN stations s ON s.id = o.station_id
+              FROM observations o JOIN stations s ON s.town_id = o.town_id AND s.id = o.station_id
              WHERE s.kind IN ('air', 'water') AND {in_unit(unit, 's')}
                AND o.observed_at >= :start AND o.observed_at < :end
              GROUP BY 1, 2, 3, 4, 5)
@@ -58,7 +58,7 @@ def daily_visitors(engine: Engine, unit: dict[str, Any] | None, start: dt.dateti
     sql = f"""
         SELECT s.name AS station, (o.observed_at AT TIME ZONE :tz)::date AS day,
                sum(o.value)::bigint AS visitors
-          FROM observations o JOIN stations s ON s.id = o.station_id
+          FROM observations o JOIN stations s ON s.town_id = o.town_id AND s.id = o.station_id
          WHERE s.kind = 'visitors' AND o.parameter = 'visitors' AND {in_unit(unit, 's')}
            AND o.observed_at >= :start AND o.observed_at < :end
          GROUP BY 1, 2 ORDER BY 2, 1
@@ -79,12 +79,12 @@ def breaches(engine: Engine, unit: dict[str, Any] | None, start: dt.datetime,
                    AS worst,
                coalesce(p.warn_above, p.warn_below) AS limit_value
           FROM observations o
-          JOIN stations s ON s.id = o.station_id
+          JOIN stations s ON s.town_id = o.town_id AND s.id = o.station_id
           JOIN parameters p ON p.code = o.parameter
          WHERE (o.value > p.warn_above OR o.value < p.warn_below) AND {in_unit(unit, 's')}
            AND o.observed_at >= :start AND o.observed_at < :end
          GROUP BY 1, 2, 3, 4, 5, 6, p.warn_above, p.warn_below
-         ORDER BY day DESC, hours DESC, station
+         ORDER BY day DESC, hours DESC, station, parameter
          LIMIT :limit
     """  # noqa: S608 - the only interpolation is a column from CELL_COLUMNS
     with engine.connect() as conn:

@@ -310,7 +310,7 @@ def move(engine: Engine, dispute_id: int, to: str, *, actor: str, note: str | No
 _CANDIDATES = sa.text("""
 WITH d AS MATERIALIZED (
     SELECT d.id, d.kind, ST_PointOnSurface(v.geom) AS at
-      FROM disputes d JOIN units v ON v.id = d.village_id WHERE d.id = :id
+      FROM disputes d JOIN units v ON v.town_id = d.town_id AND v.id = d.village_id WHERE d.id = :id
 ), w AS MATERIALIZED (
     SELECT * FROM match_weights ORDER BY id DESC LIMIT 1
 ), near AS MATERIALIZED (  -- the active mediators within three times the reach
@@ -506,8 +506,9 @@ def _case(conn: Connection, row: Any, terms: list[str], version: int,
         dispute_parties.c.dispute_id == row["id"]).order_by(dispute_parties.c.id)).mappings()
     team = conn.execute(sa.text("""
         SELECT o.name AS organization, p.name AS mediator FROM mediators m
-          JOIN people p ON p.id = m.person_id
-          LEFT JOIN organizations o ON o.id = m.organization_id WHERE m.id = :m"""),
+          JOIN people p ON p.town_id = m.town_id AND p.id = m.person_id
+          LEFT JOIN organizations o ON o.town_id = m.town_id AND o.id = m.organization_id
+         WHERE m.id = :m"""),
         {"m": row["mediator_id"]}).mappings().one()
     return doc.Case(
         code=row["code"], version=version, kind=t("law.kind." + row["kind"]), facts=row["facts"],
@@ -579,7 +580,8 @@ def party(engine: Engine, party_id: int) -> dict:
         row = conn.execute(sa.select(
             dispute_parties.c.id, dispute_parties.c.role, dispute_parties.c.name,
             dispute_parties.c.dispute_id, disputes.c.code, disputes.c.kind, disputes.c.status)
-            .join(disputes, disputes.c.id == dispute_parties.c.dispute_id)
+            .join(disputes, sa.and_(disputes.c.town_id == dispute_parties.c.town_id,
+                                    disputes.c.id == dispute_parties.c.dispute_id))
             .where(dispute_parties.c.id == party_id)).mappings().one_or_none()
     if row is None:
         raise NotFound("no such party")
@@ -649,13 +651,15 @@ def verify(engine: Engine, *, pdf: bytes | None = None, sha256: str | None = Non
         row = conn.execute(sa.select(
             agreements.c.id, agreements.c.version, agreements.c.drafted_at,
             agreements.c.dispute_id, disputes.c.code, disputes.c.status)
-            .join(disputes, disputes.c.id == agreements.c.dispute_id)
+            .join(disputes, sa.and_(disputes.c.town_id == agreements.c.town_id,
+                                    disputes.c.id == agreements.c.dispute_id))
             .where(agreements.c.sha256 == sha256)).mappings().one_or_none()
         if row is None:
             return None
         signed = conn.execute(sa.select(dispute_parties.c.role, agreement_signatures.c.signed_at)
-                              .join(dispute_parties, dispute_parties.c.id ==
-                                    agreement_signatures.c.party_id)
+                              .join(dispute_parties, sa.and_(
+                                  dispute_parties.c.town_id == agreement_signatures.c.town_id,
+                                  dispute_parties.c.id == agreement_signatures.c.party_id))
                               .where(agreement_signatures.c.agreement_id == row["id"])
                               .order_by(agreement_signatures.c.signed_at)).all()
         parties = conn.execute(sa.select(sa.func.count()).where(
@@ -677,7 +681,8 @@ def disputes_in(engine: Engine, unit: dict | None, *, statuses: tuple[str, ...] 
     sql = f"""
     SELECT d.id, d.code, d.kind, d.title, d.status, d.channel, d.online, d.applied_at,
            d.agreed_at, d.closed_at, d.version, o.name AS organization
-      FROM disputes d LEFT JOIN organizations o ON o.id = d.organization_id
+      FROM disputes d
+      LEFT JOIN organizations o ON o.town_id = d.town_id AND o.id = d.organization_id
      WHERE {f}{where}
      ORDER BY d.applied_at DESC, d.id DESC LIMIT :limit"""  # noqa: S608
     with engine.connect() as conn:
@@ -694,11 +699,11 @@ def case(engine: Engine, dispute_id: int, *, names: bool) -> dict:
             SELECT d.*, o.name AS organization, mp.name AS mediator, jp.name AS judge,
                    v.name AS village, t.name AS town
               FROM disputes d
-              LEFT JOIN organizations o ON o.id = d.organization_id
-              LEFT JOIN mediators m ON m.id = d.mediator_id
-              LEFT JOIN people mp ON mp.id = m.person_id
-              LEFT JOIN mediators j ON j.id = d.judge_id
-              LEFT JOIN people jp ON jp.id = j.person_id
+              LEFT JOIN organizations o ON o.town_id = d.town_id AND o.id = d.organization_id
+              LEFT JOIN mediators m ON m.town_id = d.town_id AND m.id = d.mediator_id
+              LEFT JOIN people mp ON mp.town_id = m.town_id AND mp.id = m.person_id
+              LEFT JOIN mediators j ON j.town_id = d.town_id AND j.id = d.judge_id
+              LEFT JOIN people jp ON jp.town_id = j.town_id AND jp.id = j.person_id
               JOIN units v ON v.id = d.village_id JOIN units t ON t.id = d.town_id
              WHERE d.id = :id"""), {"id": dispute_id}).mappings().one_or_none()
         if row is None:
@@ -738,8 +743,10 @@ def dispute_events(engine: Engine, principal: Principal, limit: int = 100) -> li
         return [dict(r) for r in conn.execute(sa.text("""
             SELECT e.id, e.code, e.title, e.reported_at FROM events e
              WHERE e.category = 'dispute' AND e.status = ANY(:open)
-               AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.event_id = e.id)
-               AND EXISTS (SELECT 1 FROM units u WHERE u.code = ANY(:scope)
+               AND NOT EXISTS (SELECT 1 FROM disputes d
+                                WHERE d.town_id = e.town_id AND d.event_id = e.id)
+               AND EXISTS (SELECT 1 FROM units u WHERE u.town_id = e.town_id
+                             AND u.code = ANY(:scope)
                              AND u.id IN (e.town_id, e.village_id, e.grid_id, e.microgrid_id))
              ORDER BY e.reported_at DESC LIMIT :limit"""),
             {"open": list(wf.OPEN), "scope": list(principal.scope), "limit": limit}).mappings()]
@@ -750,9 +757,9 @@ _MEASURES = """
 WITH d AS (
     SELECT d.* FROM disputes d
      WHERE {f} AND d.applied_at >= :start AND d.applied_at < :end
-), mediated AS (
-    SELECT d.id FROM d WHERE EXISTS (SELECT 1 FROM dispute_sessions s
-                                      WHERE s.dispute_id = d.id AND s.held_at IS NOT NULL)
+), mediated AS (  -- those with a session held (not correlated: on Citus, d is computed first)
+    SELECT DISTINCT s.dispute_id AS id FROM dispute_sessions s
+     WHERE s.held_at IS NOT NULL AND s.dispute_id IN (SELECT id FROM d)
 )
 SELECT count(*) AS disputes,
        count(*) FILTER (WHERE status = ANY(:settled)) AS settled,
@@ -803,7 +810,7 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime, end: dt.date
                      WHERE m.kind = 'mediator' AND m.active AND {fm}) AS organizations,
                    (SELECT count(*) FROM legal_places p WHERE {fp}) AS places,
                    (SELECT count(*) FROM legal_appointments a JOIN legal_places p
-                        ON p.id = a.place_id
+                        ON p.town_id = a.town_id AND p.id = a.place_id
                      WHERE {fp} AND a.starts_at >= :start AND a.starts_at < :end
                        AND a.status <> 'cancelled') AS appointments"""),  # noqa: S608
             params).mappings().one())
@@ -823,11 +830,11 @@ def caseloads(engine: Engine, unit: dict | None, limit: int = 30) -> list[dict]:
                    count(d.id) FILTER (WHERE d.status IN ('matched', 'mediating')) AS open,
                    count(d.id) FILTER (WHERE d.status = ANY(:settled)) AS settled,
                    count(d.id) AS cases
-              FROM mediators m JOIN people p ON p.id = m.person_id
-              LEFT JOIN organizations o ON o.id = m.organization_id
-              LEFT JOIN disputes d ON d.mediator_id = m.id
+              FROM mediators m JOIN people p ON p.town_id = m.town_id AND p.id = m.person_id
+              LEFT JOIN organizations o ON o.town_id = m.town_id AND o.id = m.organization_id
+              LEFT JOIN disputes d ON d.town_id = m.town_id AND d.mediator_id = m.id
              WHERE m.kind = 'mediator' AND m.active AND {f}
-             GROUP BY m.id, p.name, o.name
+             GROUP BY m.town_id, m.id, p.name, o.name
              ORDER BY open DESC, cases DESC, m.id LIMIT :limit"""),  # noqa: S608
             {"unit": unit["id"] if unit else None, "settled": list(SETTLED),
              "limit": limit}).mappings()]
@@ -858,7 +865,7 @@ def places(engine: Engine, *, service: str | None = None, village: str | None = 
     town = units.alias("t")
     q = (sa.select(p.id, p.code, p.kind, p.name, p.opening_hours, p.services, p.serves,
                    p.slot_minutes, town.c.name.label("town"))
-         .join(town, town.c.id == p.town_id).order_by(town.c.name, p.kind, p.name))
+         .join(town, sa.and_(town.c.town_id == p.town_id, town.c.id == p.town_id)).order_by(town.c.name, p.kind, p.name))
     if service:
         q = q.where(p.services.any(service))
     if village:
@@ -961,7 +968,8 @@ def booking(engine: Engine, booking_id: int) -> dict:
             legal_appointments.c.starts_at, legal_appointments.c.status,
             legal_appointments.c.name_masked, legal_places.c.name.label("place"),
             legal_places.c.opening_hours, legal_places.c.code.label("place_code"))
-            .join(legal_places, legal_places.c.id == legal_appointments.c.place_id)
+            .join(legal_places, sa.and_(legal_places.c.town_id == legal_appointments.c.town_id,
+                                        legal_places.c.id == legal_appointments.c.place_id))
             .where(legal_appointments.c.id == booking_id)).mappings().one_or_none()
     if row is None:
         raise NotFound("no such booking")
@@ -986,7 +994,8 @@ def appointments(engine: Engine, unit: dict | None, day: dt.date) -> list[dict]:
         return [dict(r) for r in conn.execute(sa.text(f"""
             SELECT a.id, a.code, a.service, a.starts_at, a.status, a.name_masked,
                    a.phone_masked, p.name AS place
-              FROM legal_appointments a JOIN legal_places p ON p.id = a.place_id
+              FROM legal_appointments a
+              JOIN legal_places p ON p.town_id = a.town_id AND p.id = a.place_id
              WHERE {f} AND a.starts_at >= :start AND a.starts_at < :end
              ORDER BY a.starts_at, p.name"""),  # noqa: S608
             {"unit": unit["id"] if unit else None, "start": start,

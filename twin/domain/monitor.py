@@ -26,7 +26,7 @@ _BREACHES = sa.text("""
            make_interval(secs => 3600 * p.recover_hours) AS recover
       FROM observations o
       JOIN parameters p ON p.code = o.parameter
-      JOIN stations s ON s.id = o.station_id
+      JOIN stations s ON s.town_id = o.town_id AND s.id = o.station_id
      WHERE (o.value > p.warn_above OR o.value < p.warn_below)
        AND o.observed_at >= :since AND o.observed_at <= :until
      ORDER BY o.observed_at, o.station_id, o.parameter""")

@@ -76,7 +76,7 @@ def measures(engine: Engine, unit: dict[str, Any] | None) -> dict[str, Any]:
       (SELECT count(*) FROM organizations t WHERE t.kind = ANY(:kinds) AND {f_cells})
           AS party_orgs,
       (SELECT coalesce(sum(t.members), 0)::int FROM organizations t JOIN units g
-           ON g.id = t.unit_id AND g.level = 'grid'
+           ON g.town_id = t.town_id AND g.id = t.unit_id AND g.level = 'grid'
         WHERE t.kind = ANY(:kinds) AND {f_cells}) AS party_members,
       (SELECT count(*) FROM cadres t WHERE t.post <> 'reserve' AND {f_cells}) AS cadres,
       (SELECT count(*) FROM cadres t WHERE t.post = 'reserve' AND {f_cells}) AS reserves,
@@ -101,10 +101,11 @@ def visit_measures(engine: Engine, unit: dict[str, Any] | None,
     of the linked households."""
     now = now or wf.now_utc()
     sql = f"""
-    SELECT count(*) AS visits_30d, count(DISTINCT t.household_id) AS households_visited_30d,
-           (SELECT coalesce(sum(value), 0)::int FROM unit_counts
-             WHERE unit_id = :u0 AND measure = 'households_linked') AS households_linked
-      FROM visits t WHERE t.visited_at > :since AND {in_unit(unit, "t")}"""  # noqa: S608
+    SELECT v.*, (SELECT coalesce(sum(value), 0)::int FROM unit_counts
+                  WHERE unit_id = :u0 AND measure = 'households_linked') AS households_linked
+      FROM (SELECT count(*) AS visits_30d,
+                   count(DISTINCT t.household_id) AS households_visited_30d
+              FROM visits t WHERE t.visited_at > :since AND {in_unit(unit, "t")}) v"""  # noqa: S608
     with engine.connect() as conn:
         row = dict(conn.execute(sa.text(sql), {
             **_unit_params(unit), "since": now - dt.timedelta(days=RECENT_DAYS)}
@@ -131,9 +132,12 @@ def coverage_pct(summary: dict[str, Any]) -> float | None:
 
 _BY_CHILD = """
 SELECT s.id, s.code, s.name,
-       (SELECT count(*) FROM units g WHERE g.level = 'grid' AND g.{col} = s.id) AS grids,
-       (SELECT count(*) FROM units g WHERE g.level = 'grid' AND g.{col} = s.id
-           AND EXISTS (SELECT 1 FROM party_coverage c WHERE c.grid_id = g.id))
+       (SELECT count(*) FROM units g WHERE g.town_id = s.town_id AND g.level = 'grid'
+           AND g.{col} = s.id) AS grids,
+       (SELECT count(*) FROM units g WHERE g.town_id = s.town_id AND g.level = 'grid'
+           AND g.{col} = s.id
+           AND EXISTS (SELECT 1 FROM party_coverage c
+                        WHERE c.town_id = g.town_id AND c.grid_id = g.id))
            AS grids_party,
        coalesce((SELECT sum(k.value) FROM unit_counts k
                   WHERE k.unit_id = s.id AND k.measure = 'leaders'), 0)::int AS leaders,
@@ -203,17 +207,20 @@ def leader_page(engine: Engine, leader_id: int, now: dt.datetime | None = None) 
             SELECT l.id, l.microgrid_id, m.name AS microgrid, v.name AS village, l.term_end,
                    l.wechat_group, l.wechat_members,
                    ST_AsSVG(ST_SimplifyPreserveTopology(m.geom, 0.00002), 0, 6) AS outline
-              FROM microgrid_leaders l JOIN units m ON m.id = l.microgrid_id
-              JOIN units v ON v.id = l.village_id
+              FROM microgrid_leaders l
+              JOIN units m ON m.town_id = l.town_id AND m.id = l.microgrid_id
+              JOIN units v ON v.town_id = l.town_id AND v.id = l.village_id
              WHERE l.id = :id AND l.relieved_on IS NULL"""), {"id": leader_id}).mappings(
         ).one_or_none()
         if head is None:
             raise NotFound(f"no serving leader with id {leader_id}")
         rows = conn.execute(sa.text("""
             SELECT h.id, h.code, h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
-                   (SELECT max(v.visited_at) FROM visits v WHERE v.household_id = h.id)
+                   (SELECT max(v.visited_at) FROM visits v
+                     WHERE v.town_id = h.town_id AND v.household_id = h.id)
                        AS last_visit
-              FROM household_links k JOIN households h ON h.id = k.household_id
+              FROM household_links k
+              JOIN households h ON h.town_id = k.town_id AND h.id = k.household_id
              WHERE k.leader_id = :id ORDER BY h.code"""), {"id": leader_id}).mappings().all()
     homes = []
     for r in rows:
@@ -312,8 +319,8 @@ def cadre_structure(engine: Engine, principal: Principal, unit: dict[str, Any] |
                {wanted} - ({filled}) AS vacancies,
                count(t.id) FILTER (WHERE t.term_end BETWEEN :today AND :soon) AS terms_ending,
                {bands}, {schools}
-          FROM units v LEFT JOIN cadres t ON t.village_id = v.id
+          FROM units v LEFT JOIN cadres t ON t.town_id = v.town_id AND t.village_id = v.id
          WHERE v.level = 'village' AND v.{CELL_COLUMNS[unit['level']]} = :unit
-         GROUP BY v.id ORDER BY v.code"""  # noqa: S608 - literals of this module
+         GROUP BY v.town_id, v.id ORDER BY v.code"""  # noqa: S608 - literals of this module
         return pd.read_sql_query(sa.text(sql), conn, params={
             "unit": unit["id"], "today": today, "soon": today + dt.timedelta(days=180)})

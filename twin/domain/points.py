@@ -274,9 +274,10 @@ def ledger_faults(engine: Engine) -> list[tuple[int, int, int]]:
         return [tuple(r) for r in conn.execute(sa.text("""
             SELECT coalesce(hp.household_id, l.household_id), hp.balance, l.total
               FROM household_points hp
-              FULL JOIN (SELECT household_id, sum(points)::int AS total, count(*) AS n
-                           FROM points_ledger GROUP BY household_id) l
-                ON l.household_id = hp.household_id
+              FULL JOIN (SELECT town_id, household_id, sum(points)::int AS total,
+                                count(*) AS n
+                           FROM points_ledger GROUP BY town_id, household_id) l
+                ON l.town_id = hp.town_id AND l.household_id = hp.household_id
              WHERE hp.balance IS DISTINCT FROM l.total
                 OR hp.entries IS DISTINCT FROM l.n::int"""))]
 
@@ -296,8 +297,10 @@ def ranking(engine: Engine, principal: Principal, unit_code: str,
         hp, hc = household_points.alias("hp"), household_credit.c
         query = (sa.select(hp.c.household_id, households.c.code, hp.c.earned, hp.c.balance,
                            hc.level)
-                 .join_from(hp, households, households.c.id == hp.c.household_id)
-                 .outerjoin(household_credit, hc.household_id == hp.c.household_id)
+                 .join_from(hp, households, sa.and_(households.c.town_id == hp.c.town_id,
+                                                    households.c.id == hp.c.household_id))
+                 .outerjoin(household_credit, sa.and_(hc.town_id == hp.c.town_id,
+                                                      hc.household_id == hp.c.household_id))
                  .where(hp.c[column] == unit.id, sa.text(visible).bindparams(**params))
                  .order_by(hp.c.earned.desc(), hp.c.household_id).limit(limit))
         return [dict(r) for r in conn.execute(query).mappings()]
@@ -326,14 +329,14 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime,
           SELECT t.level, count(*) AS n FROM household_credit t
            WHERE t.level IS NOT NULL AND {f} GROUP BY t.level) s) AS credit,
       (SELECT count(DISTINCT m.person_id) FROM organization_members m
-         JOIN organizations t ON t.id = m.organization_id
+         JOIN organizations t ON t.town_id = m.town_id AND t.id = m.organization_id
         WHERE t.kind = 'volunteer_team' AND {f}) AS volunteers,
       (SELECT count(*) FROM organizations t WHERE t.kind = 'volunteer_team' AND {f})
           AS teams,
       (SELECT count(*) FROM volunteer_activities t
         WHERE t.starts_at >= :start AND t.starts_at < :end AND {f}) AS activities,
       (SELECT coalesce(sum(h.hours), 0)::float FROM volunteer_hours h
-         JOIN volunteer_activities t ON t.id = h.activity_id
+         JOIN volunteer_activities t ON t.town_id = h.town_id AND t.id = h.activity_id
         WHERE t.starts_at >= :start AND t.starts_at < :end AND {f}) AS hours,
       (SELECT coalesce(jsonb_object_agg(board, n), '{{}}') FROM (
           SELECT r.board, sum(t.points) AS n FROM points_ledger t
@@ -371,10 +374,10 @@ def by_child(engine: Engine, unit: dict | None) -> list[dict]:
            count(hc.level) AS credited
       FROM units u
       LEFT JOIN household_points hp ON hp.{column} = u.id
-      LEFT JOIN household_credit hc ON hc.household_id = hp.household_id
+      LEFT JOIN household_credit hc ON hc.town_id = hp.town_id AND hc.household_id = hp.household_id
                                     AND hc.level IS NOT NULL
      WHERE {where}
-     GROUP BY u.id, u.code, u.name ORDER BY u.code"""  # noqa: S608 - whitelisted columns
+     GROUP BY u.town_id, u.id, u.code, u.name ORDER BY u.code"""  # noqa: S608 - whitelisted columns
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(sql), {
             "child": child, "unit": unit["id"] if unit else None}).mappings()]
@@ -448,10 +451,11 @@ def bank_export(engine: Engine, principal: Principal, *, key: bytes,
                    (hc.computed_at AT TIME ZONE 'Asia/Shanghai')::date AS computed_on,
                    v.code AS village_code
               FROM household_credit hc
-              JOIN credit_consents cc ON cc.household_id = hc.household_id
+              JOIN credit_consents cc ON cc.town_id = hc.town_id
+                                     AND cc.household_id = hc.household_id
                                      AND cc.withdrawn_on IS NULL
-              JOIN households h ON h.id = hc.household_id
-              JOIN units v ON v.id = hc.village_id
+              JOIN households h ON h.town_id = hc.town_id AND h.id = hc.household_id
+              JOIN units v ON v.town_id = hc.town_id AND v.id = hc.village_id
              WHERE hc.level IS NOT NULL AND {visible}
              ORDER BY hc.household_id"""), params).mappings().all()  # noqa: S608 - row_filter
         audit(conn, principal, "credit_export", "household_credit", purpose=purpose[:500],
@@ -472,9 +476,9 @@ def household_card(engine: Engine, principal: Principal, code: str) -> dict | No
                    coalesce(hp.earned, 0) AS earned, hc.level,
                    (cc.household_id IS NOT NULL AND cc.withdrawn_on IS NULL) AS consented
               FROM households h
-              LEFT JOIN household_points hp ON hp.household_id = h.id
-              LEFT JOIN household_credit hc ON hc.household_id = h.id
-              LEFT JOIN credit_consents cc ON cc.household_id = h.id
+              LEFT JOIN household_points hp ON hp.town_id = h.town_id AND hp.household_id = h.id
+              LEFT JOIN household_credit hc ON hc.town_id = h.town_id AND hc.household_id = h.id
+              LEFT JOIN credit_consents cc ON cc.town_id = h.town_id AND cc.household_id = h.id
              WHERE h.code = :code AND {visible}"""),  # noqa: S608 - row_filter's own SQL
             {"code": code.strip(), **params}).mappings().one_or_none()
     return dict(row) if row else None

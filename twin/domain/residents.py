@@ -142,7 +142,8 @@ def status(engine: Engine, event_id: int) -> Status:
                       events.c.reported_at, events.c.resolved_at, events.c.satisfaction,
                       events.c.description, village.c.name.label("place"))
             .join(event_categories, event_categories.c.code == events.c.category)
-            .join(village, village.c.id == events.c.village_id, isouter=True)
+            .join(village, sa.and_(village.c.town_id == events.c.town_id,
+                                   village.c.id == events.c.village_id), isouter=True)
             .where(events.c.id == event_id)).mappings().one_or_none()
         if row is None:
             raise NotFound("no such report")
@@ -193,7 +194,8 @@ def places(engine: Engine) -> list[dict[str, Any]]:
                       sa.func.ST_AsSVG(sa.func.ST_SimplifyPreserveTopology(units.c.geom,
                                                                              0.0003), 0, 5)
                       .label("svg"))
-            .join(town, town.c.id == units.c.town_id, isouter=True)
+            .join(town, sa.and_(town.c.town_id == units.c.town_id, town.c.id == units.c.town_id),
+                  isouter=True)
             .where(units.c.level == "village")
             .order_by(town.c.name, units.c.name)).mappings().all()
     return [dict(r) for r in rows]

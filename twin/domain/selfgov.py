@@ -288,10 +288,10 @@ def matters(engine: Engine, unit: dict | None, limit: int = 50) -> list[dict]:
            o.name AS council, count(s.id) AS sessions, count(s.decision) AS decisions,
            max(s.held_at) AS last_at
       FROM consultations t
-      LEFT JOIN organizations o ON o.id = t.organization_id
-      LEFT JOIN consultation_sessions s ON s.consultation_id = t.id
+      LEFT JOIN organizations o ON o.town_id = t.town_id AND o.id = t.organization_id
+      LEFT JOIN consultation_sessions s ON s.town_id = t.town_id AND s.consultation_id = t.id
      WHERE {f}
-     GROUP BY t.id, o.name ORDER BY t.opened_on DESC, t.id DESC LIMIT :limit"""  # noqa: S608
+     GROUP BY t.town_id, t.id, o.name ORDER BY t.opened_on DESC, t.id DESC LIMIT :limit"""  # noqa: S608
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(sql), {
             "unit": unit["id"] if unit else None, "limit": limit}).mappings()]
@@ -320,8 +320,9 @@ def volunteer_by_id(engine: Engine, key: PiiKey, id_number: str) -> int:
             SELECT p.id FROM people p
              WHERE p.id_hash = :h AND EXISTS (
                 SELECT 1 FROM organization_members m JOIN organizations o
-                    ON o.id = m.organization_id AND o.kind = 'volunteer_team'
-                 WHERE m.person_id = p.id)"""), {"h": digest}).scalar()
+                    ON o.town_id = m.town_id AND o.id = m.organization_id
+                       AND o.kind = 'volunteer_team'
+                 WHERE m.town_id = p.town_id AND m.person_id = p.id)"""), {"h": digest}).scalar()
     if found is None:
         raise SelfGovError("no volunteer of the twin has this ID-card number")
     return found
@@ -338,9 +339,13 @@ def woodpecker_report(engine: Engine, person_id: int, *, category: str, title: s
     with engine.begin() as conn:
         reporter = conn.execute(sa.select(
             people.c.household_id, sa.func.min(organizations.c.id).label("team"))
-            .join(organization_members, organization_members.c.person_id == people.c.id)
-            .join(organizations, sa.and_(organizations.c.id == organization_members.c.organization_id,
-                                         organizations.c.kind == "volunteer_team"))
+            .join(organization_members, sa.and_(
+                organization_members.c.town_id == people.c.town_id,
+                organization_members.c.person_id == people.c.id))
+            .join(organizations, sa.and_(
+                organizations.c.town_id == organization_members.c.town_id,
+                organizations.c.id == organization_members.c.organization_id,
+                organizations.c.kind == "volunteer_team"))
             .where(people.c.id == person_id).group_by(people.c.household_id)).one_or_none()
         if reporter is None:
             raise SelfGovError(f"person {person_id} serves in no volunteer team")
@@ -372,13 +377,13 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime,
     sql = f"""
     SELECT
       (SELECT count(*) FROM units t WHERE t.level = 'village' AND {village}) AS villages,
-      (SELECT count(*) FROM compacts c JOIN units t ON t.id = c.unit_id
+      (SELECT count(*) FROM compacts c JOIN units t ON t.town_id = c.town_id AND t.id = c.unit_id
         WHERE c.valid_to IS NULL AND {village}) AS compacts,
       (SELECT coalesce(jsonb_object_agg(kind, n), '{{}}') FROM (
           SELECT t.kind, count(*) AS n FROM organizations t
            WHERE t.kind = ANY(:councils) AND {f} GROUP BY t.kind) s) AS councils,
       (SELECT count(DISTINCT m.person_id) FROM organization_members m
-         JOIN organizations t ON t.id = m.organization_id
+         JOIN organizations t ON t.town_id = m.town_id AND t.id = m.organization_id
         WHERE t.kind = ANY(:councils) AND {f}) AS council_members,
       (SELECT coalesce(jsonb_object_agg(status, n), '{{}}') FROM (
           SELECT t.status, count(*) AS n FROM consultations t WHERE {f}
@@ -386,21 +391,24 @@ def measures(engine: Engine, unit: dict | None, start: dt.datetime,
       (SELECT coalesce(sum(t.matters_solved), 0)::int FROM consultations t
         WHERE t.status = 'done' AND {f}) AS matters_solved,
       (SELECT count(*) FROM consultation_sessions s JOIN consultations t
-           ON t.id = s.consultation_id WHERE {f}) AS sessions,
+           ON t.town_id = s.town_id AND t.id = s.consultation_id WHERE {f}) AS sessions,
       (SELECT count(*) FROM consultation_sessions s JOIN consultations t
-           ON t.id = s.consultation_id
+           ON t.town_id = s.town_id AND t.id = s.consultation_id
         WHERE s.held_at >= :start AND s.held_at < :end AND {f}) AS sessions_period,
       (SELECT count(*) FROM consultation_sessions s JOIN consultations t
-           ON t.id = s.consultation_id WHERE s.decision IS NOT NULL AND {f}) AS decisions,
+           ON t.town_id = s.town_id AND t.id = s.consultation_id
+        WHERE s.decision IS NOT NULL AND {f}) AS decisions,
       (SELECT count(*) FROM events t WHERE t.source = 'volunteer'
           AND t.reported_at >= :start AND t.reported_at < :end AND {f}) AS reports,
       (SELECT count(*) FROM events t WHERE t.source = 'volunteer'
           AND t.status IN ('resolved', 'closed')
           AND t.reported_at >= :start AND t.reported_at < :end AND {f}) AS reports_solved,
       (SELECT count(DISTINCT m.person_id) FROM organization_members m
-         JOIN organizations o ON o.id = m.organization_id AND o.kind = 'volunteer_team'
-         JOIN units u ON u.id = o.unit_id AND u.level = 'town'  -- a town's team: 文明啄木鸟
-         JOIN people t ON t.id = m.person_id                    -- who live in the unit
+         JOIN organizations o ON o.town_id = m.town_id AND o.id = m.organization_id
+                             AND o.kind = 'volunteer_team'
+         JOIN units u ON u.town_id = o.town_id AND u.id = o.unit_id
+                     AND u.level = 'town'  -- a town's team: 文明啄木鸟
+         JOIN people t ON t.town_id = m.town_id AND t.id = m.person_id  -- who live in the unit
         WHERE {f}) AS woodpeckers
     """  # noqa: S608 - the unit's column comes from CELL_COLUMNS only (in_unit)
     with engine.connect() as conn:

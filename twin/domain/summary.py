@@ -255,9 +255,9 @@ def ticker(engine: Engine, principal: Principal, unit: dict[str, Any] | None,
                coalesce(v.name, '') AS village,
                ST_X(e.geom)::float8 AS lon, ST_Y(e.geom)::float8 AS lat
           FROM event_log l
-          JOIN events e ON e.id = l.event_id
+          JOIN events e ON e.town_id = l.town_id AND e.id = l.event_id
           JOIN event_categories c ON c.code = e.category
-          LEFT JOIN units v ON v.id = e.village_id
+          LEFT JOIN units v ON v.town_id = e.town_id AND v.id = e.village_id
          WHERE l.to_status = ANY(:moves) AND l.id > :after
            AND {in_unit(unit, 'e')} AND {visible}
          ORDER BY l.id DESC LIMIT :limit""")  # noqa: S608 - conditions from in_unit/access

@@ -18,9 +18,8 @@ _TOLERANCE = {"town": 2e-4, "village": 1e-4, "grid": 5e-5, "microgrid": 2e-5}
 _UNITS = sa.text(f"""
     SELECT jsonb_build_object(
         'type', 'FeatureCollection',
-        'bbox', (SELECT jsonb_build_array(ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e))
-                   FROM (SELECT ST_Extent(geom) AS e FROM units WHERE level = :level
-                            AND (CAST(:parent AS bigint) IS NULL OR parent_id = :parent)) x),
+        'bbox', jsonb_build_array(ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)),
+                                  ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom))),
         'features', coalesce(jsonb_agg(jsonb_build_object(
             'type', 'Feature',
             'id', id,
@@ -89,15 +88,15 @@ def child_level(level: str | None) -> str | None:
     return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
 
 
-_PATH = sa.text("""
-    WITH RECURSIVE up AS (
-        SELECT id, parent_id, level, code, name, 0 AS depth FROM units WHERE code = :code
-        UNION ALL
-        SELECT u.id, u.parent_id, u.level, u.code, u.name, up.depth + 1
-          FROM units u JOIN up ON u.id = up.parent_id
-    )
-    SELECT id, parent_id, level, code, name FROM up ORDER BY depth DESC
-""")
+# A unit and its ancestors from its own ancestry columns (one town: one shard on Citus,
+# where a recursive walk up the parents is not planned)
+_PATH = sa.text(f"""
+    SELECT a.id, a.parent_id, a.level, a.code, a.name
+      FROM units u
+      JOIN units a ON a.town_id = u.town_id AND a.id IN (u.id, u.town_id, u.village_id, u.grid_id)
+     WHERE u.code = :code
+     ORDER BY array_position(ARRAY{list(LEVELS)!r}, a.level)
+""")  # noqa: S608 - the levels are code
 
 
 def unit_path(engine: Engine, code: str | None) -> list[dict[str, Any]]:

@@ -686,7 +686,7 @@ def link_households(conn: Connection, ids: list[int], notes: list[str]) -> None:
     linked = conn.execute(sa.text("""
         INSERT INTO household_links (household_id, leader_id, linked_on)
         SELECT h.id, l.id, l.term_start FROM microgrid_leaders l
-          JOIN households h ON h.microgrid_id = l.microgrid_id
+          JOIN households h ON h.town_id = l.town_id AND h.microgrid_id = l.microgrid_id
          WHERE l.id = ANY(:ids) ORDER BY h.id
         ON CONFLICT (household_id) DO UPDATE
            SET leader_id = EXCLUDED.leader_id, linked_on = EXCLUDED.linked_on"""),

@@ -453,13 +453,18 @@ def fetch_page(conn: Connection, q: ItemsQuery, principal: Principal) -> Page:
     same filter, in one query."""
     c = q.collection
     where, params = _where(q, principal, queryables(conn, c) if q.cql is not None else None)
+    # Each Feature is built in the page's own query, beside its sort keys: on Citus that
+    # query runs on the shards, where a feature's lookups (its unit, its parent) are local.
+    terms = [term.strip().split(" ") for term in c.order.split(",")]
+    keys = ", ".join(f"{t[0]} AS _o{i}" for i, t in enumerate(terms))
+    order = ", ".join(" ".join([f"p._o{i}", *t[1:]]) for i, t in enumerate(terms))
     sql = (
         f"SELECT (SELECT count(*) FROM {c.table} t WHERE {where}) AS matched, "
         f"count(*) AS returned, "
-        f"coalesce(json_agg({_feature_sql(c, principal, q.crs)} ORDER BY {c.order})::text, "
-        "'[]') AS features "
-        f"FROM (SELECT t.* FROM {c.table} t WHERE {where} ORDER BY {c.order} "
-        f"LIMIT :limit OFFSET :offset) t"
+        f"coalesce(json_agg(p.feature ORDER BY {order})::text, '[]') AS features "
+        f"FROM (SELECT {_feature_sql(c, principal, q.crs)} AS feature, {keys} "
+        f"FROM {c.table} t WHERE {where} ORDER BY {c.order} "
+        f"LIMIT :limit OFFSET :offset) p"
     )
     row = conn.execute(sa.text(sql), {**params, "limit": q.limit, "offset": q.offset}).one()
     return Page(row.features, row.matched, row.returned)

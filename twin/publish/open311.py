@@ -22,7 +22,7 @@ OPEN311_STATUS = {s: "open" for s in OPEN} | {s: "closed" for s in DONE}
 _FROM = """
       FROM events e
       JOIN event_categories c ON c.code = e.category
-      JOIN units m ON m.id = e.microgrid_id"""
+      JOIN units m ON m.town_id = e.town_id AND m.id = e.microgrid_id"""
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,9 @@ def tile_sql(spec: TileLayer, z: int, visible: str = "true", grid: Grid = MERCAT
     elif tolerance:
         geom = f"ST_Transform(ST_Simplify(t.geom, {tolerance!r}, true), {grid.srid})"
     budget = spec.budget_at(z)
-    limit = f"ORDER BY {spec.order} LIMIT {budget}" if budget < 1_000_000 else ""
+    # OFFSET 0 keeps the features a subquery of their own: on Citus, a tile's rows that come
+    # from several shards otherwise reach ST_AsMVT as unnamed records ("no geometry column")
+    limit = f"ORDER BY {spec.order} LIMIT {budget}" if budget < 1_000_000 else "OFFSET 0"
     props = ", ".join(spec.properties)
     versions = ", ".join(f"'{v}'" for v in spec.versions)
     day = f" || '-' || to_char(now() AT TIME ZONE '{LOCAL_TZ}', 'YYYYMMDD')" \

@@ -211,6 +211,30 @@ def cluster_url(ctx: click.Context) -> None:
     click.echo(_citus(_settings(ctx)).url())
 
 
+@cluster.command("distribute")
+@click.pass_context
+@friendly
+def cluster_distribute(ctx: click.Context) -> None:
+    """Spread the twin's tables over the workers by town (once, after `twin db upgrade` and
+    the loading; TWIN_DATABASE_URL at the coordinator). What changed is printed."""
+    from twin.store import db as twin_db
+    from twin.store.distribution import distribute
+
+    engine = twin_db.open_twin(_settings(ctx))
+    started = time.monotonic()
+    report = distribute(engine)
+    p = report.plan
+    click.echo(f"distributed by town: {len(p.distributed)} tables; reference: "
+               f"{len(p.reference)}; coordinator only: {len(p.local)} "
+               f"({time.monotonic() - started:.1f} s)")
+    click.echo(f"keys now with town_id: {len(report.keys)}; foreign keys made composite: "
+               f"{len(report.foreign_keys)}")
+    for what, items in (("foreign key dropped", report.dropped_foreign_keys),
+                        ("trigger dropped", report.dropped_triggers)):
+        for item in items:
+            click.echo(f"{what}: {item}")
+
+
 # --- sample -------------------------------------------------------------------------------
 @main.command()
 @click.option("--scale", default="town", show_default=True,

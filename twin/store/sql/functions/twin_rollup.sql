@@ -52,7 +52,8 @@ BEGIN
             'stations', (SELECT coalesce(sum(value), 0)::bigint FROM c WHERE measure = 'stations'),
             'stations_in_alarm', (SELECT count(DISTINCT s.id)
                                     FROM stations s
-                                    JOIN station_latest l ON l.station_id = s.id
+                                    JOIN station_latest l ON l.town_id = s.town_id
+                                                         AND l.station_id = s.id
                                     JOIN parameters p ON p.code = l.parameter
                                    WHERE (l.value > p.warn_above OR l.value < p.warn_below)
                                      AND @S),
@@ -71,7 +72,8 @@ BEGIN
             'grids_party', (SELECT count(*) FROM units g
                              WHERE g.level = 'grid' AND @G
                                AND EXISTS (SELECT 1 FROM party_coverage pc
-                                            WHERE pc.grid_id = g.id)),
+                                            WHERE pc.town_id = g.town_id
+                                              AND pc.grid_id = g.id)),
             'households_points', (SELECT count(*) FROM household_points WHERE @F),
             'households_credit', (SELECT count(*) FROM household_credit
                                    WHERE level IS NOT NULL AND @F),

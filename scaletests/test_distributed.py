@@ -1,0 +1,222 @@
+"""`twin cluster distribute`: the twin's own tables spread over two workers by town. What
+the product reads is the same as on one node, a town's query goes to one worker, and a
+worker that stops gives a clear 503 until it is back."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from scaletests.conftest import run
+from tests.conftest import sign_in
+from twin.api import create_api
+from twin.domain.accounts import add_user, set_password
+from twin.domain.summary import rollup
+from twin.publish.tiles import LAYERS
+from twin.store import db as twin_db
+from twin.store.distribution import LOCAL, REFERENCE
+
+PASSWORD = "Scale-test-pass-2026!"
+TMS = morecantile.tms.get("WebMercatorQuad")
+NOW = int(time.time())  # one period for the reads before and after
+
+
+@pytest.fixture(scope="session")
+def engine(settings, loaded):
+    engine = twin_db.make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def town(engine) -> dict:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(
+            "SELECT id, ST_X(ST_Centroid(geom)) AS lon, ST_Y(ST_Centroid(geom)) AS lat "
+            "FROM units WHERE level = 'town' ORDER BY id LIMIT 1")).mappings().one())
+
+
+@pytest.fixture(scope="session")
+def reader(settings, engine) -> TestClient:
+    """The county's administrator, signed in to the API on the coordinator."""
+    add_user(engine, "scale-admin", "admin", password=PASSWORD)
+    set_password(engine, "scale-admin", PASSWORD, must_change=False)
+    with TestClient(create_api(settings, engine=engine)) as client:
+        assert sign_in(client, "scale-admin", PASSWORD).status_code == 303
+        yield client
+
+
+def _reads(client: TestClient, engine, town: dict) -> dict:
+    """What the product reads, as comparable values: every tile layer at three zooms over
+    the town (its features' ids), the OGC collections' items in a box, Open311's requests,
+    the open events and the heat layer, and the roll-ups of the county and the town."""
+    seen: dict = {}
+    for z in (12, 14, 16):
+        tile = TMS.tile(town["lon"], town["lat"], z)
+        for layer in LAYERS:
+            r = client.get(f"/tiles/{layer}/{z}/{tile.x}/{tile.y}.mvt")
+            if r.status_code in (403, 404):  # not for this role, or not at this zoom: the
+                seen[f"tile {layer} z{z}"] = r.json()  # same answer on one node
+                continue
+            assert r.status_code in (200, 204), (layer, z, r.text[:300])
+            decoded = mapbox_vector_tile.decode(r.content) if r.content else {}
+            seen[f"tile {layer} z{z}"] = sorted(
+                json.dumps(f["properties"], sort_keys=True, default=str)
+                for lyr in decoded.values() for f in lyr["features"])
+    box = f"{town['lon'] - 0.02},{town['lat'] - 0.02},{town['lon'] + 0.02},{town['lat'] + 0.02}"
+    collections = client.get("/ogc/collections").json()["collections"]
+    assert collections
+    for c in collections:
+        r = client.get(f"/ogc/collections/{c['id']}/items", params={"bbox": box,
+                                                                    "limit": 10000})
+        assert r.status_code == 200, (c["id"], r.text[:300])
+        seen[f"ogc {c['id']}"] = sorted(json.dumps(f, sort_keys=True)
+                                        for f in r.json()["features"])
+    month = {"from": NOW - 30 * 86400, "to": NOW + 3600}
+    for path, params in (("/open311/v2/requests.json", {}), ("/events/open.geojson", {}),
+                         ("/heat/events.json", month), ("/measures.json", month)):
+        r = client.get(path, params=params)
+        assert r.status_code == 200, (path, r.text[:300])
+        seen[path] = r.json()
+    seen["rollup county"] = rollup(engine)
+    seen["rollup town"] = rollup(engine, town["id"])
+    return seen
+
+
+def _panels(engine, town: dict) -> dict:
+    """What the map's panels, the boards and the desk read (the domain's functions), for the
+    county and for the town, as comparable values."""
+    import datetime as dt
+
+    from twin.domain import buildings, environment, inbox, law, party, points, selfgov, summary
+    from twin.domain.access import Principal
+    from twin.domain.units import unit_path, units_geojson
+
+    admin = Principal("admin", (), "scale-admin")
+    official = Principal("official", (), "scale-official")
+    end = dt.datetime.fromtimestamp(NOW, dt.UTC)
+    start, now = end - dt.timedelta(days=30), end
+    with engine.connect() as conn:
+        code = conn.execute(sa.text("SELECT code FROM units WHERE id = :t"),
+                            {"t": town["id"]}).scalar()
+        building = conn.execute(sa.text("SELECT min(id) FROM buildings")).scalar()
+    the_town = unit_path(engine, code)[-1]
+    seen: dict = {"towns": units_geojson(engine, "town"),
+                  "villages": units_geojson(engine, "village", town["id"]),
+                  "building": buildings.building_detail(engine, building, official,
+                                                        today=end.date()),
+                  "inbox": inbox.inbox(engine, admin, now=now)}
+    for name, unit in (("county", None), ("town", the_town)):
+        seen |= {
+            f"{name} events": summary.event_counts(engine, unit, start, end),
+            f"{name} daily": summary.events_daily(engine, unit, start, end),
+            f"{name} loop": summary.loop_measures(engine, unit, start, end),
+            f"{name} grades": environment.daily_grades(engine, unit, start, end),
+            f"{name} breaches": environment.breaches(engine, unit, start, end),
+            f"{name} party": party.measures(engine, unit),
+            f"{name} visits": party.visit_measures(engine, unit, now=now),
+            f"{name} coverage": party.coverage_by_child(engine, unit),
+            f"{name} cadres": party.cadre_structure(engine, admin, unit, today=end.date()),
+            f"{name} selfgov": selfgov.measures(engine, unit, start, end),
+            f"{name} matters": selfgov.matters(engine, unit),
+            f"{name} points": points.measures(engine, unit, start, end),
+            f"{name} law": law.measures(engine, unit, start, end),
+        }
+    return {k: json.dumps(_plain(v), sort_keys=True, default=str) for k, v in seen.items()}
+
+
+def _plain(value):
+    """A panel's answer as JSON-able values: frames as their records, dataclasses as dicts
+    (so that the order of a dict's keys, which no query fixes, is not compared)."""
+    import dataclasses
+
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):
+        return _plain(value.to_dict("records"))
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="session")
+def on_one_node(reader, engine, town) -> dict:
+    """The reads before the tables are spread (the coordinator alone holds them)."""
+    return _reads(reader, engine, town) | _panels(engine, town)
+
+
+@pytest.fixture(scope="session")
+def distributed(settings, on_one_node) -> str:
+    out = run(settings, "cluster", "distribute")
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_every_table_is_placed_by_the_plan(distributed, engine, nodes):
+    assert "distributed by town: " in distributed
+    with engine.connect() as conn:
+        placed = dict(conn.execute(sa.text(
+            "SELECT logicalrelid::text, partmethod FROM pg_dist_partition")).all())
+        with_town = set(conn.execute(sa.text(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND column_name = 'town_id'")).scalars())
+        workers = set(conn.execute(sa.text(
+            "SELECT DISTINCT nodeport FROM citus_shards WHERE citus_table_type = "
+            "'distributed'")).scalars())
+        groups = conn.execute(sa.text(
+            "SELECT count(DISTINCT colocationid) FROM pg_dist_partition WHERE partmethod = "
+            "'h'")).scalar()
+    assert {t for t, m in placed.items() if m == "h"} == with_town - set(REFERENCE)
+    assert {t for t, m in placed.items() if m == "n"} == set(REFERENCE)
+    assert not set(placed) & set(LOCAL)
+    assert workers == {nodes.node(n).port for n in ("worker-1", "worker-2")}
+    assert groups == 1  # all co-located
+
+
+def test_what_the_product_reads_is_the_same_on_the_workers(distributed, reader, engine,
+                                                         town, on_one_node):
+    after = _reads(reader, engine, town) | _panels(engine, town)
+    assert after.keys() == on_one_node.keys()
+    different = [k for k in after if after[k] != on_one_node[k]]
+    assert different == [], {k: (on_one_node[k], after[k]) for k in different[:3]}
+    assert sum(len(v) for k, v in after.items() if k.startswith("tile ")) > 1000
+
+
+def test_a_town_is_one_task_on_one_worker(distributed, engine, town):
+    with engine.connect() as conn:
+        plan = "\n".join(conn.execute(sa.text(
+            "EXPLAIN SELECT count(*) FROM people p JOIN households h ON h.town_id = p.town_id "
+            "AND h.id = p.household_id WHERE p.town_id = :t"), {"t": town["id"]}).scalars())
+    assert "Task Count: 1" in plan
+    assert "Router" in plan or "Task Count: 1" in plan
+
+
+def test_a_stopped_worker_answers_503_and_the_product_recovers(distributed, reader, nodes,
+                                                              engine, town):
+    tile = TMS.tile(town["lon"], town["lat"], 14)
+    path = f"/tiles/buildings/14/{tile.x}/{tile.y}.mvt"
+    assert reader.get(path).status_code == 200
+    with engine.connect() as conn:  # the worker holding the town's shards
+        port = conn.execute(sa.text(
+            "SELECT nodeport FROM citus_shards s JOIN pg_dist_shard d USING (shardid) "
+            "WHERE s.table_name = 'buildings'::regclass AND d.shardid = "
+            "get_shard_id_for_distribution_column('buildings', :t)"), {"t": town["id"]}).scalar()
+    name = next(n for n in ("worker-1", "worker-2") if nodes.node(n).port == port)
+    nodes.node(name).stop()
+    try:
+        down = reader.get(path.replace("/14/", "/14/") + "?fresh=1")
+        assert down.status_code == 503, down.text
+        assert "Retry-After" in down.headers
+        assert "database" in down.json()["detail"]
+        assert str(port) not in down.text  # no internals to the client
+    finally:
+        nodes.node(name).start()
+    assert reader.get(path + "?again=1").status_code == 200
