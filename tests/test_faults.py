@@ -157,6 +157,8 @@ def test_a_slow_database_times_out_instead_of_hanging(own_cluster, settings, mon
             t0 = time.monotonic()
             r = client.get("/events/open.geojson")
             elapsed = time.monotonic() - t0
+            # the tiles read through psycopg's own cursor: the same clear answer
+            tile = client.get("/tiles/events/14/13676/6723.mvt")
             monkeypatch.setenv("TWIN_DATABASE_URL", cluster.url())
             monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path))
             monkeypatch.setenv("TWIN_STATEMENT_TIMEOUT_MS", "500")
@@ -177,5 +179,7 @@ def test_a_slow_database_times_out_instead_of_hanging(own_cluster, settings, mon
             tx.rollback()
     slow_engine.dispose()
     assert r.status_code == 503 and "did not answer in time" in r.text and elapsed < 5
+    assert tile.status_code == 503 and "did not answer in time" in tile.text
+    assert tile.headers["Retry-After"]
     assert ui_elapsed < 25 and not at.exception  # an error on the page, not a hung page
     assert at.error

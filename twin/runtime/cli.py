@@ -160,20 +160,23 @@ def cluster() -> None:
     (docs/scaling.md). Point TWIN_DATABASE_URL at `twin cluster url` to use it."""
 
 
-def _citus(settings: Settings, workers: int | None = None):
+def _citus(settings: Settings, workers: int | None = None, shards: int | None = None):
     from twin.store.citus import CitusCluster
 
-    return CitusCluster(settings.data_dir, workers)
+    return CitusCluster(settings.data_dir, workers, shards)
 
 
 @cluster.command("start")
 @click.option("--workers", type=int, default=None,
               help="workers beside the coordinator (default: as created, else 2)")
+@click.option("--shards", type=click.IntRange(1, 1024), default=None,
+              help="shards of each distributed table, set when the nodes are created "
+                   "(default: 4 per worker)")
 @click.pass_context
 @friendly
-def cluster_start(ctx: click.Context, workers: int | None) -> None:
+def cluster_start(ctx: click.Context, workers: int | None, shards: int | None) -> None:
     """Create (once) and start the coordinator and its workers, with PostGIS and Citus."""
-    nodes = _citus(_settings(ctx), workers)
+    nodes = _citus(_settings(ctx), workers, shards)
     for line in nodes.start():
         click.echo(line)
     click.echo(f"coordinator: TWIN_DATABASE_URL='{nodes.url()}'")
