@@ -25,6 +25,8 @@ Create Date: 2026-11-30
 
 from alembic import op
 
+from twin.store import sqlfiles
+
 revision = "0020"
 down_revision = "0019"
 branch_labels = None
@@ -92,8 +94,6 @@ ALTER TABLE field_links ALTER COLUMN town_id SET NOT NULL;
 ALTER TABLE field_links ADD CONSTRAINT field_links_town_id_id_key UNIQUE (town_id, id);
 """)
     # The two triggers that write child rows take the town from the row they follow.
-    from twin.store import sqlfiles
-
     sqlfiles.run(op, "functions/twin_sync_enqueue.sql", "functions/twin_station_latest.sql")
 
 
@@ -107,47 +107,31 @@ ALTER TABLE {table} ADD CONSTRAINT {table}_{column}_fkey FOREIGN KEY ({column})
     REFERENCES {parent} (id) ON DELETE {on_delete};
 """)
         op.execute(f"ALTER TABLE {table} DROP COLUMN town_id")
-    op.execute(_OLD_FUNCTIONS)
+    op.execute(_without_town())
 
 
-# The two functions as they were before this revision.
-_OLD_FUNCTIONS = """
-CREATE OR REPLACE FUNCTION public.twin_sync_enqueue()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    -- a change of an event, for the platform: only when a platform is configured, and not
-    -- the changes that came from it (no echo)
-    IF NEW.actor LIKE 'platform:%' OR NOT EXISTS (SELECT 1 FROM sync_peers) THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO sync_outbox (event_log_id, payload)
-    SELECT NEW.id, jsonb_build_object(
-               'change_id', NEW.id, 'event_code', e.code, 'remote_event_id',
-               CASE WHEN e.client_key LIKE 'platform:%' THEN substr(e.client_key, 10) END,
-               'category', e.category, 'from_status', NEW.from_status, 'status', NEW.to_status,
-               'at', NEW.at, 'note', NEW.note, 'owner_level', e.owner_level,
-               'department', e.department, 'deadline_at', e.deadline_at,
-               'reported_at', e.reported_at, 'title',
-               CASE WHEN NEW.from_status IS NULL THEN e.title END, 'description',
-               CASE WHEN NEW.from_status IS NULL THEN e.description END,
-               'lon', round(ST_X(e.geom)::numeric, 6), 'lat', round(ST_Y(e.geom)::numeric, 6))
-      FROM events e WHERE e.id = NEW.event_id;
-    RETURN NULL;
-END $function$;
-CREATE OR REPLACE FUNCTION public.twin_station_latest()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    INSERT INTO station_latest (station_id, parameter, observed_at, value)
-    SELECT DISTINCT ON (station_id, parameter) station_id, parameter, observed_at, value
-      FROM new_rows
-     ORDER BY station_id, parameter, observed_at DESC
-    ON CONFLICT (station_id, parameter) DO UPDATE
-       SET observed_at = EXCLUDED.observed_at, value = EXCLUDED.value
-     WHERE station_latest.observed_at <= EXCLUDED.observed_at;
-    RETURN NULL;
-END $function$;
-"""
+# The two functions as they were before this revision: today's, without the town.
+_WITH_TOWN = {
+    "functions/twin_sync_enqueue.sql": (
+        ("INSERT INTO sync_outbox (town_id, event_log_id, payload)\n"
+         "    SELECT NEW.town_id, NEW.id, jsonb_build_object(",
+         "INSERT INTO sync_outbox (event_log_id, payload)\n"
+         "    SELECT NEW.id, jsonb_build_object("),),
+    "functions/twin_station_latest.sql": (
+        ("INSERT INTO station_latest (town_id, station_id, parameter, observed_at, value)\n"
+         "    SELECT DISTINCT ON (station_id, parameter) town_id, station_id, parameter, "
+         "observed_at,\n           value",
+         "INSERT INTO station_latest (station_id, parameter, observed_at, value)\n"
+         "    SELECT DISTINCT ON (station_id, parameter) station_id, parameter, observed_at, "
+         "value"),),
+}
+
+
+def _without_town() -> str:
+    texts = []
+    for name, edits in _WITH_TOWN.items():
+        text = sqlfiles.read(name)
+        for now, before in edits:
+            text = text.replace(now, before)
+        texts.append(text)
+    return "\n".join(texts)
