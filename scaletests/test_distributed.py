@@ -220,3 +220,28 @@ def test_a_stopped_worker_answers_503_and_the_product_recovers(distributed, read
     finally:
         nodes.node(name).start()
     assert reader.get(path + "?again=1").status_code == 200
+
+
+def test_the_sweep_escalates_overdue_events_town_by_town(distributed, engine):
+    """The escalation sweep on the workers: one statement per town, each on one shard (a
+    sweep over every shard at once, with its row locks, is refused by Citus)."""
+    import datetime as dt
+
+    from twin.domain.workflow import OPEN, sweep
+
+    later = dt.datetime.fromtimestamp(NOW, dt.UTC) + dt.timedelta(days=30)
+    with engine.connect() as conn:
+        due = conn.execute(sa.text(
+            "SELECT count(*) FROM events e JOIN event_categories c ON c.code = e.category "
+            "WHERE e.status = ANY(:open) AND e.deadline_at < :t AND e.owner_level <> 'county' "
+            "AND (e.owner_level <> 'town' OR c.department IS NOT NULL)"),
+            {"open": list(OPEN), "t": later}).scalar()
+        logged = conn.execute(sa.text(
+            "SELECT count(*) FROM event_log WHERE actor = 'system:escalation'")).scalar()
+    assert due > 0
+    assert sweep(engine, now=later) == due
+    assert sweep(engine, now=later) == 0  # the new deadlines are ahead
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM event_log WHERE actor = 'system:escalation'")).scalar() \
+            == logged + due

@@ -342,11 +342,13 @@ def _move_owner(engine: Engine, event_id: int, step: int, actor: str, expected_v
         return event
 
 
-# One set-based statement: every open event past its deadline below the county moves up one
-# level with that level's deadline (from the town: to its category's department, with the
-# department's hours), and its move is logged. A second sweep at the same moment finds
-# nothing (the new deadlines are in the future); two sweeps at once are kept apart by an
-# advisory lock, and row locks re-check each event before it moves.
+# One set-based statement per town: every open event of the town past its deadline below
+# the county moves up one level with that level's deadline (from the town: to its
+# category's department, with the department's hours), and its move is logged. A second
+# sweep at the same moment finds nothing (the new deadlines are in the future); two sweeps
+# at once are kept apart by an advisory lock, and row locks re-check each event before it
+# moves. Town by town, each statement stays on one shard on Citus, where row locks on a
+# query over every shard are refused (docs/scaling.md).
 SWEEP_LOCK = 0x7477_696E  # "twin"
 _SWEEP = sa.text("""
     WITH due AS (
@@ -354,7 +356,8 @@ _SWEEP = sa.text("""
                CASE e.owner_level WHEN 'microgrid' THEN 'grid' WHEN 'grid' THEN 'village'
                                   WHEN 'village' THEN 'town' ELSE 'county' END AS next_level
           FROM events e
-         WHERE e.status = ANY(:open) AND e.deadline_at < :now AND e.owner_level <> 'county'
+         WHERE e.town_id = :town AND e.status = ANY(:open) AND e.deadline_at < :now
+           AND e.owner_level <> 'county'
            AND (e.owner_level <> 'town' OR EXISTS (
                 SELECT 1 FROM event_categories c
                  WHERE c.code = e.category AND c.department IS NOT NULL))
@@ -372,7 +375,7 @@ _SWEEP = sa.text("""
           JOIN event_categories c ON c.code = due.category
           LEFT JOIN departments dp ON dp.code = c.department
           LEFT JOIN event_deadlines d ON d.level = due.next_level AND d.category = due.category
-         WHERE e.id = due.id
+         WHERE e.town_id = :town AND e.id = due.id
         RETURNING e.id, e.town_id, due.status AS before, due.owner_level AS from_level,
                   coalesce(e.department, due.next_level) AS to_owner)
     INSERT INTO event_log (town_id, event_id, at, actor, from_status, to_status, note)
@@ -391,12 +394,16 @@ def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -
         if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
                             {"k": SWEEP_LOCK}).scalar():
             return 0
-        while True:
-            n = len(conn.execute(_SWEEP, {"now": now, "batch": batch,
-                                          "open": list(OPEN)}).all())
-            moved += n
-            if n < batch:
-                return moved
+        towns = conn.execute(sa.text(
+            "SELECT id FROM units WHERE level = 'town' ORDER BY id")).scalars().all()
+        for town in towns:
+            while True:
+                n = len(conn.execute(_SWEEP, {"now": now, "batch": batch, "town": town,
+                                              "open": list(OPEN)}).all())
+                moved += n
+                if n < batch:
+                    break
+    return moved
 
 
 # Accepting an event takes it, through the legal moves, to "handling" by the acceptor.
