@@ -153,6 +153,24 @@ def test_cgcs2000_tiles_place_features_where_the_grid_says(client, sample_engine
     assert mercator.headers.get("etag") != r.headers["etag"]
 
 
+def test_cgcs2000_tiles_relabel_the_stored_numbers_as_postgis_would_transform_them(
+        sample_engine):
+    """The CGCS2000 grid's tiles take the stored WGS 84 numbers as they are (no transform per
+    feature): PostGIS's own transformation of them, with the PROJ it is built on, is the
+    identity over the county and the corners of China."""
+    assert tiles.CGCS2000.same_numbers and not tiles.MERCATOR.same_numbers
+    with sample_engine.connect() as conn:
+        moved = conn.execute(sa.text("""
+            SELECT count(*) FROM (
+                SELECT geom AS g FROM buildings
+                UNION ALL SELECT ST_SetSRID(ST_MakePoint(x, y), 4326)
+                  FROM (VALUES (73.5, 18.2), (135.1, 53.5), (120.5, 30.6)) v (x, y)) s
+             WHERE NOT ST_Equals(ST_SetSRID(ST_Transform(g, 4490), 4326), g)
+                OR ST_AsBinary(ST_Transform(g, 4490)) <> ST_AsBinary(ST_SetSRID(g, 4490))
+        """)).scalar()
+    assert moved == 0
+
+
 def test_tiles_outside_the_grid_or_the_layers_zooms_are_refused(client):
     base = "/ogc/collections/buildings/tiles/CGCS2000Quad"
     r = client.get(f"{base}/14/16384/0")  # matrix 14 has 16,384 rows (0–16383)

@@ -394,8 +394,10 @@ def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -
         if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
                             {"k": SWEEP_LOCK}).scalar():
             return 0
-        towns = conn.execute(sa.text(
-            "SELECT id FROM units WHERE level = 'town' ORDER BY id")).scalars().all()
+        towns = conn.execute(sa.text(  # the towns with something due (the open index)
+            "SELECT DISTINCT town_id FROM events WHERE status = ANY(:open) "
+            "AND deadline_at < :now AND owner_level <> 'county' ORDER BY 1"),
+            {"open": list(OPEN), "now": now}).scalars().all()
         for town in towns:
             while True:
                 n = len(conn.execute(_SWEEP, {"now": now, "batch": batch, "town": town,

@@ -47,6 +47,16 @@ class Grid:
     srid: int
     bounds: str = ""  # ST_TileEnvelope's bounds argument (SQL), none for Web Mercator
     shift: int = 0
+    # the stored WGS 84 numbers are the grid's own: PROJ's WGS 84 → CGCS2000 is a "ballpark"
+    # transformation without offset, so a tile relabels the coordinates instead of
+    # transforming every feature (a test holds PROJ to that)
+    same_numbers: bool = False
+
+    def project(self, geom: str) -> str:
+        """SQL of ``geom`` (stored in EPSG:4326) in the grid's CRS."""
+        if self.same_numbers:
+            return f"ST_SetSRID({geom}, {self.srid})"
+        return f"ST_Transform({geom}, {self.srid})"
 
     def size(self, z: int) -> tuple[int, int]:
         """(columns, rows) of the matrix at ``z``."""
@@ -61,7 +71,8 @@ class Grid:
 # square -180..180 × -270..90 cut one level deeper, of which the rows north of -90° are used.
 MERCATOR = Grid("WebMercatorQuad", "Google Maps Compatible for the World", 3857)
 CGCS2000 = Grid("CGCS2000Quad", "CGCS2000 geographic quad (天地图 c tiles, level = matrix + 1)",
-                4490, bounds=", ST_MakeEnvelope(-180, -270, 180, 90, 4490)", shift=1)
+                4490, bounds=", ST_MakeEnvelope(-180, -270, 180, 90, 4490)", shift=1,
+                same_numbers=True)
 GRIDS = {g.id: g for g in (MERCATOR, CGCS2000)}
 
 
@@ -162,11 +173,11 @@ def tile_sql(spec: TileLayer, z: int, visible: str = "true", grid: Grid = MERCAT
     row filter from twin.domain.access (its parameters bound)."""
     z += grid.shift
     tolerance = spec.simplify_at(z)
-    geom = f"ST_Transform(t.geom, {grid.srid})"
+    geom = grid.project("t.geom")
     if spec.mercator and grid.srid == 3857 and not tolerance:
         geom = spec.mercator
     elif tolerance:
-        geom = f"ST_Transform(ST_Simplify(t.geom, {tolerance!r}, true), {grid.srid})"
+        geom = grid.project(f"ST_Simplify(t.geom, {tolerance!r}, true)")
     budget = spec.budget_at(z)
     # OFFSET 0 keeps the features a subquery of their own: on Citus, a tile's rows that come
     # from several shards otherwise reach ST_AsMVT as unnamed records ("no geometry column")
