@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -817,6 +818,4 @@ scenes = Table(
 def town_of(conn, table: Table, row_id: int) -> int | None:
     """The town of one row of an element table (None when there is no such row): what a
     writer gives a child row's ``town_id`` (0020), so that the row goes to its town's shard."""
-    from sqlalchemy import select
-
     return conn.execute(select(table.c.town_id).where(table.c.id == row_id)).scalar()
