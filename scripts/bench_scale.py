@@ -8,11 +8,14 @@ coordinator, whose tables are then local: the one-node figures. ``twin cluster d
 spreads them, and the same requests are timed again, through the product's server:
 
 - building tiles per zoom (uncached: no data version in the URL), one keep-alive client;
-- roll-ups of the county and of a town (``twin.domain.summary.rollup``);
+- roll-ups of the whole twin and of a town (``twin.domain.summary.rollup``);
 - an OGC items page of buildings in a box of about 1 km, and Open311's request list;
-- one town's residents and households, counted on the database (the plan: one task).
+- one town's residents and households, counted on the database (the plan: one task);
+- the escalation sweep's round each minute, once the first round escalated what was due.
 
-    .venv/bin/python scripts/bench_scale.py [--scale town|county] [--per-zoom 10] [--shards N]
+``--scale city`` is five counties (``twin sample --scale city``), generated one at a time.
+
+    .venv/bin/python scripts/bench_scale.py [--scale town|county|city] [--per-zoom 10] [--shards N]
         [--keep]
 """
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,6 +43,7 @@ from benchlib import (  # noqa: E402
 
 from twin.config import Settings  # noqa: E402
 from twin.domain.summary import rollup  # noqa: E402
+from twin.domain.workflow import sweep  # noqa: E402
 from twin.store import db as twin_db  # noqa: E402
 from twin.store.citus import CitusCluster  # noqa: E402
 from twin.store.distribution import distribute  # noqa: E402
@@ -54,7 +58,8 @@ def fetch_ok(url: str) -> bytes:
     return body
 
 
-def measure(engine, base: str, chosen: dict, town: dict, repeat: int) -> dict[str, tuple]:
+def measure(engine, base: str, chosen: dict, town: dict, repeat: int,
+            now: datetime) -> dict[str, tuple]:
     """label → (median ms, p95 ms) of every measured request, in order. Each request is
     first made WARM times: on Citus the first distributed query of a database connection
     loads Citus's metadata into it (100–450 ms, measured), once per pooled connection."""
@@ -68,7 +73,7 @@ def measure(engine, base: str, chosen: dict, town: dict, repeat: int) -> dict[st
         per_tile = [timings(lambda u=f"{base}/api/tiles/buildings/{t.z}/{t.x}/{t.y}.mvt":
                             fetch_ok(u), repeat)[0] for t in tiles]
         out[f"building tile z{z} ({len(tiles)} tiles)"] = median_p95(per_tile)
-    out["roll-up, county"] = timings(lambda: rollup(engine), repeat)
+    out["roll-up, the whole twin"] = timings(lambda: rollup(engine), repeat)
     out[f"roll-up, town ({town['name']})"] = timings(lambda: rollup(engine, town["id"]), repeat)
     box = f"{town['lon'] - 0.005},{town['lat'] - 0.005},{town['lon'] + 0.005},{town['lat'] + 0.005}"
     out["OGC buildings items, 100 in a ~1 km box"] = timings(lambda: fetch_ok(
@@ -82,12 +87,15 @@ def measure(engine, base: str, chosen: dict, town: dict, repeat: int) -> dict[st
                 "SELECT count(*) FROM people p JOIN households h ON h.town_id = p.town_id "
                 "AND h.id = p.household_id WHERE p.town_id = :t"), {"t": town["id"]}).scalar()
     out["a town's residents with their households (SQL)"] = timings(count_town, repeat)
+    # what runs every minute: the round after the first one escalated what was due
+    sweep(engine, now)
+    out["escalation sweep, nothing newly due"] = timings(lambda: sweep(engine, now), repeat)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="town", choices=("village", "town", "county"))
+    parser.add_argument("--scale", default="town", choices=("village", "town", "county", "city"))
     parser.add_argument("--per-zoom", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--shards", type=int, default=None,
@@ -113,6 +121,7 @@ def main() -> None:
             "ORDER BY u.id, b.id LIMIT 1")).mappings().one())
         residents = conn.execute(sa.text("SELECT count(*) FROM people")).scalar()
     chosen = pick_tiles(engine, args.per_zoom)
+    now = datetime.now(UTC)
     figures = []
     for phase in ("one node", "distributed"):
         if phase == "distributed":
@@ -123,7 +132,7 @@ def main() -> None:
             f"{k}={v}" for k, v in bench_session(engine).items())
         proc, base = start_server(nodes.url(), data_dir)
         try:
-            figures.append(measure(engine, base, chosen, town, args.repeat))
+            figures.append(measure(engine, base, chosen, town, args.repeat, now))
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -151,8 +151,15 @@ def ensure_sample(engine, scale: str, data_dir: Path) -> None:
             if not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM scenes)")).scalar():
                 sample_scene(engine, data_dir, generate(scale, 0).buildings)  # older loads
             return
-    sample = generate(scale, 0)
-    write_sample(engine, sample, PiiKey(b"bench-only-key-0123456789"))
+    key = PiiKey(b"bench-only-key-0123456789")
+    if scale == "city":  # five counties, one at a time; the first one's rasters and scene
+        from twin.sample.city import write_city
+        from twin.sample.generate import default_end
+
+        _, sample = write_city(engine, key, end=default_end())
+    else:
+        sample = generate(scale, 0)
+        write_sample(engine, sample, key)
     write_sample_rasters(sample, data_dir / "rasters")
     sample_scene(engine, data_dir, sample.buildings)
     from twin.domain.monitor import evaluate_all

@@ -196,28 +196,38 @@ def finish(conn: Connection) -> None:
 def write_sample(engine: Engine, sample: Any, key: PiiKey, *, replace: bool = False,
                  progress: Progress | None = None) -> dict[str, int]:
     """Write a generated sample twin in one transaction; returns rows per table."""
+    return write_samples(engine, [sample], key, replace=replace, progress=progress)
+
+
+def write_samples(engine: Engine, samples: Iterable[Any], key: PiiKey, *,
+                  replace: bool = False, progress: Progress | None = None) -> dict[str, int]:
+    """Write generated samples (the counties of a city, one at a time) in one transaction;
+    the last one's derived rows are made over all of them. Returns rows per table."""
     counts: dict[str, int] = {}
+    sample = None
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
         if not is_empty(conn):
             if not replace:
                 raise LoadError("the twin already holds data: use --replace to overwrite it")
             clear(conn)
-        for attr, table in SAMPLE_TABLES.items():
-            frame = getattr(sample, attr)
-            if table == "units":
-                for level in ("town", "village", "grid", "microgrid"):
-                    counts[table] = counts.get(table, 0) + copy_frame(
-                        conn, table, frame[frame["level"] == level], progress)
-                continue
-            if table == "people":
-                frame = protect_people(frame, key)
-            counts[table] = copy_frame(conn, table, frame, progress)
+        for sample in samples:
+            for attr, table in SAMPLE_TABLES.items():
+                frame = getattr(sample, attr)
+                if table == "units":
+                    for level in ("town", "village", "grid", "microgrid"):
+                        counts[table] = counts.get(table, 0) + copy_frame(
+                            conn, table, frame[frame["level"] == level], progress)
+                    continue
+                if table == "people":
+                    frame = protect_people(frame, key)
+                counts[table] = counts.get(table, 0) + copy_frame(conn, table, frame, progress)
         finish(conn)
         # rows the sample derives from those just written (party board), set-based
-        for _table, sql in getattr(sample, "derived", ()):
+        derived = getattr(sample, "derived", ())
+        for _table, sql in derived:
             conn.execute(sa.text(sql), sample.derived_params)
-        for table in dict.fromkeys(t for t, _ in getattr(sample, "derived", ())):
+        for table in dict.fromkeys(t for t, _ in derived):
             # table names from the sample's own statements
             counts[table] = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

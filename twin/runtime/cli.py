@@ -241,7 +241,8 @@ def cluster_distribute(ctx: click.Context) -> None:
 # --- sample -------------------------------------------------------------------------------
 @main.command()
 @click.option("--scale", default="town", show_default=True,
-              help="village (tests), town (demo) or county (benchmarks).")
+              help="village (tests), town (demo), county (benchmarks) or city (five "
+                   "counties, for a Citus cluster).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366),
               help="Days of hourly observations.")
@@ -254,18 +255,19 @@ def cluster_distribute(ctx: click.Context) -> None:
 @friendly
 def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: bool,
            if_empty: bool) -> None:
-    """Generate a deterministic sample county and load it."""
+    """Generate a deterministic sample twin (a county, or a city of five) and load it."""
     from tqdm import tqdm
 
     from twin.domain.pii import PiiKey
     from twin.ingest.load import is_empty, write_sample
-    from twin.sample.generate import SCALES, SampleError, generate
+    from twin.sample.city import CITY, write_city
+    from twin.sample.generate import SCALES, SampleError, default_end, generate
     from twin.sample.raster import write_sample_rasters
     from twin.store import db as twin_db
 
-    if scale not in SCALES:
-        raise click.BadParameter(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}",
-                                 param_hint="--scale")
+    if scale not in (*SCALES, CITY):
+        raise click.BadParameter(f"unknown scale {scale!r}: choose one of "
+                                 f"{', '.join((*SCALES, CITY))}", param_hint="--scale")
     settings = _settings(ctx)
     engine = twin_db.open_twin(settings)
     twin_db.require_head(engine)
@@ -274,34 +276,42 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
             if not is_empty(conn):
                 click.echo("the twin already holds data; nothing generated")
                 return
+    end = end.replace(tzinfo=dt.UTC) if end else default_end()
+    key = PiiKey.from_settings(settings)
     t0 = time.perf_counter()
-    with tqdm(desc="generating", unit=" steps", disable=None) as bar:
-        def step(stage: str, n: int) -> None:
-            bar.set_postfix_str(stage)
-            bar.update(1)
+    if scale == CITY:
+        counts, twin = write_city(
+            engine, key, seed=seed, days=days, end=end, replace=replace,
+            report=lambda county: click.echo(f"  county {county.units['code'].iloc[0][:6]}: "
+                                             f"{len(county.people):,} residents"))
+    else:
+        with tqdm(desc="generating", unit=" steps", disable=None) as bar:
+            def step(stage: str, n: int) -> None:
+                bar.set_postfix_str(stage)
+                bar.update(1)
 
-        try:
-            twin = generate(scale, seed, days=days, progress=step,
-                            end=end.replace(tzinfo=dt.UTC) if end else None)
-        except SampleError as exc:
-            raise click.BadParameter(str(exc), param_hint="--scale") from None
-    t1 = time.perf_counter()
-    total = sum(twin.counts().values())
-    with tqdm(total=total, desc="loading", unit=" rows", unit_scale=True, disable=None) as bar:
-        def loaded(table: str, n: int) -> None:
-            bar.set_postfix_str(table)
-            bar.update(n)
+            try:
+                twin = generate(scale, seed, days=days, progress=step, end=end)
+            except SampleError as exc:
+                raise click.BadParameter(str(exc), param_hint="--scale") from None
+        t1 = time.perf_counter()
+        total = sum(twin.counts().values())
+        with tqdm(total=total, desc="loading", unit=" rows", unit_scale=True,
+                  disable=None) as bar:
+            def loaded(table: str, n: int) -> None:
+                bar.set_postfix_str(table)
+                bar.update(n)
 
-        counts = write_sample(engine, twin, PiiKey.from_settings(settings), replace=replace,
-                              progress=loaded)
+            counts = write_sample(engine, twin, key, replace=replace, progress=loaded)
     rasters = write_sample_rasters(twin, Path(settings.data_dir) / "rasters")
     scene = sample_scene(engine, settings.data_dir, twin.buildings)
     from twin.domain.monitor import evaluate_all
 
     warnings = evaluate_all(engine)  # the sample's readings, through monitor → warn
     t2 = time.perf_counter()
-    click.echo(f"{scale} sample (seed {seed}): generated in {t1 - t0:.1f} s, loaded in "
-               f"{t2 - t1:.1f} s")
+    took = (f"generated and loaded in {t2 - t0:.1f} s" if scale == CITY else
+            f"generated in {t1 - t0:.1f} s, loaded in {t2 - t1:.1f} s")
+    click.echo(f"{scale} sample (seed {seed}): {took}")
     click.echo(f"  sensor warnings opened {warnings['opened']:,}, closed after recovery "
                f"{warnings['closed']:,}")
     for table, n in counts.items():
