@@ -245,3 +245,75 @@ def test_the_sweep_escalates_overdue_events_town_by_town(distributed, engine):
         assert conn.execute(sa.text(
             "SELECT count(*) FROM event_log WHERE actor = 'system:escalation'")).scalar() \
             == logged + due
+
+
+def _counted_and_live(engine, unit: int) -> tuple[dict, dict]:
+    """The events counters of a unit (0: the county) and the same counted from the rows."""
+    from twin.domain.workflow import CLOSED, OPEN
+
+    with engine.connect() as conn:
+        counted = dict(conn.execute(sa.text(
+            "SELECT measure, value::bigint FROM unit_counts WHERE unit_id = :u AND measure IN "
+            "('events', 'events_open', 'events_closed')"), {"u": unit}).all())
+        live = conn.execute(sa.text(
+            "SELECT count(*) AS events, count(*) FILTER (WHERE status = ANY(:open)) AS "
+            "events_open, count(*) FILTER (WHERE status = ANY(:closed)) AS events_closed "
+            "FROM events WHERE :u = 0 OR :u IN (microgrid_id, grid_id, village_id, town_id)"),
+            {"u": unit, "open": list(OPEN), "closed": list(CLOSED)}).mappings().one()
+    return counted, dict(live)
+
+
+def test_the_loop_runs_on_the_workers(distributed, reader, engine, town):
+    """Report (Open311), dispatch, accept, resolve and close an event on the workers: the
+    writer finds the cell, keeps the counters and moves the layer's version, which the
+    triggers did on one node."""
+    from twin.domain import workflow
+
+    with engine.connect() as conn:
+        micro = conn.execute(sa.text(
+            "SELECT id, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) "
+            "AS lat FROM units WHERE level = 'microgrid' AND town_id = :t ORDER BY id LIMIT 1"),
+            {"t": town["id"]}).mappings().one()
+        version = conn.execute(sa.text(
+            "SELECT version FROM layer_versions WHERE layer = 'events'")).scalar()
+    reader.headers["Origin"] = "http://testserver"
+    form = {"service_code": "sanitation", "lat": str(micro["lat"]), "long": str(micro["lon"]),
+            "description": "河边垃圾堆积，联系13800000000"}
+    posted = reader.post("/open311/v2/requests.json", data=form,
+                         headers={"Idempotency-Key": "scale-0001"})
+    assert posted.status_code == 200, posted.text
+    code = posted.json()[0]["service_request_id"]
+    again = reader.post("/open311/v2/requests.json", data=form,
+                        headers={"Idempotency-Key": "scale-0001"})
+    assert again.json()[0]["service_request_id"] == code
+    outside = reader.post("/open311/v2/requests.json",
+                          data={**form, "lat": "39.9", "long": "116.4"})
+    assert outside.status_code == 400
+    assert "lies outside every micro-grid" in outside.json()[0]["description"]
+
+    with engine.connect() as conn:
+        event = conn.execute(sa.text(
+            "SELECT id, microgrid_id, town_id, description FROM events WHERE code = :c"),
+            {"c": code}).mappings().one()
+    assert (event["microgrid_id"], event["town_id"]) == (micro["id"], town["id"])
+    assert "13800000000" not in event["description"]
+    e = workflow.get_event(engine, event["id"])
+    e = workflow.dispatch(engine, e.id, "张师傅", actor="scale-admin",
+                          expected_version=e.version)
+    e = workflow.accept(engine, e.id, actor="scale-field", expected_version=e.version)
+    e = workflow.transition(engine, e.id, "resolved", actor="scale-field",
+                            expected_version=e.version)
+    e = workflow.rate(engine, e.id, 5, actor="open311", expected_version=e.version)
+    assert e.status == "closed"
+    with engine.connect() as conn:
+        moves = conn.execute(sa.text(
+            "SELECT to_status FROM event_log WHERE town_id = :t AND event_id = :e ORDER BY id"),
+            {"t": town["id"], "e": e.id}).scalars().all()
+        assert conn.execute(sa.text(
+            "SELECT version FROM layer_versions WHERE layer = 'events'")).scalar() > version
+    assert moves == ["reported", "dispatched", "handling", "resolved", "closed"]
+    (got,) = reader.get(f"/open311/v2/requests/{code}.json").json()
+    assert got["status"] == "closed"
+    for unit in (micro["id"], town["id"], 0):
+        counted, live = _counted_and_live(engine, unit)
+        assert counted == live, unit

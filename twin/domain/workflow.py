@@ -30,6 +30,7 @@ from twin.store.schema import (
     events,
 )
 from twin.store.seed import DEPARTMENT_OF_CATEGORY, DEPARTMENTS
+from twin.store.writes import CELL, add_counts, bump, cell_at, distributed
 
 # Owners, lowest first ("小事不出格"): the units' levels, then the county's departments.
 LEVELS = (*reversed(UNIT_LEVELS), "county")
@@ -38,6 +39,7 @@ LEVELS = (*reversed(UNIT_LEVELS), "county")
 LOOPS = {"small": ("microgrid", "grid"), "medium": ("village", "town"), "large": ("county",)}
 OPEN = ("reported", "triaged", "warned", "dispatched", "handling", "escalated", "reopened")
 DONE = ("resolved", "closed", "rejected", "duplicate")
+CLOSED = DONE[:2]  # handled: the roll-ups' closed events (rejected and duplicates are not)
 # The legal moves. Escalation is its own operation (it also moves the owner up a level).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "reported": ("triaged", "warned", "dispatched", "rejected", "duplicate"),
@@ -147,7 +149,8 @@ def _deadline(conn: Connection, category: str, level: str, start: dt.datetime,
 
 
 def _log(conn: Connection, event_id: int, at: dt.datetime, actor: str, before: str | None,
-         after: str, note: str | None, client_key: str | None = None) -> bool:
+         after: str, note: str | None, client_key: str | None = None, *,
+         town: int | None = None) -> bool:
     """Append one move to the event's log; the note is scrubbed of ID and phone numbers.
     With a ``client_key`` an entry already written under it is not written again (False)."""
     note = scrub_text(note)
@@ -155,14 +158,21 @@ def _log(conn: Connection, event_id: int, at: dt.datetime, actor: str, before: s
                     sa.literal(at, sa.DateTime(timezone=True)), sa.literal(actor),
                     sa.literal(before, sa.Text), sa.literal(after), sa.literal(note, sa.Text),
                     sa.literal(client_key, sa.Text)).where(events.c.id == event_id)
+    if town is not None:  # one shard on Citus
+        row = row.where(events.c.town_id == town)
     insert = pg_insert(event_log).from_select(  # the event's town, from the event's row
         ["town_id", "event_id", "at", "actor", "from_status", "to_status", "note",
          "client_key"], row)
     if client_key is not None:
+        keys = [event_log.c.event_id, event_log.c.client_key]
         insert = insert.on_conflict_do_nothing(
-            index_elements=[event_log.c.event_id, event_log.c.client_key],
+            index_elements=[event_log.c.town_id, *keys] if distributed(conn) else keys,
             index_where=event_log.c.client_key.isnot(None))
-    return conn.execute(insert).rowcount == 1
+    # rows returned, not rowcount: Citus reports 0 for an INSERT … SELECT it routed
+    written = len(conn.execute(insert.returning(event_log.c.id)).all()) == 1
+    if written:
+        bump(conn, "events")
+    return written
 
 
 def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
@@ -186,15 +196,22 @@ def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
         if conn.execute(sa.select(event_categories.c.code).where(
                 event_categories.c.code == category)).scalar() is None:
             raise WorkflowError(f"unknown event category {category!r}")
+        cell: dict = {}
+        if distributed(conn):  # on Citus the row must know its town before it is routed
+            cell = cell_at(conn, lon, lat) or {}
+            if not cell:
+                raise WorkflowError(f"events: the point POINT({lon:.6f} {lat:.6f}) lies outside "
+                                    "every micro-grid: check the coordinates (WGS84)")
         event_id = conn.execute(sa.select(sa.func.nextval(
             sa.func.pg_get_serial_sequence("events", "id")))).scalar()
-        insert = pg_insert(events).values(
+        insert = pg_insert(events).values(**cell,
             id=event_id, code=f"E{now:%Y%m%d}-{event_id:07d}", category=category, title=title,
             description=description, status="reported", owner_level="microgrid",
             source=source, reported_at=now, client_key=client_key,
             deadline_at=_deadline(conn, category, "microgrid", now),
             geom=sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), 4326),
-        ).on_conflict_do_nothing(index_elements=[events.c.client_key]).returning(
+        ).on_conflict_do_nothing(index_elements=[  # codes and keys are per town on Citus
+            *([events.c.town_id] if cell else []), events.c.client_key]).returning(
             *_EVENT_COLUMNS)
         try:
             row = conn.execute(insert).mappings().one_or_none()
@@ -203,24 +220,30 @@ def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
             raise WorkflowError(f"{message}: check the coordinates (WGS84)") from None
         if row is None:  # the same key was submitted concurrently and won
             return _event(conn.execute(by_key).mappings().one())
-        _log(conn, row["id"], now, actor, None, "reported", description)
+        add_counts(conn, "events", cell, {"events": 1, **_open_closed("reported")})
+        _log(conn, row["id"], now, actor, None, "reported", description,
+             town=cell.get("town_id"))
         return _event(row)
 
 
-def _change(conn: Connection, event_id: int, expected_version: int,
-            values: dict[str, Any]) -> Event:
-    """UPDATE one event with ``values`` if it is still at ``expected_version``; the version
-    moves on."""
+def _open_closed(status: str) -> dict[str, int]:
+    """An event's contribution to the open and closed counters (twin_unit_counts' measures
+    for events, migration 0004)."""
+    return {"events_open": int(status in OPEN), "events_closed": int(status in CLOSED)}
+
+
+def _change(conn: Connection, current: Any, values: dict[str, Any]) -> Event:
+    """UPDATE the event ``_current`` locked with ``values``, if it is still at the version
+    read then; the version moves on (and, on Citus, the open and closed counters)."""
     row = conn.execute(
         sa.update(events).values(**values, version=events.c.version + 1)
-        .where(events.c.id == event_id, events.c.version == expected_version)
+        .where(events.c.town_id == current["town_id"], events.c.id == current["id"],
+               events.c.version == current["version"])
         .returning(*_EVENT_COLUMNS)).mappings().one_or_none()
     if row is None:
-        current = conn.execute(sa.select(events.c.version, events.c.code)
-                               .where(events.c.id == event_id)).one_or_none()
-        if current is None:
-            raise NotFound(f"no event with id {event_id}")
-        raise _stale(current.code, current.version, expected_version)
+        raise _stale(current["code"], current["version"] + 1, current["version"])
+    before, after = _open_closed(current["status"]), _open_closed(row["status"])
+    add_counts(conn, "events", current, {k: after[k] - before[k] for k in after})
     return _event(row)
 
 
@@ -230,10 +253,15 @@ def _stale(code: str, version: int, expected: int) -> StaleVersion:
 
 
 def _current(conn: Connection, event_id: int, expected_version: int) -> Any:
-    """The event, locked for this transaction, if it is still at ``expected_version``."""
+    """The event, locked for this transaction, if it is still at ``expected_version``. On
+    Citus its town is read first: a row lock is taken on one shard only."""
+    where = [events.c.id == event_id]
+    if distributed(conn):
+        town = conn.execute(sa.select(events.c.town_id).where(*where)).scalar()
+        where.append(events.c.town_id == town)
     row = conn.execute(
-        sa.select(*_EVENT_COLUMNS[:5], events.c.category).where(events.c.id == event_id)
-        .with_for_update()).mappings().one_or_none()
+        sa.select(*_EVENT_COLUMNS[:5], events.c.category, *(events.c[c] for c in CELL))
+        .where(*where).with_for_update()).mappings().one_or_none()
     if row is None:
         raise NotFound(f"no event with id {event_id}")
     if row["version"] != expected_version:
@@ -272,8 +300,8 @@ def transition(engine: Engine, event_id: int, to_status: str, *, actor: str,
             values.update(resolved_at=None, closed_at=None, owner_level="microgrid",
                           department=None,
                           deadline_at=_deadline(conn, row["category"], "microgrid", now))
-        event = _change(conn, event_id, expected_version, values)
-        _log(conn, event_id, now, actor, before, to_status, note)
+        event = _change(conn, row, values)
+        _log(conn, event_id, now, actor, before, to_status, note, town=row["town_id"])
         return event
 
 
@@ -287,8 +315,9 @@ def rate(engine: Engine, event_id: int, score: int, *, actor: str, expected_vers
     with _tx(engine) as conn:
         row = _current(conn, event_id, expected_version)
         if row["status"] == "closed":
-            event = _change(conn, event_id, expected_version, {"satisfaction": score})
-            _log(conn, event_id, now, actor, "closed", "closed", f"群众评价{score}星")
+            event = _change(conn, row, {"satisfaction": score})
+            _log(conn, event_id, now, actor, "closed", "closed", f"群众评价{score}星",
+                 town=row["town_id"])
             return event
     if row["status"] != "resolved":
         raise IllegalTransition(f"event {row['code']} is {row['status']}: it is rated once "
@@ -336,9 +365,9 @@ def _move_owner(engine: Engine, event_id: int, step: int, actor: str, expected_v
                   "deadline_at": _deadline(conn, row["category"], level, now, department)}
         if step > 0:
             values["escalations"] = events.c.escalations + 1
-        event = _change(conn, event_id, expected_version, values)
+        event = _change(conn, row, values)
         _log(conn, event_id, now, actor, row["status"], after,
-             note or f"{'→' if step > 0 else '←'} {department or level}")
+             note or f"{'→' if step > 0 else '←'} {department or level}", town=row["town_id"])
         return event
 
 
@@ -405,6 +434,8 @@ def sweep(engine: Engine, now: dt.datetime | None = None, batch: int = 50_000) -
                 moved += n
                 if n < batch:
                     break
+        if moved:
+            bump(conn, "events")  # on Citus: the log's version trigger is not there
     return moved
 
 
@@ -484,11 +515,12 @@ def dispatch(engine: Engine, event_id: int, to: str = "", *, actor: str,
                 departments.c.code == department)).scalar()
             if name is None:
                 raise WorkflowError(f"no county department {department!r}")
-            event = _change(conn, event_id, expected_version, {
+            event = _change(conn, row, {
                 "status": "dispatched", "owner_level": "county", "department": department,
                 "assignee": name,
                 "deadline_at": _deadline(conn, row["category"], "county", now, department)})
-            _log(conn, event_id, now, actor, row["status"], "dispatched", f"派单至{name}")
+            _log(conn, event_id, now, actor, row["status"], "dispatched", f"派单至{name}",
+                 town=row["town_id"])
             return event
     if not to or len(to) > 100:
         raise WorkflowError("say to whom the event is dispatched (at most 100 characters)")
