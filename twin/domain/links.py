@@ -174,7 +174,8 @@ _EVENT_CARDS = sa.select(
     events.c.status, events.c.owner_level, events.c.reported_at, events.c.deadline_at,
     events.c.version, sa.func.ST_X(events.c.geom).label("lon"),
     sa.func.ST_Y(events.c.geom).label("lat"), _m.c.name.label("microgrid"),
-).join_from(events, _m, _m.c.id == events.c.microgrid_id)
+).join_from(events, _m, sa.and_(_m.c.town_id == events.c.town_id,  # one shard on Citus
+                                  _m.c.id == events.c.microgrid_id))
 
 
 def events_in_scope(engine: Engine, link: Link) -> list[dict]:

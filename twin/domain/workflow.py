@@ -30,7 +30,7 @@ from twin.store.schema import (
     events,
 )
 from twin.store.seed import DEPARTMENT_OF_CATEGORY, DEPARTMENTS
-from twin.store.writes import CELL, add_counts, bump, cell_at, distributed
+from twin.store.writes import CELL, added, bump, cell_at, count_rows, distributed
 
 # Owners, lowest first ("小事不出格"): the units' levels, then the county's departments.
 LEVELS = (*reversed(UNIT_LEVELS), "county")
@@ -39,7 +39,6 @@ LEVELS = (*reversed(UNIT_LEVELS), "county")
 LOOPS = {"small": ("microgrid", "grid"), "medium": ("village", "town"), "large": ("county",)}
 OPEN = ("reported", "triaged", "warned", "dispatched", "handling", "escalated", "reopened")
 DONE = ("resolved", "closed", "rejected", "duplicate")
-CLOSED = DONE[:2]  # handled: the roll-ups' closed events (rejected and duplicates are not)
 # The legal moves. Escalation is its own operation (it also moves the owner up a level).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "reported": ("triaged", "warned", "dispatched", "rejected", "duplicate"),
@@ -220,21 +219,17 @@ def report(engine: Engine, *, category: str, title: str, lon: float, lat: float,
             raise WorkflowError(f"{message}: check the coordinates (WGS84)") from None
         if row is None:  # the same key was submitted concurrently and won
             return _event(conn.execute(by_key).mappings().one())
-        add_counts(conn, "events", cell, {"events": 1, **_open_closed("reported")})
+        added(conn, "events", [row["id"]])
         _log(conn, row["id"], now, actor, None, "reported", description,
              town=cell.get("town_id"))
         return _event(row)
 
 
-def _open_closed(status: str) -> dict[str, int]:
-    """An event's contribution to the open and closed counters (twin_unit_counts' measures
-    for events, migration 0004)."""
-    return {"events_open": int(status in OPEN), "events_closed": int(status in CLOSED)}
-
-
 def _change(conn: Connection, current: Any, values: dict[str, Any]) -> Event:
     """UPDATE the event ``_current`` locked with ``values``, if it is still at the version
-    read then; the version moves on (and, on Citus, the open and closed counters)."""
+    read then; the version moves on (and, on Citus, the counters: the row's old contribution
+    out, its new one in)."""
+    count_rows(conn, "events", [current["id"]], -1)
     row = conn.execute(
         sa.update(events).values(**values, version=events.c.version + 1)
         .where(events.c.town_id == current["town_id"], events.c.id == current["id"],
@@ -242,8 +237,7 @@ def _change(conn: Connection, current: Any, values: dict[str, Any]) -> Event:
         .returning(*_EVENT_COLUMNS)).mappings().one_or_none()
     if row is None:
         raise _stale(current["code"], current["version"] + 1, current["version"])
-    before, after = _open_closed(current["status"]), _open_closed(row["status"])
-    add_counts(conn, "events", current, {k: after[k] - before[k] for k in after})
+    count_rows(conn, "events", [current["id"]])
     return _event(row)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from twin.catalog import BY_NAME, LOAD_ORDER
 from twin.domain.pii import PiiKey, mask_id, mask_phone
 from twin.errors import LoadError
+from twin.store import writes
 
 STORAGE_SRID = 4326
 CHUNK_ROWS = 50_000
@@ -141,6 +142,9 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame,
     frame = frame.rename(columns={"geometry": "geom"}) if "geometry" in frame else frame
     if table in FOLLOWS and "town_id" not in frame:
         frame = frame.assign(town_id=_towns(conn, *FOLLOWS[table], frame))
+    frame = writes.with_cells(conn, table, frame)  # on Citus: a row knows its town first
+    if "town_id" in frame and "town_id" not in columns:
+        columns = (*columns, *(c for c in writes.CELL if c in frame))
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise LoadError(f"{table}: missing field(s) {', '.join(missing)}")
@@ -164,6 +168,8 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame,
         line = re.search(r"COPY \w+, line (\d+)", exc.diag.context or "")
         where = f" (input row {line.group(1)})" if line else ""
         raise LoadError(f"{detail}{where}; nothing was written") from None
+    if "id" in frame:  # on Citus: the counters and the layer's version
+        writes.added(conn, table, frame["id"].astype("int64").tolist())
     return done
 
 

@@ -7,21 +7,31 @@ route it. So a writer, on a distributed twin only, in its own transaction on the
 
 - finds the cell of a point first (:func:`cell_at`, the lookup of ``twin_assign_cell``) and
   writes the row with it;
-- adds its rows' contributions to ``unit_counts`` (:func:`add_counts`, what
-  ``twin_unit_counts`` adds: the row's micro-grid, grid, village, town and the county's 0);
+- adds its rows' contributions to ``unit_counts`` (:func:`count_rows`, with the expression
+  ``twin_unit_counts`` is given for the table: into the row's micro-grid, grid, village,
+  town and the county's 0), and takes an updated row's old contribution away first;
 - bumps the versions of the layers it changed (:func:`bump`, ``twin_bump_version``).
 
 On one node all three return at once (the triggers did the work): a writer calls them the
-same way everywhere.
+same way everywhere. A bulk write (``twin.ingest.load.copy_frame``: imports, samples) does the
+same for many rows: :func:`with_cells` before the COPY, :func:`added` after it, from the
+triggers' own definitions (``sql/triggers/<table>.sql``: which tables take their cell from
+their geometry, what each row adds to which counters, which layer it belongs to).
 """
 
 from __future__ import annotations
 
+import re
 import weakref
-from collections.abc import Mapping
+from functools import cache
 
+import pandas as pd
+import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from twin.errors import LoadError
+from twin.store import sqlfiles
 
 CELL = ("microgrid_id", "grid_id", "village_id", "town_id")
 
@@ -52,26 +62,83 @@ def cell_at(conn: Connection, lon: float, lat: float) -> dict | None:
     return dict(row) if row else None
 
 
-def add_counts(conn: Connection, family: str, cell: Mapping, deltas: Mapping[str, float],
-               ) -> None:
-    """On Citus: add ``deltas`` (measure → change) to the cell's units and the county's."""
-    changed = {m: float(v) for m, v in deltas.items() if v}
-    if not changed or not distributed(conn):
-        return
-    units = [0, *(cell[c] for c in reversed(CELL) if cell.get(c) is not None)]
-    conn.execute(sa.text(
-        "INSERT INTO unit_counts AS c (unit_id, family, measure, value) "
-        "SELECT u, :family, m.measure, m.value FROM unnest(CAST(:units AS bigint[])) AS u "
-        "CROSS JOIN unnest(CAST(:measures AS text[]), CAST(:values AS float8[])) "
-        "AS m (measure, value) ORDER BY u, m.measure "
-        "ON CONFLICT (unit_id, measure) DO UPDATE SET value = c.value + EXCLUDED.value"),
-        {"family": family, "units": units, "measures": list(changed),
-         "values": list(changed.values())})
-
-
 def bump(conn: Connection, *layers: str) -> None:
     """On Citus: the layers' versions move on (their cached tiles go stale)."""
     if layers and distributed(conn):
         conn.execute(sa.text(
             "UPDATE layer_versions SET version = version + 1, changed_at = now() "
             "WHERE layer = ANY(:layers)"), {"layers": list(layers)})
+
+
+# --- bulk writes ----------------------------------------------------------------------------
+@cache
+def triggers_calling(function: str) -> dict[str, tuple[str, ...]]:
+    """table → the arguments its trigger calling ``function`` passes, from the definition
+    files (the first such trigger of each table: its insert, update and delete ones pass the
+    same)."""
+    found: dict[str, tuple[str, ...]] = {}
+    call = re.compile(rf" ON public\.(\w+) .*EXECUTE FUNCTION {function}\((.*)\);$")
+    for path in sqlfiles.files():
+        for line in sqlfiles.read(path).splitlines():
+            if (m := call.search(line)) and m.group(1) not in found:
+                found[m.group(1)] = tuple(a.replace("''", "'") for a in
+                                          re.findall(r"'((?:[^']|'')*)'", m.group(2)))
+    return found
+
+
+_CELLS = sa.text("""
+    WITH p AS MATERIALIZED (
+        SELECT i, CASE WHEN ST_Dimension(g) = 0 THEN g ELSE ST_PointOnSurface(g) END AS pt
+          FROM (SELECT ST_GeomFromWKB(w, 4326) AS g, i
+                  FROM unnest(CAST(:wkb AS bytea[])) WITH ORDINALITY AS t (w, i)) s)
+    SELECT p.i, u.id AS microgrid_id, u.grid_id, u.village_id, u.town_id
+      FROM p JOIN units u ON u.level = 'microgrid' AND u.geom && p.pt
+       AND ST_Intersects(u.geom, p.pt)""")
+
+
+def with_cells(conn: Connection, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """On Citus, the rows of a table that takes its cell from its geometry, given their
+    cells (the lowest micro-grid id holding each row's point, as ``twin_assign_cell``);
+    a row outside every micro-grid stops the write with its code."""
+    if (table not in triggers_calling("twin_assign_cell") or "town_id" in frame
+            or frame.empty or not distributed(conn)):
+        return frame
+    found = pd.DataFrame(conn.execute(_CELLS, {"wkb": list(shapely.to_wkb(
+        frame["geom"].to_numpy(object)))}).mappings().all(), columns=["i", *CELL])
+    cells = found.sort_values(["i", "microgrid_id"]).drop_duplicates("i").set_index("i")
+    cells = cells.reindex(range(1, len(frame) + 1))
+    if cells["town_id"].isna().any():
+        row = frame.iloc[int(cells["town_id"].isna().to_numpy().argmax())]
+        raise LoadError(f"{table}: row {row.get('code', row.get('id', '?'))} lies outside every "
+                        "micro-grid")
+    return frame.assign(**{c: cells[c].to_numpy("int64") for c in CELL})
+
+
+def count_rows(conn: Connection, table: str, ids: list[int], sign: int = 1) -> None:
+    """On Citus: add (``sign`` 1) or take away (-1) what the rows with ``ids`` contribute to
+    the counters of their cells and the county (before and after an update: both)."""
+    counts = triggers_calling("twin_unit_counts").get(table)
+    if not counts or not ids or not distributed(conn):
+        return
+    # the contribution is the trigger's own expression, from our definition file
+    conn.execute(sa.text(f"""
+        INSERT INTO unit_counts AS c (unit_id, family, measure, value)
+        SELECT u.unit_id, :family, m.measure, :sign * sum(m.value)
+          FROM (SELECT * FROM {table} WHERE id = ANY(:ids)) r
+         CROSS JOIN LATERAL ({counts[0]}) AS m (measure, value)
+         CROSS JOIN LATERAL unnest(ARRAY[0, r.town_id, r.village_id, r.grid_id,
+                                         r.microgrid_id]) AS u (unit_id)
+         GROUP BY u.unit_id, m.measure
+        HAVING sum(m.value) <> 0
+         ORDER BY u.unit_id, m.measure
+        ON CONFLICT (unit_id, measure) DO UPDATE SET value = c.value + EXCLUDED.value"""),  # noqa: S608, E501 (table and expression: our trigger files')
+        {"family": table, "ids": list(ids), "sign": sign})
+
+
+def added(conn: Connection, table: str, ids: list[int]) -> None:
+    """On Citus, after rows with ``ids`` were written into ``table``: what they add to the
+    counters, and their layer's new version."""
+    if not ids or not distributed(conn):
+        return
+    count_rows(conn, table, ids)
+    bump(conn, *triggers_calling("twin_bump_version").get(table, ()))
