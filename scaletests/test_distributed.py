@@ -384,3 +384,51 @@ def test_an_import_lands_on_the_workers_with_its_cells_and_counts(distributed, e
     for unit in (0, town["id"]):
         counted, live = counters(unit)
         assert counted == live, unit
+
+
+def test_a_register_lands_with_its_households_cells(distributed, settings, engine, town,
+                                                    tmp_path):
+    """Residents imported on the workers take their household's cell (as the trigger did on
+    one node), count in its units, and a resident of no household writes nothing."""
+    from twin.domain.pii import PiiKey, id_check_digit
+    from twin.ingest.importer import ImportError_, import_file
+
+    with engine.connect() as conn:
+        household = conn.execute(sa.text(
+            "SELECT code, microgrid_id, town_id FROM households WHERE town_id = :t "
+            "ORDER BY id LIMIT 1"), {"t": town["id"]}).mappings().one()
+    numbers = [f"330483{birth}{seq}" for birth, seq in (("19800512", "123"),
+                                                        ("19401130", "005"))]
+    numbers = [n + id_check_digit(n) for n in numbers]
+    key = PiiKey.from_settings(settings)
+
+    def register(name, code):
+        path = tmp_path / name
+        path.write_text("户编码,姓名,身份证号,人员类别\n" + "".join(
+            f"{code},居民{i},{n},{'老年人' if i else ''}\n" for i, n in enumerate(numbers)),
+            encoding="utf-8")
+        return path
+
+    def residents(unit):
+        with engine.connect() as conn:
+            counted = conn.execute(sa.text(
+                "SELECT value::bigint FROM unit_counts WHERE unit_id = :u "
+                "AND measure = 'residents'"), {"u": unit}).scalar()
+            live = conn.execute(sa.text(
+                "SELECT count(*) FROM people WHERE :u IN (microgrid_id, town_id)"),
+                {"u": unit}).scalar()
+        return counted, live
+
+    with pytest.raises(ImportError_, match="NOPE"):
+        import_file(engine, register("bad.csv", "NOPE"), "people", pii_key=key)
+    report = import_file(engine, register("people.csv", household["code"]), "people",
+                         pii_key=key)
+    assert report.written == 2
+    with engine.connect() as conn:
+        cells = conn.execute(sa.text(
+            "SELECT DISTINCT microgrid_id, town_id FROM people WHERE id_hash = ANY(:h)"),
+            {"h": [key.digest("id", n) for n in numbers]}).all()
+    assert cells == [(household["microgrid_id"], household["town_id"])]
+    for unit in (household["microgrid_id"], town["id"]):
+        counted, live = residents(unit)
+        assert counted == live, unit

@@ -96,13 +96,45 @@ _CELLS = sa.text("""
        AND ST_Intersects(u.geom, p.pt)""")
 
 
-def with_cells(conn: Connection, table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """On Citus, the rows of a table that takes its cell from its geometry, given their
-    cells (the lowest micro-grid id holding each row's point, as ``twin_assign_cell``);
-    a row outside every micro-grid stops the write with its code."""
-    if (table not in triggers_calling("twin_assign_cell") or "town_id" in frame
-            or frame.empty or not distributed(conn)):
-        return frame
+# Trigger functions that copy a row's cell from the row it names: (its column, that table).
+_FROM_PARENT = {"twin_cell_from_household": ("household_id", "households"),
+                "twin_cell_from_station": ("station_id", "stations")}
+
+
+def _parent_cells(conn: Connection, table: str, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The cells of rows that take theirs from the household, station or unit they name
+    (``twin_cell_from_*``), one row per frame row; None for a table of another kind."""
+    by_unit = triggers_calling("twin_cell_from_unit").get(table)
+    kind = next((f for f in _FROM_PARENT if table in triggers_calling(f)), None)
+    if kind is not None:
+        column, parent = _FROM_PARENT[kind]
+        sql = f"SELECT id, {', '.join(CELL)}, NULL AS level FROM {parent} WHERE id = ANY(:ids)"  # noqa: S608, E501
+    elif by_unit is not None:
+        column, parent = by_unit[0], "units"
+        sql = ("SELECT id, CASE WHEN level = 'microgrid' THEN id END AS microgrid_id, grid_id, "
+               "village_id, town_id, level FROM units WHERE id = ANY(:ids)")
+    else:
+        return None
+    named = frame[column].astype("int64")
+    found = pd.DataFrame(conn.execute(sa.text(sql), {"ids": named.unique().tolist()})
+                         .mappings().all(), columns=["id", *CELL, "level"]).set_index("id")
+    cells = found.reindex(named.to_numpy())
+    wrong = cells["town_id"].isna()
+    if by_unit is not None and len(by_unit) > 1:  # the unit must be of this level
+        wrong |= cells["level"] != by_unit[1]
+    if wrong.any():
+        i = int(wrong.to_numpy().argmax())
+        what = "which does not exist" if pd.isna(cells["town_id"].iloc[i]) else \
+            f"a {cells['level'].iloc[i]}, where a {by_unit[1]} is wanted"
+        raise LoadError(f"{table}: row {frame.iloc[i].get('id', i + 1)} names "
+                        f"{parent.rstrip('s')} {named.iloc[i]}, {what}")
+    return cells
+
+
+def _geometry_cells(conn: Connection, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The cells holding rows' points, one row per frame row, as ``twin_assign_cell`` finds
+    them (the lowest micro-grid id holding the point); a row outside every micro-grid stops
+    the write with its code."""
     found = pd.DataFrame(conn.execute(_CELLS, {"wkb": list(shapely.to_wkb(
         frame["geom"].to_numpy(object)))}).mappings().all(), columns=["i", *CELL])
     cells = found.sort_values(["i", "microgrid_id"]).drop_duplicates("i").set_index("i")
@@ -111,7 +143,19 @@ def with_cells(conn: Connection, table: str, frame: pd.DataFrame) -> pd.DataFram
         row = frame.iloc[int(cells["town_id"].isna().to_numpy().argmax())]
         raise LoadError(f"{table}: row {row.get('code', row.get('id', '?'))} lies outside every "
                         "micro-grid")
-    return frame.assign(**{c: cells[c].to_numpy("int64") for c in CELL})
+    return cells
+
+
+def with_cells(conn: Connection, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """On Citus, the rows given the cells their table's trigger gives them on one node: from
+    their geometry, or from the household, station or unit they name."""
+    if "town_id" in frame or frame.empty or not distributed(conn):
+        return frame
+    if table in triggers_calling("twin_assign_cell"):
+        cells = _geometry_cells(conn, table, frame)
+    elif (cells := _parent_cells(conn, table, frame)) is None:
+        return frame
+    return frame.assign(**{c: cells[c].astype("Int64").to_numpy() for c in CELL})
 
 
 def count_rows(conn: Connection, table: str, ids: list[int], sign: int = 1) -> None:
