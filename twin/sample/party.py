@@ -70,14 +70,16 @@ INSERT INTO organizations (kind, name, members, unit_id, geom, parent_id)
 SELECT CASE WHEN g.members >= 3 THEN 'party_branch' ELSE 'party_group' END,
        '中共' || g.name || CASE WHEN g.members >= 3 THEN '党支部' ELSE '党小组' END,
        g.members, g.id, coalesce(g.room, ST_PointOnSurface(g.geom)), g.parent
-  FROM (SELECT u.id, u.name, u.geom,
-               (SELECT count(*) FROM people p WHERE p.grid_id = u.id AND PARTY(p)) AS members,
+  FROM (SELECT u.id, u.name, u.geom, coalesce(m.members, 0) AS members,
                (SELECT w.geom FROM workrooms w WHERE w.grid_id = u.id ORDER BY w.id LIMIT 1)
                    AS room,
                (SELECT b.id FROM organizations b WHERE b.unit_id = u.village_id
                    AND b.kind IN ('party_branch', 'party_general_branch')
                  ORDER BY b.id LIMIT 1) AS parent
-          FROM units u WHERE u.level = 'grid') g
+          FROM units u
+          LEFT JOIN (SELECT p.grid_id, count(*) AS members FROM people p WHERE PARTY(p)
+                      GROUP BY p.grid_id) m ON m.grid_id = u.id  -- one pass, not one per grid
+         WHERE u.level = 'grid') g
  ORDER BY g.id"""),
     ("party_coverage", """
 INSERT INTO party_coverage (town_id, organization_id, grid_id)
