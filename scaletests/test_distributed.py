@@ -432,3 +432,55 @@ def test_a_register_lands_with_its_households_cells(distributed, settings, engin
     for unit in (household["microgrid_id"], town["id"]):
         counted, live = residents(unit)
         assert counted == live, unit
+
+
+def test_readings_warn_and_recover_on_the_workers(distributed, engine, town):
+    """Monitor → warn on the workers: a breach opens (or extends) its station's episode with
+    a warning event in the station's cell, readings back within limits close it and
+    resolve the event; the latest readings, the counters and the versions follow."""
+    import datetime as dt
+
+    from twin.domain import monitor
+
+    with engine.connect() as conn:
+        s = conn.execute(sa.text(
+            "SELECT l.station_id, l.parameter, l.observed_at, p.warn_above, p.recover_hours "
+            "FROM station_latest l JOIN parameters p ON p.code = l.parameter "
+            "WHERE l.town_id = :t AND p.warn_above IS NOT NULL "
+            "ORDER BY l.station_id, l.parameter LIMIT 1"), {"t": town["id"]}).mappings().one()
+        versions = dict(conn.execute(sa.text("SELECT layer, version FROM layer_versions "
+                                             "WHERE layer IN ('events', 'observations')")).all())
+    start = s["observed_at"] + dt.timedelta(days=1)
+    high, low = float(s["warn_above"]) * 2, float(s["warn_above"]) / 2
+    breach = monitor.ingest(engine, [(s["station_id"], s["parameter"], start, high)])
+    assert breach["readings"] == 1 and breach["opened"] + breach["updated"] == 1
+    with engine.connect() as conn:
+        episode = conn.execute(sa.text(
+            "SELECT w.event_id, e.status, e.town_id, e.microgrid_id = st.microgrid_id AS same "
+            "FROM warning_episodes w JOIN events e ON e.town_id = w.town_id "
+            "AND e.id = w.event_id JOIN stations st ON st.town_id = w.town_id "
+            "AND st.id = w.station_id WHERE w.town_id = :t AND w.station_id = :s "
+            "AND w.parameter = :p AND w.closed_at IS NULL"),
+            {"t": town["id"], "s": s["station_id"], "p": s["parameter"]}).mappings().one()
+    assert episode["town_id"] == town["id"] and episode["same"]
+    hours = int(s["recover_hours"]) + 2
+    back = monitor.ingest(engine, [(s["station_id"], s["parameter"],
+                                    start + dt.timedelta(hours=h), low)
+                                   for h in range(1, hours + 1)])
+    assert back["closed"] >= 1
+    with engine.connect() as conn:
+        status = conn.execute(sa.text(
+            "SELECT status FROM events WHERE town_id = :t AND id = :e"),
+            {"t": town["id"], "e": episode["event_id"]}).scalar()
+        latest = conn.execute(sa.text(
+            "SELECT observed_at, value FROM station_latest WHERE town_id = :t "
+            "AND station_id = :s AND parameter = :p"),
+            {"t": town["id"], "s": s["station_id"], "p": s["parameter"]}).one()
+        moved = dict(conn.execute(sa.text("SELECT layer, version FROM layer_versions "
+                                          "WHERE layer IN ('events', 'observations')")).all())
+    assert status == ("resolved" if episode["status"] == "warned" else episode["status"])
+    assert tuple(latest) == (start + dt.timedelta(hours=hours), low)
+    assert all(moved[k] > versions[k] for k in versions)
+    for unit in (0, town["id"]):
+        counted, live = _counted_and_live(engine, unit)
+        assert counted == live, unit

@@ -36,6 +36,7 @@ from twin.domain.units import LEVELS
 from twin.errors import LoadError, TwinError
 from twin.ingest import registers
 from twin.ingest.load import copy_frame
+from twin.store import writes
 from twin.store.schema import metadata
 
 KINDS = IMPORT_ORDER  # the element families a file can be imported as (twin.catalog)
@@ -393,6 +394,7 @@ def import_file(engine: Engine, path: str | Path, kind: str, *, crs: str | None 
     with engine.connect() as conn:
         tx = conn.begin()
         try:
+            writes.one_connection_per_node(conn)
             if kind in REGISTERS:
                 rows = _register_rows(conn, kind, frame, path, mapping, pii_key, report, now)
             else:

@@ -33,6 +33,7 @@ from twin.domain.pii import TEXT_PATTERNS, PiiKey, protect_id, protect_phone
 from twin.domain.summary import LOCAL_TZ  # times without a zone are local, as registers write them
 from twin.domain.units import LEVELS as UNIT_LEVELS
 from twin.domain.workflow import DONE, OPEN
+from twin.store import writes
 
 # Register field → the names registers use for it, from the catalogue's register families
 # (a field two families share, such as the household code, is named alike in both).
@@ -429,10 +430,18 @@ def write_observations(conn: Connection, rows: pd.DataFrame, notes: list[str]) -
     with raw.cursor().copy("COPY import_readings FROM STDIN") as copy:
         for _, text in copy_text(rows, ("station_id", "parameter", "observed_at", "value")):
             copy.write(text)
-    written = conn.execute(sa.text(
-        "INSERT INTO observations (station_id, parameter, observed_at, value) "
-        "SELECT DISTINCT ON (station_id, parameter, observed_at) * FROM import_readings "
-        "ORDER BY station_id, parameter, observed_at ON CONFLICT DO NOTHING")).rowcount
+    # each reading with its station's cell (on one node the trigger gives the same; on Citus
+    # the town routes it; every station id was read by code above, so the join keeps every
+    # row); rows returned, not rowcount: Citus says 0 for INSERT … SELECT
+    written = len(conn.execute(sa.text(
+        "INSERT INTO observations (station_id, parameter, observed_at, value, microgrid_id, "
+        "grid_id, village_id, town_id) "
+        "SELECT DISTINCT ON (r.station_id, r.parameter, r.observed_at) r.*, s.microgrid_id, "
+        "s.grid_id, s.village_id, s.town_id "
+        "FROM import_readings r JOIN stations s ON s.id = r.station_id "
+        "ORDER BY r.station_id, r.parameter, r.observed_at ON CONFLICT DO NOTHING "
+        "RETURNING station_id")).all())
+    writes.readings_added(conn, rows)
     if written < len(rows):
         notes.append(f"{len(rows) - written:,} reading(s) already in the twin (or twice in "
                      "the file) skipped")

@@ -51,6 +51,16 @@ def distributed(conn: Connection) -> bool:
     return _distributed[engine]
 
 
+def one_connection_per_node(conn: Connection) -> None:
+    """On Citus, for the rest of this transaction: one connection per worker. A COPY spreads
+    over several connections to a worker, and a query over several shards after it in the
+    same transaction is then refused ("placements that were modified over multiple
+    connections"); a write that reads what it wrote (an import, readings evaluated) says so
+    first."""
+    if distributed(conn):
+        conn.execute(sa.text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
+
+
 def cell_at(conn: Connection, lon: float, lat: float) -> dict | None:
     """The cell (micro-grid, grid, village, town) holding a point, as ``twin_assign_cell``
     finds it; None outside every micro-grid."""
@@ -186,3 +196,27 @@ def added(conn: Connection, table: str, ids: list[int]) -> None:
         return
     count_rows(conn, table, ids)
     bump(conn, *triggers_calling("twin_bump_version").get(table, ()))
+
+
+def readings_added(conn: Connection, readings: pd.DataFrame) -> None:
+    """On Citus, after readings (station_id, parameter, observed_at, value) were written:
+    each station's latest reading of each parameter, and the layers' new versions (what
+    ``twin_station_latest`` and the version trigger do on one node)."""
+    if readings.empty or not distributed(conn):
+        return
+    latest = readings.sort_values("observed_at").drop_duplicates(
+        ["station_id", "parameter"], keep="last")
+    conn.execute(sa.text("""
+        INSERT INTO station_latest (town_id, station_id, parameter, observed_at, value)
+        SELECT s.town_id, k.station_id, k.parameter, k.observed_at, k.value
+          FROM unnest(CAST(:s AS bigint[]), CAST(:p AS text[]), CAST(:t AS timestamptz[]),
+                      CAST(:v AS float8[])) AS k (station_id, parameter, observed_at, value)
+          JOIN stations s ON s.id = k.station_id
+        ON CONFLICT (town_id, station_id, parameter) DO UPDATE
+           SET observed_at = EXCLUDED.observed_at, value = EXCLUDED.value
+         WHERE station_latest.observed_at <= EXCLUDED.observed_at"""),
+        {"s": latest["station_id"].astype("int64").tolist(),
+         "p": latest["parameter"].tolist(),
+         "t": [pd.Timestamp(t).to_pydatetime() for t in latest["observed_at"]],
+         "v": latest["value"].astype(float).tolist()})
+    bump(conn, *triggers_calling("twin_bump_version").get("observations", ()))
