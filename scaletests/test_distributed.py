@@ -247,6 +247,13 @@ def test_the_sweep_escalates_overdue_events_town_by_town(distributed, engine):
             == logged + due
 
 
+def _versions(engine, *layers: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(
+            "SELECT layer, version FROM layer_versions WHERE layer = ANY(:l)"),
+            {"l": list(layers)}).all())
+
+
 def _counted_and_live(engine, unit: int) -> tuple[dict, dict]:
     """The events counters of a unit (0: the county) and the same counted from the rows."""
     from twin.domain.workflow import OPEN
@@ -274,8 +281,7 @@ def test_the_loop_runs_on_the_workers(distributed, reader, engine, town):
             "SELECT id, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) "
             "AS lat FROM units WHERE level = 'microgrid' AND town_id = :t ORDER BY id LIMIT 1"),
             {"t": town["id"]}).mappings().one()
-        version = conn.execute(sa.text(
-            "SELECT version FROM layer_versions WHERE layer = 'events'")).scalar()
+    versions = _versions(engine, "events")
     reader.headers["Origin"] = "http://testserver"
     form = {"service_code": "sanitation", "lat": str(micro["lat"]), "long": str(micro["lon"]),
             "description": "河边垃圾堆积，联系13800000000"}
@@ -309,8 +315,7 @@ def test_the_loop_runs_on_the_workers(distributed, reader, engine, town):
         moves = conn.execute(sa.text(
             "SELECT to_status FROM event_log WHERE town_id = :t AND event_id = :e ORDER BY id"),
             {"t": town["id"], "e": e.id}).scalars().all()
-        assert conn.execute(sa.text(
-            "SELECT version FROM layer_versions WHERE layer = 'events'")).scalar() > version
+    assert _versions(engine, "events")["events"] > versions["events"]
     assert moves == ["reported", "dispatched", "handling", "resolved", "closed"]
     (got,) = reader.get(f"/open311/v2/requests/{code}.json").json()
     assert got["status"] == "closed"
@@ -343,8 +348,7 @@ def test_an_import_lands_on_the_workers_with_its_cells_and_counts(distributed, e
             "SELECT microgrid_id, ST_AsGeoJSON(ST_Translate(geom, 0.00001, 0)) AS g "
             "FROM buildings WHERE town_id = :t ORDER BY id LIMIT 5"),
             {"t": town["id"]}).mappings().all()
-        version = conn.execute(sa.text(
-            "SELECT version FROM layer_versions WHERE layer = 'buildings'")).scalar()
+    versions = _versions(engine, "buildings")
 
     def write(name, geometries):
         path = tmp_path / name
@@ -377,8 +381,7 @@ def test_an_import_lands_on_the_workers_with_its_cells_and_counts(distributed, e
         cells = conn.execute(sa.text(
             "SELECT microgrid_id FROM buildings WHERE town_id = :t AND code LIKE 'SCALE-%' "
             "ORDER BY code"), {"t": town["id"]}).scalars().all()
-        assert conn.execute(sa.text(
-            "SELECT version FROM layer_versions WHERE layer = 'buildings'")).scalar() > version
+    assert _versions(engine, "buildings")["buildings"] > versions["buildings"]
     assert cells == [r["microgrid_id"] for r in near]
     assert counters(0)[1]["buildings"] == before + 5
     for unit in (0, town["id"]):
@@ -448,8 +451,7 @@ def test_readings_warn_and_recover_on_the_workers(distributed, engine, town):
             "FROM station_latest l JOIN parameters p ON p.code = l.parameter "
             "WHERE l.town_id = :t AND p.warn_above IS NOT NULL "
             "ORDER BY l.station_id, l.parameter LIMIT 1"), {"t": town["id"]}).mappings().one()
-        versions = dict(conn.execute(sa.text("SELECT layer, version FROM layer_versions "
-                                             "WHERE layer IN ('events', 'observations')")).all())
+    versions = _versions(engine, "events", "observations")
     start = s["observed_at"] + dt.timedelta(days=1)
     high, low = float(s["warn_above"]) * 2, float(s["warn_above"]) / 2
     breach = monitor.ingest(engine, [(s["station_id"], s["parameter"], start, high)])
@@ -476,8 +478,7 @@ def test_readings_warn_and_recover_on_the_workers(distributed, engine, town):
             "SELECT observed_at, value FROM station_latest WHERE town_id = :t "
             "AND station_id = :s AND parameter = :p"),
             {"t": town["id"], "s": s["station_id"], "p": s["parameter"]}).one()
-        moved = dict(conn.execute(sa.text("SELECT layer, version FROM layer_versions "
-                                          "WHERE layer IN ('events', 'observations')")).all())
+    moved = _versions(engine, "events", "observations")
     assert status == ("resolved" if episode["status"] == "warned" else episode["status"])
     assert tuple(latest) == (start + dt.timedelta(hours=hours), low)
     assert all(moved[k] > versions[k] for k in versions)
