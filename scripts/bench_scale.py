@@ -16,7 +16,7 @@ spreads them, and the same requests are timed again, through the product's serve
 ``--scale city`` is five counties (``twin sample --scale city``), generated one at a time.
 
     .venv/bin/python scripts/bench_scale.py [--scale town|county|city] [--per-zoom 10] [--shards N]
-        [--keep]
+        [--keep] [--reuse]
 """
 
 from __future__ import annotations
@@ -101,17 +101,24 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=None,
                         help="shards per distributed table (default: twin cluster's)")
     parser.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the sample the kept cluster holds (still one node)")
     args = parser.parse_args()
     settings = Settings()
     data_dir = Path(settings.data_dir) / "bench"
     data_dir.mkdir(parents=True, exist_ok=True)
-    CitusCluster(data_dir, workers=2).remove()  # a fresh cluster: the sample loads locally
+    if not args.reuse:
+        CitusCluster(data_dir, workers=2).remove()  # a fresh cluster: the sample loads locally
     nodes = CitusCluster(data_dir, workers=2, shards=args.shards)
     nodes.start()
     engine = twin_db.make_engine(settings, nodes.url())
     twin_db.upgrade(engine)
     started = time.monotonic()
     ensure_sample(engine, args.scale, data_dir)
+    if args.reuse:  # a run that stopped after loading: its readings evaluated (idempotent)
+        from twin.domain.monitor import evaluate_all
+
+        evaluate_all(engine)
     loaded_s = time.monotonic() - started
     with engine.connect() as conn:
         town = dict(conn.execute(sa.text(
@@ -151,7 +158,8 @@ def main() -> None:
     for label, (m1, p1) in figures[0].items():
         m2, p2 = figures[1][label]
         print(f"| {label} | {m1:.1f} ({p1:.1f}) ms | {m2:.1f} ({p2:.1f}) ms | {m2 / m1:.2f} |")
-    print(f"\nLoaded on the coordinator in {loaded_s:.0f} s; distributed in {distribute_s:.0f} s "
+    loaded = "reused from an earlier run" if args.reuse else f"in {loaded_s:.0f} s"
+    print(f"\nLoaded on the coordinator {loaded}; distributed in {distribute_s:.0f} s "
           f"({len(report.plan.distributed)} tables by town, {len(report.plan.reference)} "
           f"reference). One town's count: {tasks}.")
     engine.dispose()

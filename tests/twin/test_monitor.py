@@ -96,3 +96,22 @@ def test_a_warning_someone_handles_stays_with_them(engine, village_sample):
     wf.transition(engine, event_id, "dispatched", actor="镇环保办", expected_version=e.version)
     monitor.ingest(engine, [(sid, "noise", t0 + dt.timedelta(hours=h), 50.0) for h in (1, 4)])
     assert wf.get_event(engine, event_id).status == "dispatched"
+
+
+def test_a_warning_code_keeps_every_digit_of_a_long_id(engine, village_sample):
+    """Ids past seven digits (a city's: county × 10^8) stay whole in the code: truncated,
+    two warnings shared one code and the second was refused."""
+    station = village_sample.stations[village_sample.stations["kind"] == "water_level"].iloc[0]
+    t0 = village_sample.observations["observed_at"].max().to_pydatetime() + dt.timedelta(
+        days=40)
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('events', 'id'), "
+                             "400000316)"))
+    for k in range(2):  # two episodes, apart by more than the recovery
+        got = monitor.ingest(engine, [(int(station["id"]), "water_level",
+                                       t0 + dt.timedelta(days=k), 3.2)])
+        assert got["opened"] == 1
+    with engine.connect() as conn:
+        codes = conn.execute(sa.text(
+            "SELECT code FROM events WHERE id > 400000316 ORDER BY id")).scalars().all()
+    assert [c.split("-")[1] for c in codes] == ["400000317", "400000318"]

@@ -118,7 +118,7 @@ def _open_warning(conn: Connection, b) -> int:
                             reported_at, deadline_at, client_key, geom, microgrid_id, grid_id,
                             village_id, town_id)
         SELECT id.id, 'W' || to_char(:t AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-'
-                      || lpad(id.id::text, 7, '0'),
+                      || lpad(id.id::text, greatest(7, length(id.id::text)), '0'),
                :category, :title, 'warned', 'microgrid', 'sensor', :t,
                :t + make_interval(secs => 3600 * coalesce((SELECT hours FROM event_deadlines
                    WHERE category = :category AND level = 'microgrid'), 24)),
