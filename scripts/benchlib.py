@@ -153,7 +153,7 @@ def ensure_sample(engine, scale: str, data_dir: Path) -> None:
             return
     key = PiiKey(b"bench-only-key-0123456789")
     if scale == "city":  # five counties, one at a time; the first one's rasters and scene
-        from twin.sample.city import write_city
+        from twin.runtime.cli import write_city
         from twin.sample.generate import default_end
 
         _, sample = write_city(engine, key, end=default_end())

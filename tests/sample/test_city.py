@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import SAMPLE_END
-from twin.sample.city import COUNTIES, ID_STRIDE, counties, write_city
+from twin.runtime.cli import write_city
+from twin.sample.city import COUNTIES, ID_STRIDE, counties
 from twin.sample.generate import SampleError
 
 

@@ -74,6 +74,9 @@ BY_NAME: dict[str, Element] = {e.name: e for e in CATALOG}
 LOAD_ORDER = ("units", "buildings", "households", "people", "land", "facilities", "routes",
               "stations", "observations", "events", "event_log", "organizations", "workrooms",
               "microgrid_leaders", "visits", "cadres")
+# Sample twin attribute → the table it is written to, in load order.
+SAMPLE_TABLES: dict[str, str] = {
+    BY_NAME[n].sample: BY_NAME[n].table for n in LOAD_ORDER if BY_NAME[n].sample}
 # The order export layers and import kinds are offered in.
 EXPORT_ORDER = ("units", "buildings", "facilities", "land", "events", "stations", "residents",
                 "workrooms")
@@ -91,4 +94,4 @@ def element(name: str) -> Element:
 
 
 __all__ = ["BY_NAME", "CATALOG", "EXPORT_ORDER", "IMPORT_ORDER", "LEVELS", "LOAD_ORDER",
-           "Element", "element"]
+           "SAMPLE_TABLES", "Element", "element"]

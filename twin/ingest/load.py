@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from geopandas.array import GeometryDtype
 from sqlalchemy.engine import Connection, Engine
 
-from twin.catalog import BY_NAME, LOAD_ORDER
+from twin.catalog import BY_NAME, LOAD_ORDER, SAMPLE_TABLES
 from twin.domain.pii import PiiKey, mask_id, mask_phone
 from twin.errors import LoadError
 from twin.store import writes
@@ -37,8 +37,6 @@ TABLES = tuple(dict.fromkeys((
     *COLUMNS, "organization_members", "station_latest", "warning_episodes", "event_photos",
     "field_links", "party_coverage", "microgrid_leaders", "household_links", "visits",
     "cadres", "cadre_assessments", "party_projects")))
-# Sample attribute → table.
-SAMPLE_TABLES = {e.sample: e.table for e in _LOADED if e.sample}
 
 Progress = Callable[[str, int], None]
 

@@ -260,7 +260,7 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
 
     from twin.domain.pii import PiiKey
     from twin.ingest.load import is_empty, write_sample
-    from twin.sample.city import CITY, write_city
+    from twin.sample.city import CITY
     from twin.sample.generate import SCALES, SampleError, default_end, generate
     from twin.sample.raster import write_sample_rasters
     from twin.store import db as twin_db
@@ -320,6 +320,26 @@ def sample(ctx: click.Context, scale: str, seed: int, days: int, end, replace: b
                f"{rasters['dem'].parent}")
     click.echo(f"  real-scene 3D: {scene.name}, {scene.files - 1:,} tiles, "
                f"{scene.bytes / 1e6:,.1f} MB")
+
+
+def write_city(engine, key, *, seed: int = 0, days: int = 30, end: dt.datetime,
+               replace: bool = False, n: int | None = None, base: str = "county",
+               report=None) -> tuple[dict[str, int], object]:
+    """Generate and write the city sample in one transaction, county by county (the next
+    generated while one is written); returns rows per table and the first county (its
+    rasters and scene stand for the city's)."""
+    from twin.ingest.load import write_samples
+    from twin.sample.city import COUNTIES, counties
+
+    first: list = []
+
+    def each():
+        for county in counties(seed, days=days, end=end, n=n or len(COUNTIES), base=base):
+            if report:
+                report(county)
+            first[:] = first or [county]
+            yield county
+    return write_samples(engine, each(), key, replace=replace), first[0]
 
 
 def sample_scene(engine, data_dir: str | Path, buildings):

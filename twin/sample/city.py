@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from sqlalchemy.engine import Engine
-
-from twin.domain.pii import PiiKey
-from twin.ingest.load import SAMPLE_TABLES, write_samples
+from twin.catalog import SAMPLE_TABLES
 from twin.sample import party as party_board
 from twin.sample.generate import SampleError, SampleTwin, generate
 from twin.sample.units import COUNTY_CODE
@@ -100,19 +97,3 @@ def counties(seed: int = 0, *, days: int = 30, end: dt.datetime, n: int = len(CO
             yield twin
 
 
-
-def write_city(engine: Engine, key: PiiKey, *, seed: int = 0, days: int = 30,
-               end: dt.datetime, replace: bool = False, n: int = len(COUNTIES),
-               base: str = "county", report: Callable[[SampleTwin], None] | None = None,
-               ) -> tuple[dict[str, int], SampleTwin]:
-    """Generate and write the city in one transaction, county by county; returns rows per
-    table and the first county (its rasters and scene stand for the city's)."""
-    first: list[SampleTwin] = []
-
-    def each() -> Iterator[SampleTwin]:
-        for county in counties(seed, days=days, end=end, n=n, base=base):
-            if report:
-                report(county)
-            first[:] = first or [county]
-            yield county
-    return write_samples(engine, each(), key, replace=replace), first[0]
