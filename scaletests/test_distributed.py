@@ -485,3 +485,35 @@ def test_readings_warn_and_recover_on_the_workers(distributed, engine, town):
     for unit in (0, town["id"]):
         counted, live = _counted_and_live(engine, unit)
         assert counted == live, unit
+
+
+def test_a_visit_with_a_finding_lands_on_the_workers(distributed, engine, town):
+    """民情笔记 on the workers: a leader's visit in its household's cell, and the finding it
+    reports an event of the loop in the same transaction; a retried one is written once."""
+    from twin.domain.party import record_visit
+
+    with engine.connect() as conn:
+        link = conn.execute(sa.text(
+            "SELECT l.household_id, l.leader_id, h.microgrid_id FROM household_links l "
+            "JOIN households h ON h.town_id = l.town_id AND h.id = l.household_id "
+            "WHERE l.town_id = :t ORDER BY l.household_id LIMIT 1"),
+            {"t": town["id"]}).mappings().one()
+    versions = _versions(engine, "visits", "events")
+    first = record_visit(engine, household_id=link["household_id"], visitor="scale-leader",
+                         kind="knock", heard="门口路灯坏了一周", finding="public_facility",
+                         leader_id=link["leader_id"], client_key="scale-visit-1")
+    again = record_visit(engine, household_id=link["household_id"], visitor="scale-leader",
+                         kind="knock", heard="门口路灯坏了一周", finding="public_facility",
+                         leader_id=link["leader_id"], client_key="scale-visit-1")
+    assert again[0] == first[0] and again[1].id == first[1].id
+    with engine.connect() as conn:
+        visit = conn.execute(sa.text(
+            "SELECT v.microgrid_id, v.town_id, e.microgrid_id AS event_cell FROM visits v "
+            "JOIN events e ON e.town_id = v.town_id AND e.id = v.event_id "
+            "WHERE v.town_id = :t AND v.id = :v"), {"t": town["id"], "v": first[0]}).one()
+    assert tuple(visit) == (link["microgrid_id"], town["id"], link["microgrid_id"])
+    moved = _versions(engine, "visits", "events")
+    assert all(moved[k] > versions[k] for k in versions)
+    for unit in (link["microgrid_id"], town["id"], 0):
+        counted, live = _counted_and_live(engine, unit)
+        assert counted == live, unit

@@ -27,6 +27,7 @@ from twin.domain.access import Principal, may_see_residents
 from twin.domain.pii import scrub_text
 from twin.domain.units import CELL_COLUMNS, in_unit
 from twin.errors import NotFound, TwinError
+from twin.store import writes
 from twin.store.schema import households, microgrid_leaders, units, visits
 
 VISIT_KINDS = ("patrol", "day_night", "knock")  # 巡查走访 · 日访夜谈 · 书记来敲门
@@ -258,8 +259,9 @@ def record_visit(engine: Engine, *, household_id: int, visitor: str, kind: str,
                                   else None)
         home = conn.execute(sa.select(
             households.c.id, sa.func.ST_X(households.c.geom).label("lon"),
-            sa.func.ST_Y(households.c.geom).label("lat")).where(
-            households.c.id == household_id)).one_or_none()
+            sa.func.ST_Y(households.c.geom).label("lat"),
+            *(households.c[c] for c in writes.CELL)).where(
+            households.c.id == household_id)).mappings().one_or_none()
         if home is None:
             raise NotFound(f"no household with id {household_id}")
         if leader_id is not None and not conn.execute(sa.text(
@@ -269,14 +271,17 @@ def record_visit(engine: Engine, *, household_id: int, visitor: str, kind: str,
         event = None
         if finding:
             event = wf.report(conn, category=finding, title=heard.splitlines()[0][:60],
-                              description=heard, lon=home.lon, lat=home.lat, source="visit",
+                              description=heard, lon=home["lon"], lat=home["lat"],
+                              source="visit",
                               actor=visitor,
                               client_key=f"visit:{client_key}" if client_key else None,
                               now=now)
-        visit_id = conn.execute(pg_insert(visits).values(
+        visit_id = conn.execute(pg_insert(visits).values(  # in the household's cell
             household_id=household_id, leader_id=leader_id, visitor=visitor, kind=kind,
             visited_at=now, heard=heard, event_id=event.id if event else None,
-            client_key=client_key).returning(visits.c.id)).scalar()
+            client_key=client_key, **{c: home[c] for c in writes.CELL},
+        ).returning(visits.c.id)).scalar()
+        writes.added(conn, "visits", [visit_id])  # on Citus: the layer's version
     return visit_id, event
 
 
