@@ -166,7 +166,7 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame,
         line = re.search(r"COPY \w+, line (\d+)", exc.diag.context or "")
         where = f" (input row {line.group(1)})" if line else ""
         raise LoadError(f"{detail}{where}; nothing was written") from None
-    if "id" in frame:  # on Citus: the counters and the layer's version
+    if "id" in frame and writes.distributed(conn):  # on Citus: counters, the layer's version
         writes.added(conn, table, frame["id"].astype("int64").tolist())
     return done
 

@@ -90,10 +90,14 @@ def plan(conn: Connection) -> Plan:
 
 
 def is_distributed(conn: Connection) -> bool:
-    """Whether the twin's tables are spread over Citus already."""
+    """Whether the twin's tables are spread over Citus already (False on a plain PostGIS:
+    Citus's catalogue is looked for first, a query naming it would not parse there)."""
+    if not conn.execute(sa.text(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")).scalar():
+        return False
     return bool(conn.execute(sa.text(
-        "SELECT to_regclass('pg_dist_partition') IS NOT NULL AND EXISTS (SELECT 1 FROM "
-        "pg_dist_partition WHERE logicalrelid = 'public.buildings'::regclass)")).scalar())
+        "SELECT EXISTS (SELECT 1 FROM pg_dist_partition "
+        "WHERE logicalrelid = 'public.buildings'::regclass)")).scalar())
 
 
 def distribute(engine: Engine) -> Report:

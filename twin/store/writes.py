@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from twin.errors import LoadError
 from twin.store import sqlfiles
+from twin.store.distribution import is_distributed
 
 CELL = ("microgrid_id", "grid_id", "village_id", "town_id")
 
@@ -43,11 +44,7 @@ def distributed(conn: Connection) -> bool:
     distribution is a one-time step, taken with the server stopped)."""
     engine = conn.engine
     if engine not in _distributed:
-        citus = conn.execute(sa.text(
-            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")).scalar()
-        _distributed[engine] = bool(citus and conn.execute(sa.text(
-            "SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = "
-            "'public.events'::regclass)")).scalar())
+        _distributed[engine] = is_distributed(conn)
     return _distributed[engine]
 
 
@@ -64,12 +61,9 @@ def one_connection_per_node(conn: Connection) -> None:
 def cell_at(conn: Connection, lon: float, lat: float) -> dict | None:
     """The cell (micro-grid, grid, village, town) holding a point, as ``twin_assign_cell``
     finds it; None outside every micro-grid."""
-    row = conn.execute(sa.text(
-        "SELECT id AS microgrid_id, grid_id, village_id, town_id FROM units "
-        "WHERE level = 'microgrid' AND geom && ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) "
-        "AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
-        "ORDER BY id LIMIT 1"), {"lon": lon, "lat": lat}).mappings().one_or_none()
-    return dict(row) if row else None
+    found = conn.execute(_CELLS, {"wkb": [shapely.to_wkb(shapely.Point(lon, lat))]}
+                         ).mappings().all()
+    return {c: min(found, key=lambda r: r["microgrid_id"])[c] for c in CELL} if found else None
 
 
 def bump(conn: Connection, *layers: str) -> None:
